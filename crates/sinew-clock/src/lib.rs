@@ -1,0 +1,153 @@
+//! The time source shared by the sinew crates.
+//!
+//! Every sinew crate that needs the time (snowflake IDs, rate limiters, circuit breakers,
+//! gossip) takes it through the [`Clock`] trait instead of calling the operating system, so
+//! that:
+//!
+//! - tests drive time by hand with [`ManualClock`] and never sleep to wait for it, including
+//!   moving it *backwards* to test clock rollback;
+//! - production code gets [`SystemClock`], wall time that cannot step backwards while the
+//!   process runs;
+//! - hot paths whose cost is dominated by the clock read can use [`CachedClock`], a reading
+//!   that costs one atomic load, refreshed every millisecond (or any resolution you pick).
+//!
+//! | clock | cost of `now()` | resolution | moves backwards? |
+//! |---|---|---|---|
+//! | [`SystemClock`] | one `Instant::now` (~20 ns on Linux x86-64) | nanoseconds | never |
+//! | [`CachedClock`] | one relaxed atomic load (~1 ns) | its refresh period (default 1 ms) | never |
+//! | [`ManualClock`] | one atomic load | whatever the test sets | only when the test says so |
+//!
+//! The costs are medians from `cargo bench -p sinew-benches --bench clock` on the reference
+//! machine; see the workspace README.
+//!
+//! # Examples
+//!
+//! Code that needs time takes a `C: Clock`; tests give it a [`ManualClock`]:
+//!
+//! ```
+//! use std::time::Duration;
+//! use sinew_clock::{Clock, ManualClock, SystemClock};
+//!
+//! /// Says whether `deadline` has passed, by whatever clock it is given.
+//! fn expired(clock: &impl Clock, deadline: Duration) -> bool {
+//!     clock.now() >= deadline
+//! }
+//!
+//! let clock = ManualClock::new(Duration::from_secs(100));
+//! assert!(!expired(&clock, Duration::from_secs(101)));
+//! clock.advance(Duration::from_secs(1));
+//! assert!(expired(&clock, Duration::from_secs(101)));
+//!
+//! // In production: the real time.
+//! assert!(!expired(&SystemClock::new(), Duration::MAX));
+//! Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Crate features
+//!
+//! None. The crate depends only on `std`.
+//!
+//! # Guarantees
+//!
+//! - All clocks are `Send + Sync` and cheap to clone; clones of a [`ManualClock`] or a
+//!   [`CachedClock`] share one time.
+//! - Readings are [`Duration`]s since the Unix epoch. [`Clock::now_nanos`] gives the same as a
+//!   `u64`, saturating at `u64::MAX` nanoseconds (the year 2554) instead of wrapping.
+//! - No clock here panics, whatever the system's wall clock says (a wall clock set before 1970
+//!   reads as the epoch).
+
+#![forbid(unsafe_code)]
+
+mod cached;
+mod manual;
+mod sync;
+mod system;
+
+use std::time::Duration;
+
+pub use cached::CachedClock;
+pub use manual::ManualClock;
+pub use system::SystemClock;
+
+/// A source of the current time, as a [`Duration`] since the Unix epoch.
+///
+/// Implementations are shared between threads (`Send + Sync`). The sinew implementations never
+/// move backwards except [`ManualClock::set`], which exists to test that case; code taking a
+/// `Clock` from elsewhere should not assume monotonicity unless it says so.
+pub trait Clock: Send + Sync {
+    /// The current time since the Unix epoch.
+    fn now(&self) -> Duration;
+
+    /// The current time in nanoseconds since the Unix epoch, saturating at `u64::MAX` (in the
+    /// year 2554). Hot paths use this form; clocks that store nanoseconds override it to skip
+    /// the conversion.
+    #[inline]
+    fn now_nanos(&self) -> u64 {
+        nanos_of(self.now())
+    }
+}
+
+/// Converts a duration to whole nanoseconds, saturating at `u64::MAX`.
+#[inline]
+fn nanos_of(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl<C: Clock + ?Sized> Clock for &C {
+    #[inline]
+    fn now(&self) -> Duration {
+        (**self).now()
+    }
+    #[inline]
+    fn now_nanos(&self) -> u64 {
+        (**self).now_nanos()
+    }
+}
+
+// The caller's own `Arc` and `Box` (std's, not the loom shim), so a clock can be shared by
+// handing out `Arc<dyn Clock>`.
+impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
+    #[inline]
+    fn now(&self) -> Duration {
+        (**self).now()
+    }
+    #[inline]
+    fn now_nanos(&self) -> u64 {
+        (**self).now_nanos()
+    }
+}
+
+impl<C: Clock + ?Sized> Clock for Box<C> {
+    #[inline]
+    fn now(&self) -> Duration {
+        (**self).now()
+    }
+    #[inline]
+    fn now_nanos(&self) -> u64 {
+        (**self).now_nanos()
+    }
+}
+
+#[cfg(all(test, not(sinew_loom)))]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn clocks_are_send_sync_and_object_safe() {
+        assert_send_sync::<SystemClock>();
+        assert_send_sync::<ManualClock>();
+        assert_send_sync::<CachedClock>();
+        let boxed: Box<dyn Clock> = Box::new(ManualClock::new(Duration::from_secs(5)));
+        assert_eq!(boxed.now(), Duration::from_secs(5));
+        let shared: std::sync::Arc<dyn Clock> = std::sync::Arc::new(ManualClock::new(Duration::ZERO));
+        assert_eq!((&shared).now_nanos(), 0);
+    }
+
+    #[test]
+    fn nanos_saturate() {
+        assert_eq!(nanos_of(Duration::MAX), u64::MAX);
+        assert_eq!(nanos_of(Duration::new(1, 5)), 1_000_000_005);
+    }
+}

@@ -1,0 +1,41 @@
+//! sinew: distributed-systems primitives, each one a small crate of its own.
+//!
+//! This umbrella crate re-exports every sinew crate as a module behind a feature of the same
+//! name, so one dependency line gives you the set you use:
+//!
+//! ```toml
+//! sinew = { version = "0.1", features = ["snowflake"] }
+//! ```
+//!
+//! | module | crate | what it does |
+//! |---|---|---|
+//! | [`clock`] | `sinew-clock` | the time source every timed primitive takes (always on) |
+//! | `snowflake` | `sinew-snowflake` | unique, time-ordered 64-bit IDs |
+//!
+//! # Examples
+//!
+//! ```
+//! # #[cfg(feature = "snowflake")] {
+//! use sinew::snowflake::{Generator, Layout};
+//!
+//! let ids = Generator::new(Layout::TWITTER, 1)?;
+//! let a = ids.next_id()?;
+//! let b = ids.next_id()?;
+//! assert!(a < b);
+//! # }
+//! Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Crate features
+//!
+//! - `snowflake`: [`sinew-snowflake`](https://docs.rs/sinew-snowflake) as `sinew::snowflake`.
+//! - `full`: every primitive.
+//! - `serde`: serde support in every enabled primitive.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub use sinew_clock as clock;
+
+#[cfg(feature = "snowflake")]
+pub use sinew_snowflake as snowflake;
