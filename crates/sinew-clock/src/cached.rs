@@ -166,7 +166,10 @@ mod tests {
         let clock = CachedClock::with_resolution(Duration::from_micros(100));
         let first = clock.now_nanos();
         let precise = SystemClock.now_nanos();
-        assert!(first <= precise, "a cached reading is never ahead of the system clock");
+        assert!(
+            first <= precise,
+            "a cached reading is never ahead of the system clock"
+        );
         // Wait (bounded, milliseconds in practice) for the refresher to publish a later time.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while clock.now_nanos() == first {
@@ -177,7 +180,10 @@ mod tests {
         drop(clock);
         // The refresher holds the cell only while publishing; once it lets go, nothing does.
         while weak.upgrade().is_some() {
-            assert!(std::time::Instant::now() < deadline, "refresher kept the cell alive");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "refresher kept the cell alive"
+            );
             std::thread::yield_now();
         }
     }
@@ -200,7 +206,11 @@ mod loom_models {
             assert!(second >= first);
             t1.join().unwrap();
             t2.join().unwrap();
-            assert_eq!(cell.read(), 30, "the latest reading wins whatever the order");
+            assert_eq!(
+                cell.read(),
+                30,
+                "the latest reading wins whatever the order"
+            );
         });
     }
 }

@@ -141,7 +141,8 @@ mod tests {
         assert_send_sync::<CachedClock>();
         let boxed: Box<dyn Clock> = Box::new(ManualClock::new(Duration::from_secs(5)));
         assert_eq!(boxed.now(), Duration::from_secs(5));
-        let shared: std::sync::Arc<dyn Clock> = std::sync::Arc::new(ManualClock::new(Duration::ZERO));
+        let shared: std::sync::Arc<dyn Clock> =
+            std::sync::Arc::new(ManualClock::new(Duration::ZERO));
         assert_eq!((&shared).now_nanos(), 0);
     }
 

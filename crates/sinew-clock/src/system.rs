@@ -71,7 +71,10 @@ mod tests {
             .unwrap_or_default();
         let mut last = clock.now();
         // Both clocks were read within this test; a minute covers any scheduling delay.
-        assert!(last.abs_diff(wall) < Duration::from_secs(60), "{last:?} vs {wall:?}");
+        assert!(
+            last.abs_diff(wall) < Duration::from_secs(60),
+            "{last:?} vs {wall:?}"
+        );
         for _ in 0..10_000 {
             let now = clock.now();
             assert!(now >= last);

@@ -146,7 +146,11 @@ impl fmt::Display for ParseIdError {
                 write!(f, "id is {found} characters long, expected {expected}")
             }
             ParseIdError::InvalidCharacter { index, byte } => {
-                write!(f, "invalid character {:?} at offset {index} in id", char::from(*byte))
+                write!(
+                    f,
+                    "invalid character {:?} at offset {index} in id",
+                    char::from(*byte)
+                )
             }
             ParseIdError::Overflow => f.write_str("id is larger than 2^64 - 1"),
         }
@@ -230,7 +234,11 @@ impl Radix {
         let mut out = vec![b'0'; self.width];
         for slot in out.iter_mut().rev() {
             // `n % radix` is below the alphabet's length, so the lookup cannot miss.
-            *slot = self.alphabet.get((n % self.radix()) as usize).copied().unwrap_or(b'0');
+            *slot = self
+                .alphabet
+                .get((n % self.radix()) as usize)
+                .copied()
+                .unwrap_or(b'0');
             n /= self.radix();
         }
         // Every byte came from an ASCII alphabet.
@@ -371,15 +379,24 @@ mod tests {
     fn decimal_is_strict() {
         assert_eq!("0".parse::<Id>(), Ok(Id::new(0)));
         assert_eq!("18446744073709551615".parse::<Id>(), Ok(Id::new(u64::MAX)));
-        assert_eq!("18446744073709551616".parse::<Id>(), Err(ParseIdError::Overflow));
+        assert_eq!(
+            "18446744073709551616".parse::<Id>(),
+            Err(ParseIdError::Overflow)
+        );
         assert_eq!("".parse::<Id>(), Err(ParseIdError::Empty));
         assert_eq!(
             "+1".parse::<Id>(),
-            Err(ParseIdError::InvalidCharacter { index: 0, byte: b'+' })
+            Err(ParseIdError::InvalidCharacter {
+                index: 0,
+                byte: b'+'
+            })
         );
         assert_eq!(
             "1 ".parse::<Id>(),
-            Err(ParseIdError::InvalidCharacter { index: 1, byte: b' ' })
+            Err(ParseIdError::InvalidCharacter {
+                index: 1,
+                byte: b' '
+            })
         );
         assert_eq!(
             "000000000000000000001".parse::<Id>(),
@@ -402,7 +419,10 @@ mod tests {
         );
         assert_eq!(
             Id::from_base62("0000000000-"),
-            Err(ParseIdError::InvalidCharacter { index: 10, byte: b'-' })
+            Err(ParseIdError::InvalidCharacter {
+                index: 10,
+                byte: b'-'
+            })
         );
         // A multi-byte character is reported at its first byte, never split.
         assert!(matches!(
@@ -418,10 +438,16 @@ mod tests {
         assert_eq!(Id::from_crockford(&canonical.to_lowercase()), Ok(id));
         assert_eq!(Id::from_crockford("OOOOOOOOOOOOI"), Ok(Id::new(1)));
         assert_eq!(Id::from_crockford("000000000000l"), Ok(Id::new(1)));
-        assert_eq!(Id::from_crockford("G000000000000"), Err(ParseIdError::Overflow));
+        assert_eq!(
+            Id::from_crockford("G000000000000"),
+            Err(ParseIdError::Overflow)
+        );
         assert_eq!(
             Id::from_crockford("000000000000U"),
-            Err(ParseIdError::InvalidCharacter { index: 12, byte: b'U' })
+            Err(ParseIdError::InvalidCharacter {
+                index: 12,
+                byte: b'U'
+            })
         );
     }
 
@@ -429,7 +455,10 @@ mod tests {
     #[test]
     fn serde_string_by_default_number_on_request() {
         let id = Id::new(u64::MAX);
-        assert_eq!(serde_json::to_string(&id).unwrap(), "\"18446744073709551615\"");
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            "\"18446744073709551615\""
+        );
         assert_eq!(serde_json::from_str::<Id>("\"42\"").unwrap(), Id::new(42));
         assert_eq!(serde_json::from_str::<Id>("42").unwrap(), Id::new(42));
         assert!(serde_json::from_str::<Id>("-1").is_err());

@@ -82,7 +82,10 @@ impl fmt::Display for LayoutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LayoutError::TooWide { bits, max } => {
-                write!(f, "layout fields total {bits} bits, more than the {max} allowed")
+                write!(
+                    f,
+                    "layout fields total {bits} bits, more than the {max} allowed"
+                )
             }
             LayoutError::NoTimestamp => f.write_str("layout has a zero-width timestamp field"),
             LayoutError::ZeroTick => f.write_str("layout tick must be at least one nanosecond"),
@@ -390,7 +393,11 @@ impl Layout {
 
 /// A run of `bits` one bits (`bits` in 0..=64).
 pub(crate) const fn mask(bits: u32) -> u64 {
-    if bits == 0 { 0 } else { u64::MAX >> (64 - bits) }
+    if bits == 0 {
+        0
+    } else {
+        u64::MAX >> (64 - bits)
+    }
 }
 
 fn check_field(field: Field, value: u64, max: u64) -> Result<(), LayoutError> {
@@ -643,7 +650,10 @@ mod tests {
         let id = Layout::SONYFLAKE.compose(3, 0xBEEF, 5).unwrap().get();
         assert_eq!(id, (3 << 24) | (5 << 16) | 0xBEEF);
         let parts = Layout::SONYFLAKE.decode(id);
-        assert_eq!((parts.timestamp(), parts.worker(), parts.sequence()), (3, 0xBEEF, 5));
+        assert_eq!(
+            (parts.timestamp(), parts.worker(), parts.sequence()),
+            (3, 0xBEEF, 5)
+        );
     }
 
     #[test]
