@@ -143,7 +143,11 @@ mod tests {
         assert_eq!(boxed.now(), Duration::from_secs(5));
         let shared: std::sync::Arc<dyn Clock> =
             std::sync::Arc::new(ManualClock::new(Duration::ZERO));
-        assert_eq!((&shared).now_nanos(), 0);
+        fn read(clock: impl Clock) -> u64 {
+            clock.now_nanos()
+        }
+        assert_eq!(read(&shared), 0, "through the &C impl");
+        assert_eq!(read(shared), 0, "through the Arc<C> impl");
     }
 
     #[test]

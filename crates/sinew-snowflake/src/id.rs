@@ -174,6 +174,8 @@ struct Radix {
 const INVALID: u8 = u8::MAX;
 
 /// Digit values for an alphabet, plus extra `(byte, value)` aliases accepted when parsing.
+// Only ever evaluated at compile time, where an out-of-range index is a build error.
+#[allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 const fn digit_values(alphabet: &[u8], aliases: &[(u8, u8)]) -> [u8; 256] {
     let mut values = [INVALID; 256];
     let mut i = 0;
@@ -234,11 +236,8 @@ impl Radix {
         let mut out = vec![b'0'; self.width];
         for slot in out.iter_mut().rev() {
             // `n % radix` is below the alphabet's length, so the lookup cannot miss.
-            *slot = self
-                .alphabet
-                .get((n % self.radix()) as usize)
-                .copied()
-                .unwrap_or(b'0');
+            let digit = usize::try_from(n % self.radix()).unwrap_or(0);
+            *slot = self.alphabet.get(digit).copied().unwrap_or(b'0');
             n /= self.radix();
         }
         // Every byte came from an ASCII alphabet.
@@ -263,7 +262,11 @@ impl Radix {
         }
         let mut n: u64 = 0;
         for (index, &byte) in bytes.iter().enumerate() {
-            let digit = self.values[usize::from(byte)];
+            let digit = self
+                .values
+                .get(usize::from(byte))
+                .copied()
+                .unwrap_or(INVALID);
             if digit == INVALID {
                 return Err(ParseIdError::InvalidCharacter { index, byte });
             }

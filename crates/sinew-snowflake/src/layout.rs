@@ -292,7 +292,8 @@ impl Layout {
     /// When the timestamp field overflows: after this instant the layout cannot make IDs.
     pub fn expires_at(&self) -> SystemTime {
         // Validation guarantees this fits in u64 nanoseconds.
-        SystemTime::UNIX_EPOCH + Duration::from_nanos(self.end_nanos_u128() as u64)
+        let end = u64::try_from(self.end_nanos_u128()).unwrap_or(u64::MAX);
+        SystemTime::UNIX_EPOCH + Duration::from_nanos(end)
     }
 
     /// How many IDs one worker can make per second (rounded down): the sequence capacity

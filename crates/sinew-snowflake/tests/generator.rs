@@ -1,4 +1,5 @@
 //! Generator behaviour with a hand-driven clock: exhaustion, rollback, restart, batches.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests fail loudly
 
 use std::time::{Duration, SystemTime};
 
@@ -34,7 +35,7 @@ fn tick_of(id: Id) -> u64 {
 
 fn now_tick(clock: &ManualClock) -> u64 {
     use sinew_snowflake::Clock;
-    (clock.now() - Duration::from_secs(1_700_000_000)).as_millis() as u64
+    u64::try_from((clock.now() - Duration::from_secs(1_700_000_000)).as_millis()).unwrap()
 }
 
 #[test]

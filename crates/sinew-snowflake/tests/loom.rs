@@ -4,6 +4,7 @@
 //! Run with:
 //! `RUSTFLAGS="--cfg sinew_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release -p sinew-snowflake --test loom`
 #![cfg(sinew_loom)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests fail loudly
 
 use std::time::{Duration, SystemTime};
 

@@ -1,5 +1,6 @@
 //! Property tests: layouts round-trip their fields, text forms round-trip IDs, parsers never
 //! panic, and a generator under random clock moves never repeats or goes backwards.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests fail loudly
 
 use std::time::{Duration, SystemTime};
 
