@@ -573,6 +573,25 @@ mod tests {
         }
     }
 
+    /// Discord's documented example: 175928847299117063 is 2016-04-30T11:18:25.796Z, worker 1,
+    /// process 0, increment 7.
+    #[test]
+    fn decodes_discords_documented_example() {
+        let parts = Layout::DISCORD.decode(175_928_847_299_117_063);
+        assert_eq!(parts.unix_millis(), 1_462_015_105_796);
+        assert_eq!(
+            parts.time(),
+            SystemTime::UNIX_EPOCH + Duration::from_millis(1_462_015_105_796)
+        );
+        assert_eq!(parts.split_worker(5), (1, 0));
+        assert_eq!(parts.worker(), 1 << 5);
+        assert_eq!(parts.sequence(), 7);
+        assert_eq!(
+            Layout::DISCORD.compose(parts.timestamp(), parts.worker(), parts.sequence()),
+            Ok(crate::Id::new(175_928_847_299_117_063))
+        );
+    }
+
     #[test]
     fn preset_widths_and_capacity() {
         assert_eq!(Layout::TWITTER.total_bits(), 63);
