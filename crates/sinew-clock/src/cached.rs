@@ -54,12 +54,14 @@ impl Cell {
 
     /// Publishes a reading. `fetch_max` keeps the cache monotonic even if a slow refresher
     /// publishes an older reading after a faster one.
+    #[inline]
     fn publish(&self, nanos: u64) {
         self.nanos.fetch_max(nanos, Ordering::Relaxed);
     }
 
     /// Relaxed is enough: the value is the whole message (nothing else is published with
     /// it), and read-read coherence on one atomic keeps each reader's sequence monotonic.
+    #[inline]
     fn read(&self) -> u64 {
         self.nanos.load(Ordering::Relaxed)
     }

@@ -202,29 +202,14 @@ impl<C: Clock> Generator<C> {
         let mut next = self.next.load(Ordering::Relaxed);
         loop {
             let now = self.now_tick()?;
-            let last = next.saturating_sub(1) >> sequence_bits;
-            let lag = last.saturating_sub(now);
-            if lag > self.max_lag_ticks {
-                return Err(Error::ClockMovedBackwards {
-                    by: self.layout.tick().saturating_mul(saturate_u32(lag)),
-                    tolerance: self.tolerance,
-                });
-            }
             let mut start = next.max(now << sequence_bits);
-            if (start & (per_tick - 1)) + n > per_tick {
-                // Not enough left in this tick: start the next one.
-                start = ((start >> sequence_bits) + 1) << sequence_bits;
-            }
-            let tick = start >> sequence_bits;
-            if tick > self.layout.max_timestamp() {
-                return Err(self.expired());
-            }
-            if tick > now && tick > last {
-                // The clock has not reached this tick: the sequence ran out.
-                match self.exhaustion {
-                    Exhaustion::Error => return Err(Error::SequenceExhausted),
-                    Exhaustion::Borrow { .. } if tick - now <= self.borrow_ticks => {}
-                    _ => {
+            // Fast path: the slot is in the clock's current tick, with room for `n`. Then the
+            // clock is not behind the last ID and nothing is exhausted or expired.
+            if start >> sequence_bits != now || (start & (per_tick - 1)) + n > per_tick {
+                match self.off_the_fast_path(next, now, n)? {
+                    Some(slot) => start = slot,
+                    None => {
+                        // Exhausted: wait for the clock to reach the next tick.
                         yield_now();
                         next = self.next.load(Ordering::Relaxed);
                         continue;
@@ -242,6 +227,41 @@ impl<C: Clock> Generator<C> {
                 Err(actual) => next = actual,
             }
         }
+    }
+
+    /// Where `n` IDs go when the next free slot is not in the clock's current tick (the clock
+    /// is behind the last ID, or the tick is used up): the first slot to claim, `None` to wait
+    /// for the clock, or the error to return.
+    #[cold]
+    fn off_the_fast_path(&self, next: u64, now: u64, n: u64) -> Result<Option<u64>, Error> {
+        let sequence_bits = self.layout.sequence_bits();
+        let per_tick = self.layout.max_sequence() + 1;
+        let last = next.saturating_sub(1) >> sequence_bits;
+        let lag = last.saturating_sub(now);
+        if lag > self.max_lag_ticks {
+            return Err(Error::ClockMovedBackwards {
+                by: self.layout.tick().saturating_mul(saturate_u32(lag)),
+                tolerance: self.tolerance,
+            });
+        }
+        let mut start = next.max(now << sequence_bits);
+        if (start & (per_tick - 1)) + n > per_tick {
+            // Not enough left in this tick: start the next one.
+            start = ((start >> sequence_bits) + 1) << sequence_bits;
+        }
+        let tick = start >> sequence_bits;
+        if tick > self.layout.max_timestamp() {
+            return Err(self.expired());
+        }
+        if tick > now && tick > last {
+            // The clock has not reached this tick: the sequence ran out.
+            return match self.exhaustion {
+                Exhaustion::Error => Err(Error::SequenceExhausted),
+                Exhaustion::Borrow { .. } if tick - now <= self.borrow_ticks => Ok(Some(start)),
+                _ => Ok(None),
+            };
+        }
+        Ok(Some(start))
     }
 
     /// The clock's current tick.
