@@ -159,10 +159,10 @@ impl<C: Clock> Generator<C> {
         }
         let start = self.reserve(n)?;
         Ok(IdBatch {
-            layout: self.layout,
-            worker: self.worker,
-            next: start,
-            end: start + n,
+            next: self.id_at(start).get(),
+            // Consecutive sequence numbers differ by one step of the sequence field.
+            step: 1 << self.layout.sequence_shift(),
+            remaining: n,
         })
     }
 
@@ -394,11 +394,12 @@ impl<C: Clock> GeneratorBuilder<C> {
 /// A run of IDs reserved by [`Generator::next_batch`], in increasing order.
 #[derive(Debug, Clone)]
 pub struct IdBatch {
-    layout: Layout,
-    worker: u64,
-    /// Next and end positions (`tick << sequence_bits | sequence`), all in one tick.
+    /// The next ID to yield.
     next: u64,
-    end: u64,
+    /// The difference between consecutive IDs: one step of the sequence field (all the IDs
+    /// share one tick and one worker).
+    step: u64,
+    remaining: u64,
 }
 
 impl Iterator for IdBatch {
@@ -406,16 +407,20 @@ impl Iterator for IdBatch {
 
     #[inline]
     fn next(&mut self) -> Option<Id> {
-        if self.next == self.end {
+        if self.remaining == 0 {
             return None;
         }
-        let id = self.layout.pack_position(self.next, self.worker);
-        self.next += 1;
-        Some(Id::new(id))
+        let id = Id::new(self.next);
+        self.remaining -= 1;
+        // The last ID's successor may not exist (top of the ID space), so never compute it.
+        if self.remaining > 0 {
+            self.next += self.step;
+        }
+        Some(id)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = usize::try_from(self.end - self.next).unwrap_or(usize::MAX);
+        let left = usize::try_from(self.remaining).unwrap_or(usize::MAX);
         (left, Some(left))
     }
 }

@@ -461,7 +461,8 @@ impl LayoutBuilder {
 
     /// Allows the fields to total 64 bits instead of 63. IDs then stop fitting a signed 64-bit
     /// integer (Java's `long`, SQL's `BIGINT`) once the top bit is set; only for formats that
-    /// already do this, such as [`Layout::DISCORD`] and [`Layout::INSTAGRAM`].
+    /// already do this, such as [`Layout::DISCORD`] and [`Layout::INSTAGRAM`]. (One corner: a
+    /// 64-bit layout with no worker bits never issues its very last ID, `u64::MAX`.)
     pub fn use_sign_bit(mut self, yes: bool) -> Self {
         self.use_sign_bit = yes;
         self

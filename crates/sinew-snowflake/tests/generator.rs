@@ -337,3 +337,30 @@ fn sonyflake_order_batches_step_by_the_worker_field() {
         assert_eq!(Layout::SONYFLAKE.decode(id.get()).worker(), 0xABCD);
     }
 }
+
+/// A full 64-bit layout with no worker bits: its very last position, `u64::MAX`, is the one
+/// ID never issued (the generator's "next free" counter cannot go past it); everything up to
+/// it is, and then the layout reports `Expired`, never a wrap-around.
+#[test]
+fn the_top_of_a_full_64_bit_layout() {
+    let layout = Layout::builder()
+        .timestamp_bits(48)
+        .worker_bits(0)
+        .sequence_bits(16)
+        .tick(Duration::from_nanos(1))
+        .epoch(SystemTime::UNIX_EPOCH + START)
+        .use_sign_bit(true)
+        .build()
+        .unwrap();
+    let clock = ManualClock::new(START + Duration::from_nanos(layout.max_timestamp()));
+    let ids = Generator::with_clock(layout, 0, clock).unwrap();
+    assert!(matches!(
+        ids.next_batch(1 << 16),
+        Err(Error::Expired { .. })
+    ));
+    let batch: Vec<Id> = ids.next_batch((1 << 16) - 1).unwrap().collect();
+    assert_eq!(batch[0].get(), u64::MAX - 0xFFFF);
+    assert_eq!(batch.last(), Some(&Id::new(u64::MAX - 1)));
+    assert!(matches!(ids.next_id(), Err(Error::Expired { .. })));
+    assert_eq!(ids.last_id(), Some(Id::new(u64::MAX - 1)));
+}
