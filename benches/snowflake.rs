@@ -7,8 +7,11 @@
 //! - `next_id_1_thread`: one ID per iteration from one thread. `Instant::now` and
 //!   `SystemTime::now` sit in the group as the clock-cost baseline: every generator here reads a
 //!   clock on each ID (except `sinew CachedClock`, whose read is an atomic load).
+//!   `sinew LocalGenerator ...` is a per-thread handle (`&mut self`, like ulid's `Generator`)
+//!   that reserves 64 IDs at a time from the shared generator and checks the clock on each ID.
 //! - `next_id_2_threads`: one generator shared by 2 threads, both making IDs; the figure is wall
 //!   time per ID (each thread makes half of the iterations), so perfect scaling would halve it.
+//!   `sinew LocalGenerator ...`: each thread has its own handle on the one shared generator.
 //! - `next_id_1_thread_sonyflake`, `next_id_2_threads_sonyflake`: sonyflake, whose format caps it
 //!   at 25,600 IDs per second, in groups of their own with a small sample size, with sinew beside
 //!   it for the ratio.
@@ -48,7 +51,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use sinew_clock::{CachedClock, SystemClock};
+use sinew_clock::{CachedClock, Clock, SystemClock};
 use sinew_snowflake::{Generator, Layout};
 
 /// 2024-01-01T00:00:00Z, the epoch of every configurable layout here.
@@ -166,15 +169,21 @@ fn collect_increasing<T: Ord + Debug>(name: &str, n: usize, mut next: impl FnMut
     ids
 }
 
-/// Two threads share one generator, `n` IDs each: each sees its IDs increase, and no ID repeats.
-fn assert_unique_2_threads<T: Ord + Debug + Send>(
+/// Two threads, `n` IDs each, each calling `next` on its own state from `init` (a
+/// `LocalGenerator`, or nothing for a shared generator): each sees its IDs increase, and no ID
+/// repeats.
+fn assert_unique_2_threads<S, T: Ord + Debug + Send>(
     name: &str,
     n: usize,
-    next: &(impl Fn() -> T + Sync),
+    init: &(impl Fn() -> S + Sync),
+    next: &(impl Fn(&mut S) -> T + Sync),
 ) {
     let mut all = thread::scope(|s| {
-        let a = s.spawn(|| collect_increasing(name, n, next));
-        let b = s.spawn(|| collect_increasing(name, n, next));
+        let run = || {
+            let mut state = init();
+            collect_increasing(name, n, || next(&mut state))
+        };
+        let (a, b) = (s.spawn(run), s.spawn(run));
         let mut all = a.join().unwrap();
         all.extend(b.join().unwrap());
         all
@@ -188,25 +197,31 @@ fn assert_unique_2_threads<T: Ord + Debug + Send>(
 /// Checks one generator from one thread and from two.
 fn check<T: Ord + Debug + Send>(name: &str, n: usize, next: &(impl Fn() -> T + Sync)) {
     collect_increasing(name, n, next);
-    assert_unique_2_threads(name, n, next);
+    assert_unique_2_threads(name, n, &|| (), &|_: &mut ()| next());
 }
 
 // ---- Timing. ----
 
-/// Wall time for `iters` IDs made by 2 threads sharing `next`, `iters / 2` each: from the first
-/// thread's start to the last thread's end. Spawning is outside the timed span (a barrier
-/// releases both threads together).
-fn two_threads<T>(iters: u64, next: &(impl Fn() -> T + Sync)) -> Duration {
+/// Wall time for `iters` IDs made by 2 threads, `iters / 2` each, each thread calling `next` on
+/// its own state from `init` (a `LocalGenerator`, or nothing for a shared generator): from the
+/// first thread's start to the last thread's end. Spawning and `init` are outside the timed span
+/// (a barrier releases both threads together).
+fn two_threads<S, T>(
+    iters: u64,
+    init: &(impl Fn() -> S + Sync),
+    next: &(impl Fn(&mut S) -> T + Sync),
+) -> Duration {
     let barrier = Barrier::new(2);
     let barrier = &barrier;
     let spans = thread::scope(|s| {
         [iters - iters / 2, iters / 2]
             .map(|n| {
                 s.spawn(move || {
+                    let mut state = init();
                     barrier.wait();
                     let start = Instant::now();
                     for _ in 0..n {
-                        black_box(next());
+                        black_box(next(&mut state));
                     }
                     (start, Instant::now())
                 })
@@ -223,7 +238,20 @@ fn bench_2_threads<T>(
     name: &str,
     next: impl Fn() -> T + Sync,
 ) {
-    group.bench_function(name, |b| b.iter_custom(|iters| two_threads(iters, &next)));
+    group.bench_function(name, |b| {
+        b.iter_custom(|iters| two_threads(iters, &|| (), &|_: &mut ()| next()));
+    });
+}
+
+/// 2 threads, each with its own `LocalGenerator` on one shared generator.
+fn bench_2_threads_local<C: Clock>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    shared: &Generator<C>,
+) {
+    group.bench_function(name, |b| {
+        b.iter_custom(|iters| two_threads(iters, &|| shared.local(), &|l| l.next_id()));
+    });
 }
 
 /// IDs per setup check; enough to cross the 12-bit formats' sequence rollover twice.
@@ -249,6 +277,20 @@ fn next_id_1_thread(c: &mut Criterion) {
     check("sinew Twitter", CHECK_N, &|| {
         sinew_twitter.next_id().unwrap()
     });
+    let mut local_system = sinew_system.local();
+    let mut local_cached = sinew_cached.local();
+    collect_increasing("sinew LocalGenerator SystemClock", CHECK_N, || {
+        local_system.next_id().unwrap()
+    });
+    collect_increasing("sinew LocalGenerator CachedClock", CHECK_N, || {
+        local_cached.next_id().unwrap()
+    });
+    assert_unique_2_threads(
+        "sinew LocalGenerator CachedClock",
+        CHECK_N,
+        &|| sinew_cached.local(),
+        &|l| l.next_id().unwrap(),
+    );
     collect_increasing("rs-snowflake", CHECK_N, || {
         rs_snowflake.real_time_generate()
     });
@@ -265,6 +307,12 @@ fn next_id_1_thread(c: &mut Criterion) {
     group.bench_function("SystemTime::now", |b| b.iter(SystemTime::now));
     group.bench_function("sinew SystemClock", |b| b.iter(|| sinew_system.next_id()));
     group.bench_function("sinew CachedClock", |b| b.iter(|| sinew_cached.next_id()));
+    group.bench_function("sinew LocalGenerator SystemClock", |b| {
+        b.iter(|| local_system.next_id());
+    });
+    group.bench_function("sinew LocalGenerator CachedClock", |b| {
+        b.iter(|| local_cached.next_id());
+    });
     group.bench_function("sinew SystemClock, Twitter layout", |b| {
         b.iter(|| sinew_twitter.next_id());
     });
@@ -305,6 +353,16 @@ fn next_id_2_threads(c: &mut Criterion) {
     bench_2_threads(&mut group, "SystemTime::now", SystemTime::now);
     bench_2_threads(&mut group, "sinew SystemClock", || sinew_system.next_id());
     bench_2_threads(&mut group, "sinew CachedClock", || sinew_cached.next_id());
+    bench_2_threads_local(
+        &mut group,
+        "sinew LocalGenerator SystemClock",
+        &sinew_system,
+    );
+    bench_2_threads_local(
+        &mut group,
+        "sinew LocalGenerator CachedClock",
+        &sinew_cached,
+    );
     bench_2_threads(&mut group, "sinew SystemClock, Twitter layout", || {
         sinew_twitter.next_id()
     });

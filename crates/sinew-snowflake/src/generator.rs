@@ -157,13 +157,26 @@ impl<C: Clock> Generator<C> {
                 max: per_tick,
             });
         }
+        Ok(self.reserve_batch(n)?.0)
+    }
+
+    /// Reserves `n` IDs (`1 <= n <= per tick`) and returns them with their tick.
+    #[inline]
+    pub(crate) fn reserve_batch(&self, n: u64) -> Result<(IdBatch, u64), Error> {
         let start = self.reserve(n)?;
-        Ok(IdBatch {
+        let batch = IdBatch {
             next: self.id_at(start).get(),
             // Consecutive sequence numbers differ by one step of the sequence field.
             step: 1 << self.layout.sequence_shift(),
             remaining: n,
-        })
+        };
+        Ok((batch, start >> self.layout.sequence_bits()))
+    }
+
+    /// A handle that hands out this generator's IDs to one thread from small reserved batches,
+    /// with no atomic operation on most calls; see [`LocalGenerator`](crate::LocalGenerator).
+    pub fn local(&self) -> crate::LocalGenerator<&Self> {
+        crate::LocalGenerator::new(self)
     }
 
     /// The highest ID issued so far, if any: persist it (now and then, rounded up a little)
@@ -400,6 +413,17 @@ pub struct IdBatch {
     /// share one tick and one worker).
     step: u64,
     remaining: u64,
+}
+
+impl IdBatch {
+    /// A batch with nothing in it.
+    pub(crate) const fn empty() -> Self {
+        IdBatch {
+            next: 0,
+            step: 0,
+            remaining: 0,
+        }
+    }
 }
 
 impl Iterator for IdBatch {

@@ -5,22 +5,30 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use sinew_snowflake::{CachedClock, Clock, Generator, Id, Layout};
+use sinew_snowflake::{CachedClock, Clock, Generator, Id, Layout, LocalGenerator};
 
 const THREADS: usize = 4;
 const PER_THREAD: usize = 1_000_000;
 
 /// Each thread makes `PER_THREAD` IDs; checks each thread's are strictly increasing and all
-/// `THREADS * PER_THREAD` are distinct.
-fn hammer<C: Clock + 'static>(ids: Generator<C>) {
+/// `THREADS * PER_THREAD` are distinct. With `local`, each thread takes its IDs through its own
+/// [`LocalGenerator`] on the shared generator.
+fn hammer<C: Clock + 'static>(ids: Generator<C>, local: bool) {
     let ids = Arc::new(ids);
     let handles: Vec<_> = (0..THREADS)
         .map(|_| {
             let ids = Arc::clone(&ids);
             std::thread::spawn(move || {
                 let mut mine = Vec::with_capacity(PER_THREAD);
-                for _ in 0..PER_THREAD {
-                    mine.push(ids.next_id().unwrap());
+                if local {
+                    let mut handle = LocalGenerator::new(ids);
+                    for _ in 0..PER_THREAD {
+                        mine.push(handle.next_id().unwrap());
+                    }
+                } else {
+                    for _ in 0..PER_THREAD {
+                        mine.push(ids.next_id().unwrap());
+                    }
                 }
                 mine
             })
@@ -38,7 +46,13 @@ fn hammer<C: Clock + 'static>(ids: Generator<C>) {
 #[test]
 fn twitter_layout_on_the_system_clock() {
     // 4M IDs at 4096 per ms: about a second of real time, most of it in the exhaustion wait.
-    hammer(Generator::new(Layout::TWITTER, 1).unwrap());
+    hammer(Generator::new(Layout::TWITTER, 1).unwrap(), false);
+}
+
+#[test]
+fn local_handles_on_the_system_clock() {
+    // Each thread's handle reserves 64 IDs at a time from the shared Twitter-layout generator.
+    hammer(Generator::new(Layout::TWITTER, 1).unwrap(), true);
 }
 
 #[test]
@@ -55,6 +69,7 @@ fn high_capacity_layout_on_the_cached_clock() {
             .clock(CachedClock::new())
             .build()
             .unwrap(),
+        false,
     );
 }
 
