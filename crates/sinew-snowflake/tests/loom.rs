@@ -1,4 +1,4 @@
-//! loom models of `Generator::next_id`: every interleaving of 2-3 threads yields distinct IDs,
+//! loom models of `Generator::next_id` and `LocalGenerator`: every interleaving of 2-3 threads yields distinct IDs,
 //! each thread's strictly increasing, including the sequence-exhaustion paths.
 //!
 //! Run with:
@@ -11,7 +11,9 @@ use std::time::{Duration, SystemTime};
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicU64, Ordering};
 use loom::thread;
-use sinew_snowflake::{Clock, Error, Exhaustion, Generator, Id, Layout, ManualClock};
+use sinew_snowflake::{
+    Clock, Error, Exhaustion, Generator, Id, Layout, LocalGenerator, ManualClock,
+};
 
 const START: Duration = Duration::from_secs(1_704_067_200);
 
@@ -90,6 +92,44 @@ fn wait_policy_with_a_moving_clock() {
         let mine = make(&ids, 3);
         let theirs = other.join().unwrap();
         assert_eq!(mine.len() + theirs.len(), 6, "Wait never fails");
+        check(&[mine, theirs]);
+    });
+}
+
+/// A `LocalGenerator` reserving whole two-ID ticks (`next_batch`) races a thread calling
+/// `next_id` on the same generator, on a clock that moves half a tick per read: no ID twice,
+/// each thread's increasing, and the handle never hands out an ID from a tick the clock has left.
+#[test]
+fn local_handle_against_next_id() {
+    loom::model(|| {
+        let start = u64::try_from(START.as_nanos()).unwrap();
+        let now = Arc::new(AtomicU64::new(start));
+        let ids = Arc::new(
+            Generator::builder(layout(), 1)
+                .clock(Ticking(Arc::clone(&now)))
+                .build()
+                .unwrap(),
+        );
+        let other = {
+            let ids = Arc::clone(&ids);
+            thread::spawn(move || make(&ids, 2))
+        };
+        let mut local = LocalGenerator::with_batch_size(Arc::clone(&ids), 2).unwrap();
+        let mut mine = Vec::new();
+        let epoch = 1_700_000_000_000_000_000;
+        for _ in 0..3 {
+            // Every clock reading the call makes is at least this one (the clock only moves
+            // forward), so the ID's tick must be at least this reading's tick.
+            let before = (now.load(Ordering::Relaxed) - epoch) / 1_000_000;
+            let id = local.next_id().unwrap();
+            let tick = layout().decode(id.get()).timestamp();
+            assert!(
+                tick >= before,
+                "stale ID: tick {tick}, clock at tick {before}"
+            );
+            mine.push(id);
+        }
+        let theirs = other.join().unwrap();
         check(&[mine, theirs]);
     });
 }
