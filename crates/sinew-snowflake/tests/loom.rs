@@ -1,5 +1,6 @@
-//! loom models of `Generator::next_id` and `LocalGenerator`: every interleaving of 2-3 threads yields distinct IDs,
-//! each thread's strictly increasing, including the sequence-exhaustion paths.
+//! loom models of `Generator::next_id` and `LocalGenerator`: every interleaving of 2-3 threads
+//! yields distinct IDs, each thread's strictly increasing, including the sequence-exhaustion
+//! paths.
 //!
 //! Run with:
 //! `RUSTFLAGS="--cfg sinew_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release -p sinew-snowflake --test loom`
