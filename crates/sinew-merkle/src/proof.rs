@@ -1,0 +1,480 @@
+//! [`InclusionProof`] and [`ConsistencyProof`], with their byte encoding.
+//!
+//! # Byte encoding (version 1, stable)
+//!
+//! All integers are big-endian; hashes are 32 raw bytes, listed from the bottom of the tree up.
+//!
+//! ```text
+//! inclusion:    0x01 | index: u64 | size: u64         | count: u8 | count x hash
+//! consistency:  0x02 | old_size: u64 | new_size: u64  | count: u8 | count x hash
+//! ```
+//!
+//! The first byte is the type tag (which doubles as the format version). Decoding checks the
+//! shape: `index < size`, `0 < old_size <= new_size`, that `count` is exactly the number of
+//! hashes a proof for those sizes has (at most 64, or 65 for consistency), and that no bytes
+//! trail. A decoded proof can still be wrong; only verification against a root says it is right.
+
+use crate::error::{DecodeError, VerifyError};
+use crate::hasher::{Hash, MerkleHasher, Sha256Hasher};
+use crate::verify::{consistency_len, inclusion_len};
+
+const INCLUSION_TAG: u8 = 0x01;
+const CONSISTENCY_TAG: u8 = 0x02;
+const HEADER_LEN: usize = 1 + 8 + 8 + 1;
+
+/// An inclusion proof: the sibling hashes on the path from leaf `index` to the root of the tree
+/// of `size` leaves, from the leaf up (RFC 9162 2.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(
+        try_from = "serde_impl::RawInclusion",
+        into = "serde_impl::RawInclusion"
+    )
+)]
+pub struct InclusionProof {
+    index: u64,
+    size: u64,
+    hashes: Vec<Hash>,
+}
+
+/// A consistency proof: the hashes that show the tree of `new_size` leaves extends the tree of
+/// `old_size` leaves (RFC 9162 2.1.4).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(
+        try_from = "serde_impl::RawConsistency",
+        into = "serde_impl::RawConsistency"
+    )
+)]
+pub struct ConsistencyProof {
+    old_size: u64,
+    new_size: u64,
+    hashes: Vec<Hash>,
+}
+
+fn check_inclusion_shape(index: u64, size: u64, count: usize) -> Result<(), VerifyError> {
+    if index >= size {
+        return Err(VerifyError::IndexOutOfRange { index, size });
+    }
+    let expected = inclusion_len(index, size);
+    if count != expected {
+        return Err(VerifyError::ProofLength {
+            expected,
+            actual: count,
+        });
+    }
+    Ok(())
+}
+
+fn check_consistency_shape(old: u64, new: u64, count: usize) -> Result<(), VerifyError> {
+    if old > new {
+        return Err(VerifyError::SizesOutOfOrder {
+            size1: old,
+            size2: new,
+        });
+    }
+    if old == 0 {
+        return Err(VerifyError::EmptyOldTree);
+    }
+    let expected = if old == new {
+        0
+    } else {
+        consistency_len(old, new)
+    };
+    if count != expected {
+        return Err(VerifyError::ProofLength {
+            expected,
+            actual: count,
+        });
+    }
+    Ok(())
+}
+
+/// Reads the common layout: tag, two u64s, a count and the hashes.
+fn decode_common(bytes: &[u8], tag: u8) -> Result<(u64, u64, Vec<Hash>), DecodeError> {
+    let (&first, rest) = bytes.split_first().ok_or(DecodeError::Truncated)?;
+    if first != tag {
+        return Err(DecodeError::UnknownTag(first));
+    }
+    let (a, rest) = rest
+        .split_first_chunk::<8>()
+        .ok_or(DecodeError::Truncated)?;
+    let (b, rest) = rest
+        .split_first_chunk::<8>()
+        .ok_or(DecodeError::Truncated)?;
+    let (&count, rest) = rest.split_first().ok_or(DecodeError::Truncated)?;
+    let count = usize::from(count);
+    let need = count * 32;
+    if rest.len() < need {
+        return Err(DecodeError::Truncated);
+    }
+    if rest.len() > need {
+        return Err(DecodeError::TrailingBytes);
+    }
+    let hashes = rest
+        .chunks_exact(32)
+        .filter_map(|c| Hash::try_from(c).ok())
+        .collect();
+    Ok((u64::from_be_bytes(*a), u64::from_be_bytes(*b), hashes))
+}
+
+fn encode_common(tag: u8, a: u64, b: u64, hashes: &[Hash]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + 32 * hashes.len());
+    out.push(tag);
+    out.extend_from_slice(&a.to_be_bytes());
+    out.extend_from_slice(&b.to_be_bytes());
+    // Proofs have at most 65 hashes (the constructors check the shape).
+    out.push(u8::try_from(hashes.len()).unwrap_or(u8::MAX));
+    for h in hashes {
+        out.extend_from_slice(h);
+    }
+    out
+}
+
+impl InclusionProof {
+    /// A proof from its parts, for proofs received in another form (JSON, protobuf).
+    ///
+    /// # Errors
+    ///
+    /// [`VerifyError::IndexOutOfRange`] if `index >= size`, [`VerifyError::ProofLength`] if
+    /// `hashes` has the wrong length for `index` and `size`.
+    pub fn new(index: u64, size: u64, hashes: Vec<Hash>) -> Result<Self, VerifyError> {
+        check_inclusion_shape(index, size, hashes.len())?;
+        Ok(Self::new_unchecked(index, size, hashes))
+    }
+
+    pub(crate) fn new_unchecked(index: u64, size: u64, hashes: Vec<Hash>) -> Self {
+        Self {
+            index,
+            size,
+            hashes,
+        }
+    }
+
+    /// The leaf index the proof is for.
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+
+    /// The tree size the proof is for.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The sibling hashes, from the leaf up.
+    pub fn hashes(&self) -> &[Hash] {
+        &self.hashes
+    }
+
+    /// The sibling hashes, by value.
+    pub fn into_hashes(self) -> Vec<Hash> {
+        self.hashes
+    }
+
+    /// Verifies the proof (SHA-256) for a leaf hash against a root:
+    /// [`verify_inclusion`](crate::verify_inclusion) with this proof's index and size.
+    ///
+    /// # Errors
+    ///
+    /// [`VerifyError::RootMismatch`] if the leaf is not in the tree with that root.
+    pub fn verify(&self, leaf_hash: &Hash, root: &Hash) -> Result<(), VerifyError> {
+        self.verify_with(&Sha256Hasher, leaf_hash, root)
+    }
+
+    /// [`verify`](Self::verify) with any hasher.
+    ///
+    /// # Errors
+    ///
+    /// As [`verify`](Self::verify).
+    pub fn verify_with<H: MerkleHasher>(
+        &self,
+        hasher: &H,
+        leaf_hash: &Hash,
+        root: &Hash,
+    ) -> Result<(), VerifyError> {
+        crate::verify_inclusion_with(hasher, leaf_hash, self.index, self.size, &self.hashes, root)
+    }
+
+    /// The byte encoding (see the [module docs](crate::proof)): `18 + 32 * hashes` bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encode_common(INCLUSION_TAG, self.index, self.size, &self.hashes)
+    }
+
+    /// Decodes [`to_bytes`](Self::to_bytes)'s output, checking the proof's shape.
+    ///
+    /// # Errors
+    ///
+    /// A [`DecodeError`] for anything but a well-formed encoding.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let (index, size, hashes) = decode_common(bytes, INCLUSION_TAG)?;
+        check_inclusion_shape(index, size, hashes.len())
+            .map_err(|_| DecodeError::Invalid("inclusion proof shape does not match its sizes"))?;
+        Ok(Self::new_unchecked(index, size, hashes))
+    }
+}
+
+impl ConsistencyProof {
+    /// A proof from its parts.
+    ///
+    /// # Errors
+    ///
+    /// [`VerifyError::SizesOutOfOrder`], [`VerifyError::EmptyOldTree`] or
+    /// [`VerifyError::ProofLength`] when the parts cannot form a proof.
+    pub fn new(old_size: u64, new_size: u64, hashes: Vec<Hash>) -> Result<Self, VerifyError> {
+        check_consistency_shape(old_size, new_size, hashes.len())?;
+        Ok(Self::new_unchecked(old_size, new_size, hashes))
+    }
+
+    pub(crate) fn new_unchecked(old_size: u64, new_size: u64, hashes: Vec<Hash>) -> Self {
+        Self {
+            old_size,
+            new_size,
+            hashes,
+        }
+    }
+
+    /// The old tree size.
+    pub fn old_size(&self) -> u64 {
+        self.old_size
+    }
+
+    /// The new tree size.
+    pub fn new_size(&self) -> u64 {
+        self.new_size
+    }
+
+    /// The proof hashes, in RFC 9162 order.
+    pub fn hashes(&self) -> &[Hash] {
+        &self.hashes
+    }
+
+    /// The proof hashes, by value.
+    pub fn into_hashes(self) -> Vec<Hash> {
+        self.hashes
+    }
+
+    /// Verifies the proof (SHA-256) between two roots:
+    /// [`verify_consistency`](crate::verify_consistency) with this proof's sizes.
+    ///
+    /// # Errors
+    ///
+    /// [`VerifyError::RootMismatch`] if the trees are not consistent.
+    pub fn verify(&self, old_root: &Hash, new_root: &Hash) -> Result<(), VerifyError> {
+        self.verify_with(&Sha256Hasher, old_root, new_root)
+    }
+
+    /// [`verify`](Self::verify) with any hasher.
+    ///
+    /// # Errors
+    ///
+    /// As [`verify`](Self::verify).
+    pub fn verify_with<H: MerkleHasher>(
+        &self,
+        hasher: &H,
+        old_root: &Hash,
+        new_root: &Hash,
+    ) -> Result<(), VerifyError> {
+        crate::verify_consistency_with(
+            hasher,
+            self.old_size,
+            self.new_size,
+            &self.hashes,
+            old_root,
+            new_root,
+        )
+    }
+
+    /// The byte encoding (see the [module docs](crate::proof)): `18 + 32 * hashes` bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encode_common(CONSISTENCY_TAG, self.old_size, self.new_size, &self.hashes)
+    }
+
+    /// Decodes [`to_bytes`](Self::to_bytes)'s output, checking the proof's shape.
+    ///
+    /// # Errors
+    ///
+    /// A [`DecodeError`] for anything but a well-formed encoding.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let (old, new, hashes) = decode_common(bytes, CONSISTENCY_TAG)?;
+        check_consistency_shape(old, new, hashes.len()).map_err(|_| {
+            DecodeError::Invalid("consistency proof shape does not match its sizes")
+        })?;
+        Ok(Self::new_unchecked(old, new, hashes))
+    }
+}
+
+#[cfg(feature = "serde")]
+mod serde_impl {
+    //! Serde forms: `{"index": 3, "size": 10, "hashes": ["<64 hex digits>", ...]}` in
+    //! human-readable formats, raw 32-byte arrays otherwise. Deserializing checks the shape.
+
+    use super::{ConsistencyProof, Hash, InclusionProof};
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::fmt::Write as _;
+
+    /// One hash: hex text when human-readable, 32 bytes otherwise.
+    #[derive(Debug, Clone, Copy)]
+    pub(super) struct HashRepr(pub(super) Hash);
+
+    impl Serialize for HashRepr {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            if s.is_human_readable() {
+                let mut text = String::with_capacity(64);
+                for b in self.0 {
+                    let _ = write!(text, "{b:02x}");
+                }
+                s.serialize_str(&text)
+            } else {
+                self.0.serialize(s)
+            }
+        }
+    }
+
+    impl<'de> Deserialize<'de> for HashRepr {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            if d.is_human_readable() {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                let bytes = text.as_bytes();
+                if bytes.len() != 64 {
+                    return Err(D::Error::custom("a hash is 64 hex digits"));
+                }
+                let mut out = [0u8; 32];
+                for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+                    let digit = |c: u8| (c as char).to_digit(16);
+                    match pair {
+                        [hi, lo] => match (digit(*hi), digit(*lo)) {
+                            (Some(h), Some(l)) => *o = u8::try_from(h << 4 | l).unwrap_or(0),
+                            _ => return Err(D::Error::custom("invalid hex digit in hash")),
+                        },
+                        _ => return Err(D::Error::custom("a hash is 64 hex digits")),
+                    }
+                }
+                Ok(Self(out))
+            } else {
+                Hash::deserialize(d).map(Self)
+            }
+        }
+    }
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) struct RawInclusion {
+        index: u64,
+        size: u64,
+        hashes: Vec<HashRepr>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) struct RawConsistency {
+        old_size: u64,
+        new_size: u64,
+        hashes: Vec<HashRepr>,
+    }
+
+    impl From<InclusionProof> for RawInclusion {
+        fn from(p: InclusionProof) -> Self {
+            Self {
+                index: p.index,
+                size: p.size,
+                hashes: p.hashes.into_iter().map(HashRepr).collect(),
+            }
+        }
+    }
+
+    impl TryFrom<RawInclusion> for InclusionProof {
+        type Error = crate::VerifyError;
+        fn try_from(r: RawInclusion) -> Result<Self, Self::Error> {
+            Self::new(r.index, r.size, r.hashes.into_iter().map(|h| h.0).collect())
+        }
+    }
+
+    impl From<ConsistencyProof> for RawConsistency {
+        fn from(p: ConsistencyProof) -> Self {
+            Self {
+                old_size: p.old_size,
+                new_size: p.new_size,
+                hashes: p.hashes.into_iter().map(HashRepr).collect(),
+            }
+        }
+    }
+
+    impl TryFrom<RawConsistency> for ConsistencyProof {
+        type Error = crate::VerifyError;
+        fn try_from(r: RawConsistency) -> Result<Self, Self::Error> {
+            Self::new(
+                r.old_size,
+                r.new_size,
+                r.hashes.into_iter().map(|h| h.0).collect(),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation
+)] // tests fail loudly
+mod tests {
+    use super::*;
+    use crate::MerkleTree;
+
+    #[test]
+    fn round_trip_and_rejections() {
+        let t = MerkleTree::from_leaves((0..21u8).map(|i| [i]));
+        let p = t.inclusion_proof(5, 21).unwrap_or_else(|e| panic!("{e}"));
+        let bytes = p.to_bytes();
+        assert_eq!(bytes.len(), 18 + 32 * p.hashes().len());
+        assert_eq!(InclusionProof::from_bytes(&bytes), Ok(p.clone()));
+        assert_eq!(
+            InclusionProof::from_bytes(&bytes[..bytes.len() - 1]),
+            Err(DecodeError::Truncated)
+        );
+        let mut long = bytes.clone();
+        long.push(0);
+        assert_eq!(
+            InclusionProof::from_bytes(&long),
+            Err(DecodeError::TrailingBytes)
+        );
+        assert_eq!(InclusionProof::from_bytes(&[]), Err(DecodeError::Truncated));
+        assert_eq!(
+            ConsistencyProof::from_bytes(&bytes),
+            Err(DecodeError::UnknownTag(INCLUSION_TAG))
+        );
+        let c = t.consistency_proof(7, 21).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ConsistencyProof::from_bytes(&c.to_bytes()), Ok(c.clone()));
+        // A count that does not match the sizes.
+        let mut wrong = c.to_bytes();
+        wrong[17] += 1;
+        wrong.extend_from_slice(&[0; 32]);
+        assert!(matches!(
+            ConsistencyProof::from_bytes(&wrong),
+            Err(DecodeError::Invalid(_))
+        ));
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_json_round_trip_checks_shape() {
+        let t = MerkleTree::from_leaves((0..9u8).map(|i| [i]));
+        let p = t.inclusion_proof(8, 9).unwrap_or_else(|e| panic!("{e}"));
+        let json = serde_json::to_string(&p).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            json.starts_with(r#"{"index":8,"size":9,"hashes":[""#),
+            "{json}"
+        );
+        let back: InclusionProof = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, p);
+        let bad = json.replace(r#""size":9"#, r#""size":8"#);
+        assert!(serde_json::from_str::<InclusionProof>(&bad).is_err());
+        let c = t.consistency_proof(3, 9).unwrap_or_else(|e| panic!("{e}"));
+        let json = serde_json::to_string(&c).unwrap_or_else(|e| panic!("{e}"));
+        let back: ConsistencyProof = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, c);
+    }
+}

@@ -1,0 +1,13 @@
+//! The one place that names atomics and locks, so loom can replace them.
+
+#[cfg(sinew_loom)]
+pub(crate) use loom::sync::{
+    Mutex,
+    atomic::{AtomicBool, AtomicU64, Ordering},
+};
+
+#[cfg(not(sinew_loom))]
+pub(crate) use std::sync::{
+    Mutex,
+    atomic::{AtomicBool, AtomicU64, Ordering},
+};
