@@ -247,17 +247,15 @@ impl AntiEntropyTree {
             (lo, hi)
         };
         if let Some([l, h]) = self.buckets.get(bucket as usize) {
-            l.fetch_add(lo, Ordering::SeqCst);
-            h.fetch_add(hi, Ordering::SeqCst);
+            l.fetch_add(lo, Ordering::AcqRel);
+            h.fetch_add(hi, Ordering::AcqRel);
         }
-        // Mark every inner node above the bucket stale, after the bucket changed. A mark that
-        // is already set is left alone (saves the write); see `refresh` for why that is safe.
+        // Mark every inner node above the bucket stale, after the bucket changed. The mark is
+        // a read-modify-write even when it is already set: see `refresh` for why that matters.
         let mut node = ((1usize << self.depth) + bucket as usize) >> 1;
         while node >= 1 {
-            if let Some(flag) = self.dirty.get(node)
-                && !flag.load(Ordering::SeqCst)
-            {
-                flag.store(true, Ordering::SeqCst);
+            if let Some(flag) = self.dirty.get(node) {
+                flag.swap(true, Ordering::AcqRel);
             }
             node >>= 1;
         }
@@ -266,8 +264,8 @@ impl AntiEntropyTree {
     /// The digest of bucket `index`, if it exists.
     pub fn bucket_digest(&self, index: u32) -> Option<Digest> {
         self.buckets.get(index as usize).map(|[l, h]| {
-            let lo = l.load(Ordering::SeqCst);
-            let hi = h.load(Ordering::SeqCst);
+            let lo = l.load(Ordering::Acquire);
+            let hi = h.load(Ordering::Acquire);
             from_lanes(lo, hi)
         })
     }
@@ -307,13 +305,15 @@ impl AntiEntropyTree {
 
     /// The digest of heap node `node` at `level`, recomputing stale inner nodes below it.
     ///
-    /// Correctness with concurrent writers (all accesses SeqCst, readers serialized by the
-    /// cache lock): a writer adds to its bucket, then finds each ancestor's flag set or sets
-    /// it. If a reader later clears the flag (a swap, after the writer's check in the single
-    /// total order), it then reads the bucket after the writer's add; if the reader cleared it
-    /// before the writer's check, the writer sees it clear and sets it again (or a later writer
-    /// set it, and the same argument applies to the reader that clears that mark). Either way
-    /// no write is left out of the cache once writers stop.
+    /// Correctness with concurrent writers (readers are serialized by the cache lock): a
+    /// writer adds to its bucket, then swaps `true` into each ancestor's flag. Every access to
+    /// a flag is a read-modify-write, so the flag's history is one chain in which each swap
+    /// reads the one before. A reader's swap that comes after a writer's mark in that chain
+    /// therefore synchronizes with the writer (release sequence) and sees its bucket update;
+    /// a reader's swap that comes before it leaves the flag set, for the next read. Either
+    /// way, once the writers stop no update is missing from the cache. (An earlier version
+    /// skipped the mark when the flag read as set; that is only correct under a single total
+    /// order of all accesses, and loom found the interleaving where it loses an update.)
     fn refresh(&self, cache: &mut [Digest], node: usize, level: u8) -> Digest {
         if level >= self.depth {
             let bucket = node - (1usize << self.depth);
@@ -325,7 +325,7 @@ impl AntiEntropyTree {
         let stale = self
             .dirty
             .get(node)
-            .is_some_and(|f| f.load(Ordering::SeqCst) && f.swap(false, Ordering::SeqCst));
+            .is_some_and(|f| f.load(Ordering::Acquire) && f.swap(false, Ordering::AcqRel));
         if stale {
             let l = self.refresh(cache, 2 * node, level + 1);
             let r = self.refresh(cache, 2 * node + 1, level + 1);
@@ -376,7 +376,7 @@ pub fn diff(a: &AntiEntropyTree, b: &AntiEntropyTree) -> Result<Vec<BucketRange>
     Ok(Vec::new())
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(sinew_loom)))]
 #[allow(
     clippy::unwrap_used,
     clippy::indexing_slicing,
