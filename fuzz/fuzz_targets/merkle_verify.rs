@@ -1,0 +1,130 @@
+//! Both verifiers (typed and byte-string forms) on arbitrary proofs, indices, sizes and roots:
+//! no panic, and no acceptance of a proof that the reference tree (64 leaves) would not
+//! produce: whenever the (new) root given is one of the reference tree's roots, an accepted
+//! claim is true of the reference tree and the proof is the one it produces.
+//! (With a root that is not the reference tree's, acceptance says nothing about it: the empty
+//! proof of a one-leaf tree whose leaf hash is its root is valid for any hash.)
+//!
+//! Hashes are drawn from the reference tree's real leaves, roots and proof hashes as well as
+//! arbitrary bytes, so the fuzzer can assemble near-valid proofs (swapped, reordered, at the
+//! wrong size) rather than only random ones that no verifier could ever accept.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use sinew_merkle::{
+    Hash, MerkleTree, verify_consistency, verify_consistency_raw, verify_inclusion,
+    verify_inclusion_raw,
+};
+
+const N: u64 = 64;
+
+fn tree() -> &'static MerkleTree {
+    static TREE: OnceLock<MerkleTree> = OnceLock::new();
+    TREE.get_or_init(|| MerkleTree::from_leaves((0..N).map(|i| i.to_le_bytes())))
+}
+
+#[derive(Arbitrary, Debug, Clone, Copy)]
+enum Sel {
+    Raw([u8; 32]),
+    Leaf(u8),
+    Root(u8),
+    Inclusion { index: u8, size: u8, k: u8 },
+    Consistency { old: u8, new: u8, k: u8 },
+}
+
+fn pick(sel: Sel) -> Hash {
+    let t = tree();
+    let size = |s: u8| u64::from(s) % (N + 1);
+    let hashes = |r: Option<Vec<Hash>>, k: u8| {
+        r.and_then(|h| h.get(usize::from(k) % h.len().max(1)).copied())
+            .unwrap_or([0; 32])
+    };
+    match sel {
+        Sel::Raw(h) => h,
+        Sel::Leaf(i) => t.leaf_hash(u64::from(i) % N).unwrap_or([0; 32]),
+        Sel::Root(s) => t.root_at(size(s)).unwrap_or([0; 32]),
+        Sel::Inclusion { index, size: s, k } => hashes(
+            t.inclusion_proof(u64::from(index), size(s))
+                .ok()
+                .map(|p| p.into_hashes()),
+            k,
+        ),
+        Sel::Consistency { old, new, k } => hashes(
+            t.consistency_proof(size(old), size(new))
+                .ok()
+                .map(|p| p.into_hashes()),
+            k,
+        ),
+    }
+}
+
+#[derive(Arbitrary, Debug)]
+struct Input {
+    index: u64,
+    size: u64,
+    size2: u64,
+    small: bool,
+    leaf: Sel,
+    root: Sel,
+    root2: Sel,
+    proof: Vec<Sel>,
+    raw: Vec<Vec<u8>>,
+}
+
+fuzz_target!(|input: Input| {
+    let t = tree();
+    let (mut index, mut size, mut size2) = (input.index, input.size, input.size2);
+    if input.small {
+        // Mostly sizes the reference tree has, where acceptance is possible.
+        index %= N + 2;
+        size %= N + 2;
+        size2 %= N + 2;
+    }
+    let leaf = pick(input.leaf);
+    let root = pick(input.root);
+    let root2 = pick(input.root2);
+    let proof: Vec<Hash> = input.proof.iter().take(80).map(|&s| pick(s)).collect();
+
+    let is_reference_root = |r: &Hash| (0..=N).any(|s| t.root_at(s) == Ok(*r));
+    if verify_inclusion(&leaf, index, size, &proof, &root).is_ok() && is_reference_root(&root) {
+        // The size of the reference tree with this root, its proof, its leaf.
+        let found = (1..=N).any(|s| {
+            t.root_at(s) == Ok(root)
+                && t.inclusion_proof(index, s).map(|p| p.into_hashes()) == Ok(proof.clone())
+                && t.leaf_hash(index) == Some(leaf)
+        });
+        assert!(found, "accepted a false inclusion claim: {index} {size}");
+    }
+    if verify_consistency(size, size2, &proof, &root, &root2).is_ok() && is_reference_root(&root2) {
+        let trivial = size == size2 && proof.is_empty() && root == root2;
+        let found = (1..=N).any(|a| {
+            (a + 1..=N).any(|b| {
+                t.root_at(a) == Ok(root)
+                    && t.root_at(b) == Ok(root2)
+                    && t.consistency_proof(a, b).map(|p| p.into_hashes()) == Ok(proof.clone())
+            })
+        });
+        assert!(
+            trivial || found,
+            "accepted a false consistency claim: {size} {size2}"
+        );
+    }
+
+    // The byte-string forms on arbitrary lengths: no panic, and on 32-byte input the same
+    // verdict as the typed forms.
+    let raw: Vec<&[u8]> = input.raw.iter().take(80).map(Vec::as_slice).collect();
+    let first = raw.first().copied().unwrap_or(&[]);
+    let _ = verify_inclusion_raw(first, index, size, &raw, first);
+    let _ = verify_consistency_raw(size, size2, &raw, first, first);
+    assert_eq!(
+        verify_inclusion_raw(&leaf, index, size, &proof, &root).is_ok(),
+        verify_inclusion(&leaf, index, size, &proof, &root).is_ok()
+    );
+    assert_eq!(
+        verify_consistency_raw(size, size2, &proof, &root, &root2).is_ok(),
+        verify_consistency(size, size2, &proof, &root, &root2).is_ok()
+    );
+});
