@@ -302,20 +302,25 @@ impl<H: MerkleHasher> MerkleTree<H> {
         if n == 0 {
             return self.hasher.hash_empty();
         }
-        // Perfect pieces from the largest (leftmost) to the smallest (rightmost).
-        let mut acc: Option<Hash> = None;
-        let mut end = hi;
-        for k in 0..64u32 {
-            if n >> k & 1 == 1 {
-                let piece = self.perfect(k, end - (1 << k));
-                end -= 1 << k;
-                acc = Some(match acc {
-                    None => piece,
-                    Some(right) => self.hasher.hash_children(&piece, &right),
-                });
-            }
+        if n.is_power_of_two() {
+            return self.perfect(n.trailing_zeros(), lo);
         }
-        acc.unwrap_or_else(|| self.hasher.hash_empty())
+        // Perfect pieces from the smallest (rightmost) to the largest (leftmost), one per set
+        // bit of n, folded from the right.
+        let mut bits = n;
+        let mut end = hi;
+        let k = bits.trailing_zeros();
+        let mut acc = self.perfect(k, end - (1 << k));
+        end -= 1 << k;
+        bits &= bits - 1;
+        while bits != 0 {
+            let k = bits.trailing_zeros();
+            let piece = self.perfect(k, end - (1 << k));
+            end -= 1 << k;
+            bits &= bits - 1;
+            acc = self.hasher.hash_children(&piece, &acc);
+        }
+        acc
     }
 }
 
