@@ -11,6 +11,7 @@
 //! |---|---|---|
 //! | [`clock`] | `sinew-clock` | the time source every timed primitive takes (always on) |
 //! | `snowflake` | `sinew-snowflake` | unique, time-ordered 64-bit IDs |
+//! | `merkle` | `sinew-merkle` | RFC 6962 Merkle trees with proofs; anti-entropy for replica repair |
 //!
 //! # Examples
 //!
@@ -29,6 +30,7 @@
 //! # Crate features
 //!
 //! - `snowflake`: [`sinew-snowflake`](https://docs.rs/sinew-snowflake) as `sinew::snowflake`.
+//! - `merkle`: [`sinew-merkle`](https://docs.rs/sinew-merkle) as `sinew::merkle`.
 //! - `full`: every primitive.
 //! - `serde`: serde support in every enabled primitive.
 
@@ -39,3 +41,6 @@ pub use sinew_clock as clock;
 
 #[cfg(feature = "snowflake")]
 pub use sinew_snowflake as snowflake;
+
+#[cfg(feature = "merkle")]
+pub use sinew_merkle as merkle;
