@@ -41,6 +41,11 @@ pub(crate) fn consistency_len(size1: u64, size2: u64) -> usize {
 /// [`MerkleTree::inclusion_proof`](crate::MerkleTree::inclusion_proof) and RFC 9162 produce
 /// them. Panic-free for any input.
 ///
+/// Take `size` and `root` together from one trusted source (a signed tree head): the proof
+/// only encodes the shape of the path, and some other sizes give the same shape, so a proof
+/// checked against a root with a size that did not come with it can pass. This is inherent to
+/// RFC 9162 proofs, not to this implementation; the same holds for [`verify_consistency`].
+///
 /// # Errors
 ///
 /// [`VerifyError::IndexOutOfRange`] if `index >= size`, [`VerifyError::ProofLength`] if the
