@@ -354,6 +354,25 @@ fn antientropy(c: &mut Criterion) {
             t.insert(black_box(k.to_be_bytes()), 1);
         });
     });
+    // Two threads inserting into one tree; wall time per insert (each thread does half).
+    let shared = AntiEntropyTree::new(DEPTH).unwrap();
+    let next = std::sync::atomic::AtomicU64::new(0);
+    g.bench_function("insert, 2 threads sharing one tree", |bench| {
+        bench.iter_custom(|iters| {
+            let start = std::time::Instant::now();
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    s.spawn(|| {
+                        for _ in 0..iters / 2 {
+                            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            shared.insert(black_box(k.to_be_bytes()), 1);
+                        }
+                    });
+                }
+            });
+            start.elapsed()
+        });
+    });
     g.finish();
 }
 

@@ -379,6 +379,35 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "blake3")]
+    #[test]
+    fn blake3_trees_prove_and_verify() {
+        use crate::{Blake3Hasher, CompactTree, verify_consistency_with, verify_inclusion_with};
+        let h = Blake3Hasher;
+        let mut t = MerkleTree::with_hasher(h);
+        let mut c = CompactTree::with_hasher(h);
+        for i in 0..50u32 {
+            t.push(&i.to_le_bytes());
+            c.push(&i.to_le_bytes());
+        }
+        assert_eq!(t.root(), c.root());
+        assert_ne!(
+            t.root(),
+            MerkleTree::from_leaves((0..50u32).map(u32::to_le_bytes)).root()
+        );
+        let leaf = h.hash_leaf(&7u32.to_le_bytes());
+        let p = t.inclusion_proof(7, 50).unwrap();
+        assert!(verify_inclusion_with(&h, &leaf, 7, 50, p.hashes(), &t.root()).is_ok());
+        assert!(
+            p.verify(&leaf, &t.root()).is_err(),
+            "SHA-256 must not accept a BLAKE3 proof"
+        );
+        let old = t.root_at(20).unwrap();
+        let p = t.consistency_proof(20, 50).unwrap();
+        assert!(verify_consistency_with(&h, 20, 50, p.hashes(), &old, &t.root()).is_ok());
+        assert_eq!(h.hash_empty(), *blake3::hash(&[]).as_bytes());
+    }
+
     #[test]
     fn split_points() {
         assert_eq!(split_point(2), 1);

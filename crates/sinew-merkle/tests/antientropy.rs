@@ -259,3 +259,60 @@ fn hashes_are_platform_independent_known_answers() {
     t.remove("user:42", 7);
     assert_eq!(t.root(), 0);
 }
+
+#[test]
+fn threads_writing_and_reading_equal_sequential() {
+    // 2 writers x 20,000 entries (inserts, then updates of half, removals of a quarter), with a
+    // reader refreshing the cache all along; the result must equal one thread doing the same.
+    let shared = std::sync::Arc::new(AntiEntropyTree::new(12).unwrap());
+    let sequential = AntiEntropyTree::new(12).unwrap();
+    let work = |t: &AntiEntropyTree, base: u32| {
+        for i in base..base + 20_000 {
+            t.insert(i.to_be_bytes(), 1);
+        }
+        for i in (base..base + 20_000).step_by(2) {
+            t.update(i.to_be_bytes(), 1, 2);
+        }
+        for i in (base..base + 20_000).step_by(4) {
+            t.remove(i.to_be_bytes(), 2);
+        }
+    };
+    work(&sequential, 0);
+    work(&sequential, 1_000_000);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    std::thread::scope(|s| {
+        let reader = {
+            let (t, stop) = (shared.clone(), stop.clone());
+            s.spawn(move || {
+                let mut reads = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = t.root();
+                    let _ = t.node_digest(6, (reads % 64) as u32);
+                    reads += 1;
+                }
+                reads
+            })
+        };
+        let writers: Vec<_> = [0u32, 1_000_000]
+            .into_iter()
+            .map(|base| {
+                let t = shared.clone();
+                s.spawn(move || work(&t, base))
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(reader.join().unwrap() > 0);
+    });
+    assert_eq!(shared.root(), sequential.root());
+    for level in 0..=12u8 {
+        for i in 0..1u32 << level {
+            assert_eq!(
+                shared.node_digest(level, i),
+                sequential.node_digest(level, i)
+            );
+        }
+    }
+}
