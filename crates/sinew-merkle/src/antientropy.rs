@@ -13,15 +13,17 @@
 //! itself out (as it would with XOR).
 //!
 //! An inner node's digest is the lane-wise sum of its children's: the sum of every entry under
-//! it. Inner nodes are computed when read and cached; a write marks the nodes above its bucket
-//! stale, and the next read recomputes only the stale paths.
+//! it. Inner nodes are computed when read. Those at or above the *group level* (groups of 32
+//! buckets, or the root for trees of depth 5 or less) are cached: a write sets its group's bit
+//! in a dirty bitmap, and the next read recomputes only the dirty groups and the paths above
+//! them. Nodes below the group level are summed from their (at most 16) buckets when read.
 //!
 //! Both the key hash and the entry hash are platform-independent (XXH3 is specified byte by
 //! byte), so replicas on different machines and architectures agree, given the same depth and
 //! seed.
 
 use crate::error::{ConfigError, ReconcileError};
-use crate::sync::{AtomicBool, AtomicU64, Mutex, Ordering};
+use crate::sync::{AtomicU64, Mutex, Ordering};
 use twox_hash::{XxHash3_64, XxHash3_128};
 
 /// The largest depth an [`AntiEntropyTree`] takes: `2^24` buckets (256 MiB of bucket digests).
@@ -29,6 +31,13 @@ pub const MAX_DEPTH: u8 = 24;
 
 /// The default seed of [`AntiEntropyTree::new`]. Replicas must use the same seed.
 pub const DEFAULT_SEED: u64 = 0x7369_6e65_775f_6165; // "sinew_ae"
+
+/// log2 of the number of buckets in a dirty group. Under loom it is 1, so that the small
+/// models (depth 2) have several groups.
+#[cfg(not(sinew_loom))]
+const GROUP_SHIFT: u8 = 5;
+#[cfg(sinew_loom)]
+const GROUP_SHIFT: u8 = 1;
 
 /// A 128-bit digest of a bucket or subtree: two 64-bit lanes (high and low), each a sum modulo
 /// 2^64 of the entries' hashes.
@@ -114,14 +123,14 @@ fn sub(a: Digest, b: Digest) -> Digest {
 /// through `&self` by any number of threads, and compared with a peer's by
 /// [`Reconciler`](crate::Reconciler) or [`diff`](crate::diff).
 ///
-/// It stores digests, not keys: 16 bytes per bucket plus 17 per inner node, whatever the
-/// number of keys. Pick the depth so that a bucket holds a handful of keys (about
+/// It stores digests, not keys: 16 bytes per bucket plus about one byte per bucket for the
+/// cache, whatever the number of keys. Pick the depth so that a bucket holds a handful of keys (about
 /// `log2(keys / 16)`): deeper trees find differences more precisely and exchange more hashes.
 ///
 /// # Thread safety
 ///
-/// `insert`, `remove` and `update` are lock-free (two atomic adds on the bucket and a dirty
-/// mark on each inner node above it). Reads of inner nodes take a short lock over the cache.
+/// `insert`, `remove` and `update` are lock-free: two atomic adds on the bucket and one atomic
+/// `or` into the dirty bitmap. Reads of inner nodes take a short lock over the cache.
 /// Once the writers are done, every read equals the digest of the sequential history
 /// (loom-checked). A read concurrent with writes may see part of them.
 ///
@@ -148,10 +157,12 @@ pub struct AntiEntropyTree {
     seed: u64,
     /// Bucket digests, two lanes each (`[low, high]`).
     buckets: Box<[[AtomicU64; 2]]>,
-    /// Heap-numbered inner nodes (root 1, children of `i` are `2i` and `2i + 1`; index 0 is
-    /// unused): whether the cached digest is stale.
-    dirty: Box<[AtomicBool]>,
-    /// Heap-numbered cached inner digests, valid where `dirty` is false.
+    /// The deepest cached level: `depth - min(depth, GROUP_SHIFT)`. Its nodes are the groups.
+    group_level: u8,
+    /// One bit per group: set when a bucket of the group changed since the cache last read it.
+    dirty: Box<[AtomicU64]>,
+    /// Heap-numbered digests of the nodes at levels `0..=group_level` (root 1, children of `i`
+    /// are `2i` and `2i + 1`; index 0 unused), valid for groups whose dirty bit is clear.
     cache: Mutex<Box<[Digest]>>,
 }
 
@@ -178,14 +189,19 @@ impl AntiEntropyTree {
             });
         }
         let n = 1usize << depth;
+        let group_level = depth - depth.min(GROUP_SHIFT);
+        let groups = 1usize << group_level;
         Ok(Self {
             depth,
             seed,
             buckets: (0..n)
                 .map(|_| [AtomicU64::new(0), AtomicU64::new(0)])
                 .collect(),
-            dirty: (0..n).map(|_| AtomicBool::new(false)).collect(),
-            cache: Mutex::new(vec![0; n].into_boxed_slice()),
+            group_level,
+            dirty: (0..groups.div_ceil(64))
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            cache: Mutex::new(vec![0; 2 * groups].into_boxed_slice()),
         })
     }
 
@@ -217,7 +233,7 @@ impl AntiEntropyTree {
         XxHash3_128::oneshot_with_seed(seed, key.as_ref())
     }
 
-    /// Adds an entry (a key at a version). `O(depth)` atomic operations, no lock.
+    /// Adds an entry (a key at a version): three atomic operations, no lock.
     pub fn insert(&self, key: impl AsRef<[u8]>, version: u64) {
         let key = key.as_ref();
         self.apply(self.bucket_of(key), self.entry_hash(key, version), false);
@@ -250,14 +266,10 @@ impl AntiEntropyTree {
             l.fetch_add(lo, Ordering::AcqRel);
             h.fetch_add(hi, Ordering::AcqRel);
         }
-        // Mark every inner node above the bucket stale, after the bucket changed. The mark is
-        // a read-modify-write even when it is already set: see `refresh` for why that matters.
-        let mut node = ((1usize << self.depth) + bucket as usize) >> 1;
-        while node >= 1 {
-            if let Some(flag) = self.dirty.get(node) {
-                flag.swap(true, Ordering::AcqRel);
-            }
-            node >>= 1;
+        // Then mark the bucket's group dirty, with a read-modify-write (see `refresh`).
+        let group = (bucket >> (self.depth - self.group_level)) as usize;
+        if let Some(word) = self.dirty.get(group / 64) {
+            word.fetch_or(1 << (group % 64), Ordering::AcqRel);
         }
     }
 
@@ -285,6 +297,17 @@ impl AntiEntropyTree {
         self.node_digests(level, &[index]).first().copied()
     }
 
+    /// The sum of the buckets `first..first + count`.
+    fn sum_buckets(&self, first: usize, count: usize) -> Digest {
+        (first..first + count).fold(0, |acc, b| {
+            let d = u32::try_from(b)
+                .ok()
+                .and_then(|b| self.bucket_digest(b))
+                .unwrap_or(0);
+            add(acc, d)
+        })
+    }
+
     /// The digests of the nodes `indices` at `level` (which must exist), under one lock.
     pub(crate) fn node_digests(&self, level: u8, indices: &[u32]) -> Vec<Digest> {
         if level >= self.depth {
@@ -293,47 +316,77 @@ impl AntiEntropyTree {
                 .map(|&i| self.bucket_digest(i).unwrap_or(0))
                 .collect();
         }
+        if level > self.group_level {
+            // Below the cached levels: at most 2^GROUP_SHIFT / 2 buckets per node.
+            let span = usize::from(self.depth - level);
+            return indices
+                .iter()
+                .map(|&i| self.sum_buckets((i as usize) << span, 1 << span))
+                .collect();
+        }
         let mut cache = self
             .cache
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.refresh(&mut cache);
         indices
             .iter()
-            .map(|&i| self.refresh(&mut cache, (1usize << level) + i as usize, level))
+            .map(|&i| {
+                cache
+                    .get((1usize << level) + i as usize)
+                    .copied()
+                    .unwrap_or(0)
+            })
             .collect()
     }
 
-    /// The digest of heap node `node` at `level`, recomputing stale inner nodes below it.
+    /// Brings the cache up to date: recomputes each dirty group from its buckets, then the
+    /// nodes above the dirty groups, level by level.
     ///
     /// Correctness with concurrent writers (readers are serialized by the cache lock): a
-    /// writer adds to its bucket, then swaps `true` into each ancestor's flag. Every access to
-    /// a flag is a read-modify-write, so the flag's history is one chain in which each swap
-    /// reads the one before. A reader's swap that comes after a writer's mark in that chain
-    /// therefore synchronizes with the writer (release sequence) and sees its bucket update;
-    /// a reader's swap that comes before it leaves the flag set, for the next read. Either
-    /// way, once the writers stop no update is missing from the cache. (An earlier version
-    /// skipped the mark when the flag read as set; that is only correct under a single total
-    /// order of all accesses, and loom found the interleaving where it loses an update.)
-    fn refresh(&self, cache: &mut [Digest], node: usize, level: u8) -> Digest {
-        if level >= self.depth {
-            let bucket = node - (1usize << self.depth);
-            return u32::try_from(bucket)
-                .ok()
-                .and_then(|b| self.bucket_digest(b))
-                .unwrap_or(0);
-        }
-        let stale = self
-            .dirty
-            .get(node)
-            .is_some_and(|f| f.load(Ordering::Acquire) && f.swap(false, Ordering::AcqRel));
-        if stale {
-            let l = self.refresh(cache, 2 * node, level + 1);
-            let r = self.refresh(cache, 2 * node + 1, level + 1);
-            if let Some(slot) = cache.get_mut(node) {
-                *slot = add(l, r);
+    /// writer adds to its bucket, then `or`s its group's bit into a dirty word. Every write to
+    /// a dirty word is a read-modify-write (the writers' `fetch_or`, the reader's `swap`), so
+    /// each word's history is one chain in which each operation reads the one before. A
+    /// reader's swap that comes after a writer's `or` in that chain synchronizes with the
+    /// writer (release sequence) and so sums the bucket with the writer's update; a reader's
+    /// swap that comes before it leaves the bit set, for the next read. Either way, once the
+    /// writers stop no update is missing from the cache. Recomputing a group is idempotent (it
+    /// sums its buckets), so a bit set for an update the reader already saw costs only time.
+    /// (An earlier design kept one flag per inner node and skipped marking a flag that read as
+    /// set; loom found the interleaving in which that loses an update.)
+    fn refresh(&self, cache: &mut [Digest]) {
+        let span = usize::from(self.depth - self.group_level);
+        let first_group = 1usize << self.group_level;
+        let mut touched: Vec<usize> = Vec::new();
+        for (w, word) in self.dirty.iter().enumerate() {
+            if word.load(Ordering::Acquire) == 0 {
+                continue;
+            }
+            let mut bits = word.swap(0, Ordering::AcqRel);
+            while bits != 0 {
+                let group = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let node = first_group + group;
+                let sum = self.sum_buckets(group << span, 1 << span);
+                if let Some(slot) = cache.get_mut(node) {
+                    *slot = sum;
+                }
+                touched.push(node);
             }
         }
-        cache.get(node).copied().unwrap_or(0)
+        // `touched` is sorted (groups in ascending order), so parents dedup in place.
+        while touched.first().is_some_and(|&n| n > 1) {
+            let mut parents: Vec<usize> = touched.iter().map(|n| n >> 1).collect();
+            parents.dedup();
+            for &p in &parents {
+                let l = cache.get(2 * p).copied().unwrap_or(0);
+                let r = cache.get(2 * p + 1).copied().unwrap_or(0);
+                if let Some(slot) = cache.get_mut(p) {
+                    *slot = add(l, r);
+                }
+            }
+            touched = parents;
+        }
     }
 
     pub(crate) fn check_compatible(&self, depth: u8, seed: u64) -> Result<(), ReconcileError> {

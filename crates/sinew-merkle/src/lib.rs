@@ -91,7 +91,7 @@
 //!   justifies. Both are fuzzed (`merkle_verify`, `merkle_decode`).
 //! - **Complexity.** [`MerkleTree::push`]: amortized two hashes. Roots and proofs: `O(log n)`
 //!   hashes. Memory: 64 bytes per leaf. [`CompactTree`]: at most 64 hashes of state.
-//!   [`AntiEntropyTree`]: about `33 * 2^depth` bytes; a write is `O(depth)` atomic operations; a
+//!   [`AntiEntropyTree`]: about `17 * 2^depth` bytes; a write is three atomic operations; a
 //!   reconciliation takes at most `depth` round trips of `16 * candidates` bytes.
 //! - **Thread safety.** Trees are `Send + Sync`. [`MerkleTree`] and [`CompactTree`] take
 //!   `&mut self` to append. [`AntiEntropyTree`] is written through `&self` by any number of

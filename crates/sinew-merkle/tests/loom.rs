@@ -1,5 +1,6 @@
 //! loom models of `AntiEntropyTree`'s concurrent updates: lock-free bucket writes and dirty
-//! marks, and cached inner digests recomputed under a lock. Property: whatever the
+//! bits, and cached inner digests recomputed under a lock. Under loom a dirty group is 2
+//! buckets, so the depth-2 trees here have two groups (cached level 1) under a cached root. Property: whatever the
 //! interleaving, once the writers are done every digest (bucket, inner node, root) equals that
 //! of the same updates applied sequentially, even when a reader refreshed the cache midway.
 //!
@@ -23,9 +24,10 @@ fn snapshot(t: &AntiEntropyTree) -> Vec<u128> {
         .collect()
 }
 
-/// Keys that land in the same bucket (so the writers race on the same atomics and marks) and
-/// one in another bucket of the same half (shared inner node, different bucket).
-fn keys() -> (String, String, String) {
+/// Keys that land in the same bucket (so the writers race on the same atomics and dirty bit),
+/// one in the other bucket of the same group (same dirty bit, different bucket), and one in the
+/// other group (different dirty bit, shared root).
+fn keys() -> (String, String, String, String) {
     let t = AntiEntropyTree::new(DEPTH).unwrap();
     let k0 = "k0".to_string();
     let b0 = t.bucket_of(&k0);
@@ -37,7 +39,11 @@ fn keys() -> (String, String, String) {
         .map(|i| format!("k{i}"))
         .find(|k| t.bucket_of(k) == b0 ^ 1)
         .unwrap();
-    (k0, same, sibling)
+    let other = (1..)
+        .map(|i| format!("k{i}"))
+        .find(|k| t.bucket_of(k) == b0 ^ 2)
+        .unwrap();
+    (k0, same, sibling, other)
 }
 
 fn expected(ops: &[(&str, u64)]) -> Vec<u128> {
@@ -51,7 +57,7 @@ fn expected(ops: &[(&str, u64)]) -> Vec<u128> {
 #[test]
 fn concurrent_writers_equal_sequential() {
     loom::model(|| {
-        let (a, b, _) = keys();
+        let (a, b, _, _) = keys();
         let want = expected(&[(&a, 1), (&b, 2)]);
         let t = Arc::new(AntiEntropyTree::new(DEPTH).unwrap());
         let t1 = t.clone();
@@ -69,7 +75,7 @@ fn concurrent_writers_equal_sequential() {
 #[test]
 fn reader_refreshing_midway_does_not_lose_writes() {
     loom::model(|| {
-        let (a, _, sib) = keys();
+        let (a, _, sib, _) = keys();
         let want = expected(&[(&a, 1), (&sib, 3)]);
         let t = Arc::new(AntiEntropyTree::new(DEPTH).unwrap());
         // A read first, so the cache is warm and the marks start clear.
@@ -94,7 +100,7 @@ fn reader_refreshing_midway_does_not_lose_writes() {
 #[test]
 fn update_and_remove_race_with_insert() {
     loom::model(|| {
-        let (a, b, _) = keys();
+        let (a, b, _, _) = keys();
         let want = expected(&[(&a, 5)]);
         let t = Arc::new(AntiEntropyTree::new(DEPTH).unwrap());
         t.insert(&b, 9);
@@ -113,6 +119,26 @@ fn update_and_remove_race_with_insert() {
         });
         w1.join().unwrap();
         let _ = w2.join().unwrap();
+        assert_eq!(snapshot(&t), want);
+    });
+}
+
+#[test]
+fn writers_in_different_groups_and_a_reader() {
+    loom::model(|| {
+        let (a, _, _, other) = keys();
+        let want = expected(&[(&a, 1), (&other, 2)]);
+        let t = Arc::new(AntiEntropyTree::new(DEPTH).unwrap());
+        let _ = t.root();
+        let t1 = t.clone();
+        let a1 = a.clone();
+        let w1 = thread::spawn(move || t1.insert(&a1, 1));
+        let t2 = t.clone();
+        let o2 = other.clone();
+        let w2 = thread::spawn(move || t2.insert(&o2, 2));
+        let _ = t.root();
+        w1.join().unwrap();
+        w2.join().unwrap();
         assert_eq!(snapshot(&t), want);
     });
 }
