@@ -375,6 +375,21 @@ mod tests {
         }
     }
 
+    /// From the first `merkle_verify` fuzz finding (a wrong property in the target, not a
+    /// verifier bug): a one-leaf tree's root is its leaf hash, so the empty proof is valid for
+    /// any hash that is both; soundness only holds relative to a trusted root.
+    #[test]
+    fn one_leaf_tree_accepts_its_own_root() {
+        for h in [[0u8; 32], [0xff; 32], crate::leaf_hash(b"x")] {
+            assert_eq!(verify_inclusion(&h, 0, 1, &[], &h), Ok(()));
+            assert_eq!(
+                verify_inclusion(&h, 0, 1, &[], &[1; 32]),
+                Err(VerifyError::RootMismatch)
+            );
+            assert!(verify_inclusion(&h, 0, 1, &[h], &h).is_err());
+        }
+    }
+
     #[test]
     fn proof_lengths_match_generated_proofs() {
         let mut t = crate::MerkleTree::new();
