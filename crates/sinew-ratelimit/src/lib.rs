@@ -96,9 +96,13 @@
 mod error;
 mod gcra;
 mod keyed;
+#[cfg(feature = "tower")]
+mod layer;
 mod quota;
 mod sliding;
 mod sync;
+#[cfg(feature = "tokio")]
+mod wait;
 
 pub use error::{CheckNError, Denied};
 pub use gcra::RateLimiter;
@@ -107,3 +111,13 @@ pub use quota::{MAX_REFILL, Quota, QuotaError};
 pub use sliding::{SlidingWindow, WindowError};
 
 pub use sinew_clock::{CachedClock, Clock, ManualClock, SystemClock};
+
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use layer::{
+    BoxError, KeyedRateLimitLayer, KeyedRateLimitService, OnLimit, RateLimitLayer,
+    RateLimitService, ResponseFuture,
+};
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use wait::TokioClock;
