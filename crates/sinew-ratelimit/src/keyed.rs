@@ -153,12 +153,16 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
     /// seeded hasher if clients choose the keys.
     pub fn with_hasher(quota: Quota, max_keys: usize, clock: C, hasher: S) -> Self {
         let max_keys = max_keys.max(1);
+        // Shards are filled on average to 7/8 of their table's capacity when the limiter is
+        // full, so the random spread of keys over shards (a standard deviation of about
+        // sqrt(784) = 28 keys at the largest share) almost never pushes a table past 896 keys
+        // into a doubling.
         let share = SHARES
             .iter()
             .copied()
-            .find(|&share| max_keys.div_ceil(share) >= MIN_SHARDS)
+            .find(|&share| max_keys.div_ceil(share * 7 / 8) >= MIN_SHARDS)
             .unwrap_or(7);
-        let shards = max_keys.div_ceil(share);
+        let shards = max_keys.div_ceil((share * 7 / 8).max(1));
         let start = clock.now_nanos();
         KeyedRateLimiter {
             shards: (0..shards)
@@ -447,7 +451,7 @@ mod tests {
         assert_eq!(one.max_keys(), 1);
         assert_eq!(one.shards.len(), 1);
         let big: KeyedRateLimiter<u64> = KeyedRateLimiter::new(q, 1_000_000);
-        assert_eq!(big.shards.len(), 1_000_000usize.div_ceil(896));
+        assert_eq!(big.shards.len(), 1_000_000usize.div_ceil(784));
         let mid: KeyedRateLimiter<u64> = KeyedRateLimiter::new(q, 10_000);
         assert!(mid.shards.len() >= MIN_SHARDS);
     }

@@ -204,7 +204,7 @@ pub(crate) struct Params {
     pub(crate) interval: u64,
     /// Bucket depth in nanoseconds (`burst × interval`, clamped); `interval ..= 2^62`.
     pub(crate) depth: u64,
-    /// The configured burst, for [`QuotaCell::quota`].
+    /// The configured burst (0 when read by [`QuotaCell::load`], which skips it).
     pub(crate) burst: u32,
 }
 
@@ -214,13 +214,6 @@ impl Params {
             interval: quota.interval_nanos(),
             depth: quota.depth(),
             burst: quota.burst,
-        }
-    }
-
-    pub(crate) fn quota(self) -> Quota {
-        Quota {
-            interval: self.interval,
-            burst: self.burst,
         }
     }
 
@@ -278,15 +271,13 @@ impl QuotaCell {
         }
     }
 
-    /// The current parameters: exactly those of one `set` (or of `new`), never a mix.
+    /// Reads the active slot with `read`, retrying until the read is known to be of one
+    /// `set` (or of `new`), never a mix.
     #[inline]
-    pub(crate) fn load(&self) -> Params {
+    fn read<T>(&self, read: impl Fn(&Slot) -> T) -> T {
         loop {
             let v1 = self.version.load(Ordering::Acquire);
-            let slot = self.slot(v1);
-            let interval = slot.interval.load(Ordering::Relaxed);
-            let depth = slot.depth.load(Ordering::Relaxed);
-            let burst = slot.burst.load(Ordering::Relaxed);
+            let value = read(self.slot(v1));
             // Orders the slot reads before the re-check: if any of them saw a write made after
             // a writer's claim, this fence synchronises with that writer's release fence, and
             // the re-check sees the claim.
@@ -295,17 +286,27 @@ impl QuotaCell {
             // The slot active at v1 is next overwritten by the writer that claims at
             // (v1 & !1) + 3.
             if v2.wrapping_sub(v1 & !1) <= 2 {
-                return Params {
-                    interval,
-                    depth,
-                    burst: u32::try_from(burst).unwrap_or(u32::MAX),
-                };
+                return value;
             }
         }
     }
 
+    /// The hot path's numbers: interval and depth (two loads besides the version's).
+    #[inline]
+    pub(crate) fn load(&self) -> Params {
+        self.read(|slot| Params {
+            interval: slot.interval.load(Ordering::Relaxed),
+            depth: slot.depth.load(Ordering::Relaxed),
+            burst: 0,
+        })
+    }
+
+    /// The whole quota.
     pub(crate) fn quota(&self) -> Quota {
-        self.load().quota()
+        self.read(|slot| Quota {
+            interval: slot.interval.load(Ordering::Relaxed),
+            burst: u32::try_from(slot.burst.load(Ordering::Relaxed)).unwrap_or(u32::MAX),
+        })
     }
 
     /// Replaces the parameters. Readers never wait for this; concurrent `set`s take turns.
@@ -410,7 +411,8 @@ mod tests {
         for _ in 0..5 {
             cell.set(b);
             assert_eq!(cell.quota(), b);
-            assert_eq!(cell.load(), Params::of(b));
+            assert_eq!(cell.load().interval, Params::of(b).interval);
+            assert_eq!(cell.load().depth, Params::of(b).depth);
             cell.set(a);
             assert_eq!(cell.quota(), a);
         }

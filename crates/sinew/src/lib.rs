@@ -11,6 +11,7 @@
 //! |---|---|---|
 //! | [`clock`] | `sinew-clock` | the time source every timed primitive takes (always on) |
 //! | `snowflake` | `sinew-snowflake` | unique, time-ordered 64-bit IDs |
+//! | `ratelimit` | `sinew-ratelimit` | lock-free GCRA rate limiters, keyed limiters in bounded memory, sliding windows |
 //!
 //! # Examples
 //!
@@ -29,8 +30,11 @@
 //! # Crate features
 //!
 //! - `snowflake`: [`sinew-snowflake`](https://docs.rs/sinew-snowflake) as `sinew::snowflake`.
-//! - `full`: every primitive.
+//! - `ratelimit`: [`sinew-ratelimit`](https://docs.rs/sinew-ratelimit) as `sinew::ratelimit`.
+//! - `full`: every primitive, with the `tokio` and `tower` integrations.
 //! - `serde`: serde support in every enabled primitive.
+//! - `tokio`: tokio integration (async waiting) in every enabled primitive.
+//! - `tower`: tower middleware in every enabled primitive (implies `tokio`).
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -39,3 +43,6 @@ pub use sinew_clock as clock;
 
 #[cfg(feature = "snowflake")]
 pub use sinew_snowflake as snowflake;
+
+#[cfg(feature = "ratelimit")]
+pub use sinew_ratelimit as ratelimit;
