@@ -19,8 +19,10 @@
 //!
 //! # Configuration (fair setup)
 //!
-//! - sinew: `RateLimiter::new` (the default `SystemClock`, one `Instant::now` per check) and
-//!   `RateLimiter::with_clock(.., CachedClock::new())` (one atomic load per clock read,
+//! - sinew: `RateLimiter::new` (the default `SystemClock`, one `Instant::now` per check),
+//!   `RateLimiter::with_clock(.., QuantaClock::new())` (the `quanta` feature: the same TSC
+//!   clock as governor's default, so that pair compares the limiters rather than the clocks),
+//!   and `RateLimiter::with_clock(.., CachedClock::new())` (one atomic load per clock read,
 //!   refreshed every 1 ms by a thread). Keyed: `KeyedRateLimiter::new(quota, 1_000_000)`
 //!   (std's SipHash `RandomState`, like governor's default).
 //! - governor 0.10: `RateLimiter::direct(quota)` and `RateLimiter::keyed(quota)` (its
@@ -53,7 +55,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use sinew_clock::CachedClock;
-use sinew_ratelimit::{KeyedRateLimiter, Quota, RateLimiter};
+use sinew_ratelimit::{KeyedRateLimiter, QuantaClock, Quota, RateLimiter};
 
 // ---- Allocation counting, for bytes per key. ----
 
@@ -210,6 +212,12 @@ fn allow_1_thread(c: &mut Criterion) {
         b.iter(|| black_box(sinew_cached.check()));
     });
 
+    let sinew_quanta = RateLimiter::with_clock(sinew_fast(), QuantaClock::new());
+    verify("sinew quanta", true, || sinew_quanta.check().is_ok());
+    g.bench_function("sinew QuantaClock", |b| {
+        b.iter(|| black_box(sinew_quanta.check()));
+    });
+
     let gov = governor::RateLimiter::direct(governor_fast());
     verify("governor", true, || gov.check().is_ok());
     g.bench_function("governor default clock", |b| {
@@ -269,6 +277,13 @@ fn deny_1_thread(c: &mut Criterion) {
         b.iter(|| black_box(sinew_cached.check()));
     });
 
+    let sinew_quanta = RateLimiter::with_clock(sinew_slow(), QuantaClock::new());
+    sinew_quanta.check().unwrap();
+    verify("sinew quanta", false, || sinew_quanta.check().is_ok());
+    g.bench_function("sinew QuantaClock", |b| {
+        b.iter(|| black_box(sinew_quanta.check()));
+    });
+
     let gov = governor::RateLimiter::direct(governor_slow());
     gov.check().unwrap();
     verify("governor", false, || gov.check().is_ok());
@@ -303,6 +318,10 @@ fn allow_2_threads(c: &mut Criterion) {
     let sinew_cached = RateLimiter::with_clock(sinew_fast(), CachedClock::new());
     g.bench_function("sinew CachedClock", |b| {
         b.iter_custom(|n| two_threads(n, &|| sinew_cached.check()));
+    });
+    let sinew_quanta = RateLimiter::with_clock(sinew_fast(), QuantaClock::new());
+    g.bench_function("sinew QuantaClock", |b| {
+        b.iter_custom(|n| two_threads(n, &|| sinew_quanta.check()));
     });
     let gov = governor::RateLimiter::direct(governor_fast());
     g.bench_function("governor default clock", |b| {
@@ -341,6 +360,14 @@ fn keyed_hot_key(c: &mut Criterion) {
     });
     g.bench_function("sinew CachedClock", |b| {
         b.iter(|| black_box(sinew_cached.check_key(&key)));
+    });
+
+    let sinew_quanta = KeyedRateLimiter::with_clock(sinew_fast(), 1_000_000, QuantaClock::new());
+    verify("sinew keyed quanta", true, || {
+        sinew_quanta.check_key(&key).is_ok()
+    });
+    g.bench_function("sinew QuantaClock", |b| {
+        b.iter(|| black_box(sinew_quanta.check_key(&key)));
     });
 
     let gov = governor::RateLimiter::keyed(governor_fast());

@@ -70,6 +70,9 @@
 //!   [`TokioClock`], a [`Clock`] on tokio's time, so `#[tokio::test(start_paused = true)]`
 //!   tests run instantly.
 //! - `tower`: [`RateLimitLayer`] and [`KeyedRateLimitLayer`] (implies `tokio`).
+//! - `quanta`: [`QuantaClock`], a nanosecond clock read from the CPU's time-stamp counter
+//!   through the `quanta` crate (governor's default clock), cheaper per read than
+//!   [`SystemClock`].
 //!
 //! # Guarantees
 //!
@@ -98,6 +101,8 @@ mod gcra;
 mod keyed;
 #[cfg(feature = "tower")]
 mod layer;
+#[cfg(feature = "quanta")]
+mod quanta_clock;
 mod quota;
 mod sliding;
 mod sync;
@@ -118,6 +123,9 @@ pub use layer::{
     BoxError, KeyedRateLimitLayer, KeyedRateLimitService, OnLimit, RateLimitLayer,
     RateLimitService, ResponseFuture,
 };
+#[cfg(feature = "quanta")]
+#[cfg_attr(docsrs, doc(cfg(feature = "quanta")))]
+pub use quanta_clock::QuantaClock;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use wait::TokioClock;

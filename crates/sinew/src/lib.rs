@@ -31,10 +31,11 @@
 //!
 //! - `snowflake`: [`sinew-snowflake`](https://docs.rs/sinew-snowflake) as `sinew::snowflake`.
 //! - `ratelimit`: [`sinew-ratelimit`](https://docs.rs/sinew-ratelimit) as `sinew::ratelimit`.
-//! - `full`: every primitive, with the `tokio` and `tower` integrations.
+//! - `full`: every primitive, with the `tokio`, `tower` and `quanta` integrations.
 //! - `serde`: serde support in every enabled primitive.
 //! - `tokio`: tokio integration (async waiting) in every enabled primitive.
 //! - `tower`: tower middleware in every enabled primitive (implies `tokio`).
+//! - `quanta`: the TSC-based `QuantaClock` in every enabled timed primitive.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
