@@ -80,6 +80,9 @@ pub struct RateLimiter<C = SystemClock> {
     quota: QuotaCell,
     start: u64,
     clock: C,
+    /// The FIFO queue of `until_ready` waiters.
+    #[cfg(feature = "tokio")]
+    queue: crate::wait::Queue,
 }
 
 impl RateLimiter {
@@ -99,7 +102,14 @@ impl<C: Clock> RateLimiter<C> {
             quota: QuotaCell::new(quota),
             start,
             clock,
+            #[cfg(feature = "tokio")]
+            queue: crate::wait::Queue::default(),
         }
+    }
+
+    #[cfg(feature = "tokio")]
+    pub(crate) fn queue(&self) -> &crate::wait::Queue {
+        &self.queue
     }
 
     /// Nanoseconds since the limiter started; a clock reading before the start reads as 0.

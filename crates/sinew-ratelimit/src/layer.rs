@@ -25,7 +25,8 @@ pub enum OnLimit {
     /// Fail the request at once with a [`Denied`] error (the default).
     #[default]
     Reject,
-    /// Apply backpressure: `poll_ready` is pending until a token is available.
+    /// Apply backpressure: `poll_ready` is pending until a token is available. Each service
+    /// instance sleeps until its own `retry_after`; instances are not queued FIFO.
     Wait,
 }
 

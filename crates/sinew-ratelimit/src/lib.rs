@@ -65,8 +65,8 @@
 //!
 //! # Crate features
 //!
-//! - `tokio`: [`RateLimiter::until_ready`], [`RateLimiter::until_n_ready`],
-//!   [`KeyedRateLimiter::until_key_ready`] (cancel-safe futures, optional jitter) and
+//! - `tokio`: [`RateLimiter::until_ready`], [`RateLimiter::until_n_ready`] (cancel-safe
+//!   futures, optional jitter, FIFO between waiters), [`KeyedRateLimiter::until_key_ready`] and
 //!   [`TokioClock`], a [`Clock`] on tokio's time, so `#[tokio::test(start_paused = true)]`
 //!   tests run instantly.
 //! - `tower`: [`RateLimitLayer`] and [`KeyedRateLimitLayer`] (implies `tokio`).

@@ -7,6 +7,7 @@ use std::time::Duration;
 use sinew_clock::{Clock, SystemClock};
 
 use crate::error::CheckNError;
+use crate::sync::{AtomicUsize, Ordering};
 use crate::{KeyedRateLimiter, RateLimiter, SlidingWindow};
 
 /// A [`Clock`] that reads tokio's time, so a limiter follows `tokio::time::pause` and
@@ -95,23 +96,16 @@ async fn wait_loop(
     }
 }
 
-/// The fairness and cancellation notes shared by every `until_*` method.
+/// The cancellation and clock notes shared by every `until_*` method.
 macro_rules! wait_docs {
     () => {
         concat!(
             "\n\n",
-            "**Cancel-safe**: the future holds no reservation while it sleeps, so dropping it ",
+            "**Cancel-safe**: the future holds no tokens while it waits, so dropping it ",
             "(in a `select!`, on a timeout) takes nothing from the limiter; tokens are taken ",
             "atomically at the moment it completes.\n\n",
-            "**Not a busy loop**: it sleeps on tokio's timer until the exact `retry_after`.\n\n",
-            "**Fairness: none, honestly.** Waiters are not queued: each sleeps until its own ",
-            "`retry_after` and then competes with every other caller, synchronous `check`s ",
-            "included. Two waiters woken for one token: one gets it, the other sleeps again. ",
-            "Under sustained contention an unlucky waiter can be overtaken repeatedly, and a ",
-            "waiter for `n` tokens can be starved by callers taking single tokens as they ",
-            "appear. Jitter (`_with_jitter`) spreads wake-ups so that waiters do not stampede ",
-            "together. If you need FIFO order, admit waiters through a `tokio::sync::Mutex` ",
-            "(which is FIFO) held across this call.\n\n",
+            "**Not a busy loop**: it sleeps on tokio's timer until the exact `retry_after` ",
+            "(at least 1 ms, tokio's timer resolution).\n\n",
             "The limiter's clock must follow the time tokio sleeps on: [`SystemClock`], ",
             "[`CachedClock`](crate::CachedClock) or [`TokioClock`]. With a ",
             "[`ManualClock`](crate::ManualClock) that nobody advances, it waits forever."
@@ -119,8 +113,63 @@ macro_rules! wait_docs {
     };
 }
 
+/// The fairness note of the methods that do not queue.
+macro_rules! unfair_docs {
+    () => {
+        concat!(
+            "\n\n",
+            "**Fairness: none.** Waiters are not queued: each sleeps until its own ",
+            "`retry_after` and then competes with every other caller. Two waiters woken for ",
+            "one token: one gets it, the other sleeps again. Under sustained contention an ",
+            "unlucky waiter can be overtaken repeatedly, and a waiter for `n` tokens can be ",
+            "starved by callers taking single tokens as they appear. (A FIFO queue per key ",
+            "would cost memory per key; [`RateLimiter`]'s waiters are FIFO.)"
+        )
+    };
+}
+
+/// The fairness note of [`RateLimiter`]'s methods.
+macro_rules! fifo_docs {
+    () => {
+        concat!(
+            "\n\n",
+            "**Fairness: FIFO between the async waiters of one limiter.** A call that cannot ",
+            "be admitted at once joins a queue (a `tokio::sync::Mutex`, which is FIFO) and ",
+            "only its head waits for tokens; while anyone is queued, newcomers queue behind ",
+            "them instead of trying first. So a waiter for `n` tokens is not starved by later ",
+            "single-token waiters (they wait behind it: head-of-line blocking is the price). ",
+            "Synchronous [`check`](RateLimiter::check) calls are not queued and can still take ",
+            "tokens ahead of the queue."
+        )
+    };
+}
+
+/// The FIFO queue of a [`RateLimiter`]'s async waiters.
+#[derive(Debug, Default)]
+pub(crate) struct Queue {
+    turn: tokio::sync::Mutex<()>,
+    queued: AtomicUsize,
+}
+
+/// Counts a waiter as queued while it lives.
+struct Queued<'a>(&'a AtomicUsize);
+
+impl<'a> Queued<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Queued(count)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl<C: Clock> RateLimiter<C> {
     #[doc = "Waits until one token is available and takes it."]
+    #[doc = fifo_docs!()]
     #[doc = wait_docs!()]
     pub async fn until_ready(&self) {
         // One token always fits in every quota, so the permanent error cannot happen.
@@ -128,12 +177,14 @@ impl<C: Clock> RateLimiter<C> {
     }
 
     #[doc = "As [`until_ready`](Self::until_ready), adding a random delay of up to `jitter` to each sleep."]
+    #[doc = fifo_docs!()]
     #[doc = wait_docs!()]
     pub async fn until_ready_with_jitter(&self, jitter: Duration) {
         let _ = self.until_n_ready_with_jitter(1, jitter).await;
     }
 
     #[doc = "Waits until `n` tokens are available and takes them all at once."]
+    #[doc = fifo_docs!()]
     #[doc = wait_docs!()]
     ///
     /// # Errors
@@ -145,6 +196,7 @@ impl<C: Clock> RateLimiter<C> {
     }
 
     #[doc = "As [`until_n_ready`](Self::until_n_ready), adding a random delay of up to `jitter` to each sleep."]
+    #[doc = fifo_docs!()]
     #[doc = wait_docs!()]
     ///
     /// # Errors
@@ -155,12 +207,24 @@ impl<C: Clock> RateLimiter<C> {
         n: u32,
         jitter: Duration,
     ) -> Result<(), CheckNError> {
+        let queue = self.queue();
+        if queue.queued.load(Ordering::Relaxed) == 0 {
+            match self.check_n(n) {
+                Err(CheckNError::Denied(_)) => {}
+                admitted_or_never => return admitted_or_never,
+            }
+        }
+        let _queued = Queued::enter(&queue.queued);
+        // Cancel-safe: a dropped `lock` future leaves the queue; a dropped guard passes the
+        // turn on.
+        let _turn = queue.turn.lock().await;
         wait_loop(|| self.check_n(n), jitter).await
     }
 }
 
 impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
     #[doc = "Waits until `key`'s bucket holds `n` tokens (and, for a new key, until the limiter has room for it), then takes them."]
+    #[doc = unfair_docs!()]
     #[doc = wait_docs!()]
     ///
     /// # Errors
@@ -175,6 +239,7 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
     }
 
     #[doc = "Waits until `key`'s bucket holds a token, then takes it."]
+    #[doc = unfair_docs!()]
     #[doc = wait_docs!()]
     pub async fn until_key_ready<Q>(&self, key: &Q)
     where
@@ -187,12 +252,14 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
 
 impl<C: Clock> SlidingWindow<C> {
     #[doc = "Waits until one more request fits in the window, then counts it."]
+    #[doc = unfair_docs!()]
     #[doc = wait_docs!()]
     pub async fn until_ready(&self) {
         let _ = wait_loop(|| Ok(self.check()?), Duration::ZERO).await;
     }
 
     #[doc = "Waits until `n` more requests fit in the window, then counts them."]
+    #[doc = unfair_docs!()]
     #[doc = wait_docs!()]
     ///
     /// # Errors

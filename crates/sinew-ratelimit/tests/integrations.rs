@@ -110,6 +110,51 @@ async fn many_waiters_get_exactly_the_rate() {
     }
 }
 
+/// A waiter for 5 tokens is not starved by a later waiter for 1: FIFO.
+#[tokio::test(start_paused = true)]
+async fn waiters_are_served_in_fifo_order() {
+    let l = Arc::new(RateLimiter::with_clock(quota(), TokioClock::new()));
+    l.check_n(5).unwrap();
+    let start = Instant::now();
+    let big = {
+        let l = Arc::clone(&l);
+        tokio::spawn(async move {
+            l.until_n_ready(5).await.unwrap();
+            Instant::now() - start
+        })
+    };
+    // Let the big waiter queue first.
+    tokio::task::yield_now().await;
+    let small = {
+        let l = Arc::clone(&l);
+        tokio::spawn(async move {
+            l.until_ready().await;
+            Instant::now() - start
+        })
+    };
+    // Without the queue the small waiter would take the token at 100 ms and push the big
+    // one to 600 ms.
+    assert_eq!(big.await.unwrap(), Duration::from_millis(500));
+    assert_eq!(small.await.unwrap(), Duration::from_millis(600));
+}
+
+/// A waiter cancelled while queued leaves the queue; the next one is served.
+#[tokio::test(start_paused = true)]
+async fn cancelled_queued_waiter_leaves_the_queue() {
+    let l = Arc::new(RateLimiter::with_clock(quota(), TokioClock::new()));
+    l.check_n(5).unwrap();
+    let start = Instant::now();
+    let head = {
+        let l = Arc::clone(&l);
+        tokio::spawn(async move { l.until_n_ready(5).await })
+    };
+    tokio::task::yield_now().await;
+    head.abort();
+    assert!(head.await.unwrap_err().is_cancelled());
+    l.until_ready().await;
+    assert_eq!(Instant::now() - start, Duration::from_millis(100));
+}
+
 fn echo() -> impl Service<u32, Response = u32, Error = Infallible, Future: Send> + Clone {
     service_fn(|req: u32| async move { Ok::<_, Infallible>(req) })
 }
