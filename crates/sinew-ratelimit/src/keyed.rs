@@ -381,15 +381,21 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
     }
 
     /// Evicts every key whose bucket has refilled, one shard at a time (each shard is locked
-    /// only while it is swept). Returns how many keys went. Never needed for correctness or to
-    /// bound memory; useful to release memory after a burst of clients has gone quiet.
+    /// only while it is swept), and shrinks the tables left mostly empty. Returns how many keys
+    /// went. Never needed for correctness or to bound memory (that is `max_keys`); useful to
+    /// give memory back after a crowd of clients has gone quiet, for example from a timer.
     pub fn evict_refilled(&self) -> usize {
         let mut total = 0;
+        let hasher = &self.hasher;
         for index in 0..self.shards.len() {
             let mut table = self.lock_shard(index);
             let freed = table.sweep(self.now());
             self.len.fetch_sub(freed, Ordering::Relaxed);
             total += freed;
+            // Give memory back once a table is mostly empty (tables never shrink on their own).
+            if table.map.len() < table.map.capacity() / 4 {
+                table.map.shrink_to_fit(|(k, _)| hasher.hash_one(k));
+            }
         }
         total
     }
@@ -469,5 +475,24 @@ mod tests {
         clock.advance(Duration::from_secs(1));
         assert_eq!(l.evict_refilled(), 10);
         assert!(l.is_empty());
+    }
+
+    #[test]
+    fn evict_refilled_gives_memory_back() {
+        let clock = ManualClock::new(Duration::from_secs(10));
+        let q = Quota::per_second(1).unwrap();
+        let l = KeyedRateLimiter::with_clock(q, 100_000, clock.clone());
+        for k in 0..100_000u32 {
+            l.check_key(&k).unwrap();
+        }
+        let capacity = |l: &KeyedRateLimiter<u32, ManualClock>| -> usize {
+            (0..l.shards.len())
+                .map(|i| l.lock_shard(i).map.capacity())
+                .sum()
+        };
+        assert!(capacity(&l) >= 100_000);
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(l.evict_refilled(), 100_000);
+        assert_eq!(capacity(&l), 0);
     }
 }

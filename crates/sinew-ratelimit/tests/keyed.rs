@@ -97,6 +97,11 @@ fn churn_keeps_memory_to_the_active_keys() {
         "refilled keys were evicted incrementally: {}",
         l.len()
     );
+    // Once everyone has gone quiet, an explicit sweep empties the limiter.
+    clock.advance(Duration::from_secs(1));
+    let tracked = l.len();
+    assert_eq!(l.evict_refilled(), tracked);
+    assert!(l.is_empty());
 }
 
 #[test]
