@@ -248,6 +248,10 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
+        if inc == 0 {
+            // Zero tokens always fit; no need to track the key for that.
+            return Ok(());
+        }
         let hash = self.hasher.hash_one(key);
         let index = self.shard_index(hash);
         let mut table = self.lock_shard(index);
