@@ -25,8 +25,9 @@ pub enum OnLimit {
     /// Fail the request at once with a [`Denied`] error (the default).
     #[default]
     Reject,
-    /// Apply backpressure: `poll_ready` is pending until a token is available. Each service
-    /// instance sleeps until its own `retry_after`; instances are not queued FIFO.
+    /// Apply backpressure: `poll_ready` is pending until a token is available. Waiting
+    /// services join the limiter's FIFO queue of waiters ([`RateLimiter::until_ready`]), so
+    /// connections are served in the order they started waiting.
     Wait,
 }
 
@@ -107,11 +108,15 @@ impl<S, C> Layer<S> for RateLimitLayer<C> {
             inner,
             limiter: Arc::clone(&self.limiter),
             on_limit: self.on_limit,
-            sleep: None,
+            waiting: None,
             permit: false,
         }
     }
 }
+
+/// A wait for a token in [`OnLimit::Wait`] mode: the limiter's `until_ready`, boxed so the
+/// service can hold it across `poll_ready` calls.
+type Waiting = Pin<Box<dyn Future<Output = ()> + Send + Sync>>;
 
 /// The service [`RateLimitLayer`] makes. Clones share the limiter.
 ///
@@ -121,7 +126,7 @@ pub struct RateLimitService<S, C = SystemClock> {
     inner: S,
     limiter: Arc<RateLimiter<C>>,
     on_limit: OnLimit,
-    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    waiting: Option<Waiting>,
     /// Wait mode: a token was taken for the next call.
     permit: bool,
 }
@@ -143,7 +148,7 @@ impl<S: Clone, C> Clone for RateLimitService<S, C> {
             inner: self.inner.clone(),
             limiter: Arc::clone(&self.limiter),
             on_limit: self.on_limit,
-            sleep: None,
+            waiting: None,
             permit: false,
         }
     }
@@ -153,28 +158,27 @@ impl<S, C, Req> Service<Req> for RateLimitService<S, C>
 where
     S: Service<Req>,
     S::Error: Into<BoxError>,
-    C: Clock,
+    C: Clock + 'static,
 {
     type Response = S::Response;
     type Error = BoxError;
     type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        if self.on_limit == OnLimit::Wait {
-            while !self.permit {
-                if let Some(sleep) = self.sleep.as_mut() {
-                    ready!(sleep.as_mut().poll(cx));
-                    self.sleep = None;
+        if self.on_limit == OnLimit::Wait && !self.permit {
+            if self.waiting.is_none() {
+                // The common case, without an allocation: nobody queued and a token free.
+                if !self.limiter.has_waiters() && self.limiter.check().is_ok() {
+                    self.permit = true;
+                } else {
+                    let limiter = Arc::clone(&self.limiter);
+                    self.waiting = Some(Box::pin(async move { limiter.until_ready().await }));
                 }
-                match self.limiter.check() {
-                    Ok(()) => self.permit = true,
-                    Err(denied) => {
-                        let wait = denied
-                            .retry_after()
-                            .max(std::time::Duration::from_millis(1));
-                        self.sleep = Some(Box::pin(tokio::time::sleep(wait)));
-                    }
-                }
+            }
+            if let Some(waiting) = self.waiting.as_mut() {
+                ready!(waiting.as_mut().poll(cx));
+                self.waiting = None;
+                self.permit = true;
             }
         }
         self.inner.poll_ready(cx).map_err(Into::into)

@@ -168,6 +168,11 @@ impl Drop for Queued<'_> {
 }
 
 impl<C: Clock> RateLimiter<C> {
+    /// True while async waiters are queued (they are served before newcomers).
+    pub(crate) fn has_waiters(&self) -> bool {
+        self.queue().queued.load(Ordering::Relaxed) != 0
+    }
+
     #[doc = "Waits until one token is available and takes it."]
     #[doc = fifo_docs!()]
     #[doc = wait_docs!()]
@@ -208,7 +213,7 @@ impl<C: Clock> RateLimiter<C> {
         jitter: Duration,
     ) -> Result<(), CheckNError> {
         let queue = self.queue();
-        if queue.queued.load(Ordering::Relaxed) == 0 {
+        if !self.has_waiters() {
             match self.check_n(n) {
                 Err(CheckNError::Denied(_)) => {}
                 admitted_or_never => return admitted_or_never,

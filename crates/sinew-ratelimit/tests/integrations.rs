@@ -224,6 +224,29 @@ async fn layer_wait_mode_applies_backpressure() {
     assert_eq!(start.elapsed(), Duration::from_millis(500));
 }
 
+/// Waiting services join the limiter's FIFO queue: a service does not overtake an earlier
+/// waiter for more tokens.
+#[tokio::test(start_paused = true)]
+async fn layer_wait_mode_queues_behind_earlier_waiters() {
+    let limiter = Arc::new(RateLimiter::with_clock(quota(), TokioClock::new()));
+    limiter.check_n(5).unwrap();
+    let start = Instant::now();
+    let big = {
+        let l = Arc::clone(&limiter);
+        tokio::spawn(async move {
+            l.until_n_ready(5).await.unwrap();
+            Instant::now() - start
+        })
+    };
+    tokio::task::yield_now().await;
+    let mut svc = RateLimitLayer::from_limiter(Arc::clone(&limiter))
+        .on_limit(OnLimit::Wait)
+        .layer(echo());
+    svc.ready().await.unwrap().call(7).await.unwrap();
+    assert_eq!(Instant::now() - start, Duration::from_millis(600));
+    assert_eq!(big.await.unwrap(), Duration::from_millis(500));
+}
+
 #[tokio::test(start_paused = true)]
 async fn keyed_layer_limits_per_key() {
     let limiter = Arc::new(KeyedRateLimiter::with_clock(
@@ -251,4 +274,15 @@ async fn keyed_layer_limits_per_key() {
     tokio::time::advance(denied.retry_after()).await;
     assert_eq!(svc.ready().await.unwrap().call(1).await.unwrap(), 1);
     assert!(format!("{layer:?}").contains("KeyedRateLimitLayer"));
+}
+
+#[test]
+fn services_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>(_: &T) {}
+    let svc = RateLimitLayer::new(quota())
+        .on_limit(OnLimit::Wait)
+        .layer(echo());
+    assert_send_sync(&svc);
+    let keyed = KeyedRateLimitLayer::<u32, _>::new(quota(), 10, |r: &u32| *r).layer(echo());
+    assert_send_sync(&keyed);
 }
