@@ -63,6 +63,31 @@
 //! | burst | configurable | configurable | equals the limit |
 //! | `retry_after` | exact | exact | exact |
 //!
+//! # Choosing a clock
+//!
+//! A check costs a clock read plus a few loads (and one compare-exchange when admitted), so the
+//! clock is most of the cost. Every limiter takes any [`Clock`]:
+//!
+//! | clock | read | resolution | use it for |
+//! |---|---|---|---|
+//! | [`SystemClock`] (default) | one `Instant::now` | 1 ns | the precise default |
+//! | [`CachedClock`] | one atomic load | its refresh period (1 ms by default) | hot paths; tokens then arrive in 1 ms steps, fine whenever the burst is at least a millisecond's worth |
+//! | `QuantaClock` (`quanta` feature) | one `rdtsc` | ~1 ns | precise and cheaper than `Instant::now` |
+//! | `TokioClock` (`tokio` feature) | tokio's `Instant::now` | 1 ns | tests on tokio's paused clock |
+//! | [`ManualClock`] | one atomic load | whatever the test sets | deterministic tests |
+//!
+//! A clock that lags real time (as a cached one does) only ever makes a limiter stricter: it
+//! admits later, never more. The workspace README has criterion medians against governor,
+//! ratelimit, leaky-bucket and tower for each clock.
+//!
+//! # Should I use this or governor?
+//!
+//! Both implement GCRA. Pick this crate for: run-time `set_quota`, exact `retry_after` and
+//! all-or-nothing `check_n` with "never fits" as its own error, a keyed limiter that bounds its
+//! own memory (governor's grows until you call `retain_recent`, a sweep of the whole map), a
+//! sliding-window limiter, a tower layer that shares its budget, and FIFO async waiting.
+//! Governor offers `no_std` support, middleware hooks and more years in production.
+//!
 //! # Crate features
 //!
 //! - `tokio`: [`RateLimiter::until_ready`], [`RateLimiter::until_n_ready`] (cancel-safe
@@ -89,7 +114,9 @@
 //!   started, checked or saturating arithmetic everywhere, and a bucket's refill time capped
 //!   at [`MAX_REFILL`] (146 years).
 //! - **Cost.** `check` is O(1): a clock read, a few loads, and on admission one
-//!   compare-exchange. Keyed checks are O(1) expected (one hash, one shard lock).
+//!   compare-exchange. Keyed checks are O(1) expected (one hash, one shard lock); eviction
+//!   sweeps one shard (at most about two thousand keys) at a time, only when about an eighth of
+//!   it has refilled, so its cost per evicted key is constant.
 //! - **Bounded memory** for [`KeyedRateLimiter`]: at most `max_keys` keys, each costing the key
 //!   plus a `u64` and a control byte over the table's load factor.
 
