@@ -1,7 +1,8 @@
 //! Differential target: a `RateLimiter` and a `KeyedRateLimiter` driven by arbitrary clock
 //! advances, checks, multi-token checks and quota changes (extreme quotas included), against a
-//! plain token bucket per key written for this target. Every admit/deny decision and every
-//! `retry_after` must agree.
+//! plain token bucket per key written for this target; and a `SlidingWindow` (any limit, any
+//! window length) against a brute-force count over the log of admitted requests. Every
+//! admit/deny decision and every `retry_after` must agree.
 #![no_main]
 
 use std::collections::HashMap;
@@ -9,7 +10,9 @@ use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use sinew_ratelimit::{CheckNError, KeyedRateLimiter, ManualClock, Quota, RateLimiter};
+use sinew_ratelimit::{
+    CheckNError, KeyedRateLimiter, ManualClock, Quota, RateLimiter, SlidingWindow,
+};
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
 enum Spec {
@@ -55,7 +58,23 @@ enum Op {
 #[derive(Arbitrary, Debug)]
 struct Input {
     quota: QuotaSpec,
+    window: (u32, u64),
     ops: Vec<Op>,
+}
+
+/// Would `n` more fit at `now`, by brute force over every admitted request?
+fn window_fits(log: &[(u128, u32)], window: u128, limit: u32, now: u128, n: u32) -> bool {
+    let index = now / window;
+    let count = |i: u128| -> u128 {
+        log.iter()
+            .filter(|(t, _)| t / window == i)
+            .map(|(_, k)| u128::from(*k))
+            .sum()
+    };
+    let previous = if index == 0 { 0 } else { count(index - 1) };
+    let elapsed = now % window;
+    previous * (window - elapsed) + (count(index) + u128::from(n)) * window
+        <= u128::from(limit) * window
 }
 
 /// The reference: a token bucket holding `level` nanoseconds of credit (a token costs
@@ -118,6 +137,10 @@ fuzz_target!(|input: Input| {
     let mut bucket = full(&model);
     let mut buckets: HashMap<u8, Bucket> = HashMap::new();
     let mut abs = START;
+    let (limit, window_ns) = (input.window.0.max(1), input.window.1.max(1));
+    let sliding =
+        SlidingWindow::with_clock(limit, Duration::from_nanos(window_ns), clock.clone()).unwrap();
+    let mut log: Vec<(u128, u32)> = Vec::new();
     for op in input.ops.into_iter().take(500) {
         let now = abs - START;
         let (key, n) = match op {
@@ -176,5 +199,29 @@ fuzz_target!(|input: Input| {
             assert!(!d.is_key_capacity(), "256 keys never fill 1024 slots");
         }
         assert_eq!(outcome(got), expected, "keyed {key}: n {n} at {now}");
+
+        let (w, t) = (u128::from(window_ns), u128::from(now));
+        let got = sliding.check_n(n);
+        if n > limit {
+            assert!(matches!(got, Err(CheckNError::InsufficientCapacity { .. })));
+            continue;
+        }
+        let fits = window_fits(&log, w, limit, t, n);
+        assert_eq!(got.is_ok(), fits, "window: n {n} at {now}");
+        match got {
+            Ok(()) => log.push((t, n)),
+            Err(e) => {
+                let wait = e.retry_after().expect("n fits the limit").as_nanos();
+                assert!(wait >= 1);
+                assert!(
+                    window_fits(&log, w, limit, t + wait, n),
+                    "fits after the wait"
+                );
+                assert!(
+                    wait == 1 || !window_fits(&log, w, limit, t + wait - 1, n),
+                    "not a nanosecond earlier"
+                );
+            }
+        }
     }
 });

@@ -238,10 +238,11 @@ pub(crate) fn wait(
         // Fits later in this window, once enough of `previous` has aged out: the least e with
         // previous × (w − e) ≤ (limit − current − n) × w. (`previous > 0` here.)
         let room = (limit - current - n) * w;
-        let e = w - room / previous;
         // `e` is the least integer with previous × (w − e) ≤ room when room/previous is
-        // floored, so the wait is exact.
-        return clamp_u64(e - elapsed);
+        // floored, so the wait is exact. Not fitting now means room/previous < w − elapsed, so
+        // `e > elapsed`; the saturating forms only guard that reasoning.
+        let e = w.saturating_sub(room.checked_div(previous).unwrap_or(0));
+        return clamp_u64(e.saturating_sub(elapsed));
     }
     // Not in this window: in the next, `current` becomes the previous count.
     let to_next = w - elapsed;
