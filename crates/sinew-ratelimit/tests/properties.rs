@@ -136,32 +136,52 @@ fn reference_admits(log: &[(u64, u32)], now: u64, window: u64, limit: u32, n: u3
     previous * (w - elapsed) + (current + u128::from(n)) * w <= u128::from(limit) * w
 }
 
+/// Drives a sliding window and the brute-force reference with the same steps.
+fn sliding_window_agrees(
+    limit: u32,
+    window: u64,
+    steps: &[(u64, u32)],
+) -> Result<(), TestCaseError> {
+    let clock = ManualClock::new(START);
+    let sw = SlidingWindow::with_clock(limit, Duration::from_nanos(window), clock.clone()).unwrap();
+    let mut log: Vec<(u64, u32)> = Vec::new();
+    let mut now = 0u64;
+    for &(dt, n) in steps {
+        clock.advance(Duration::from_nanos(dt));
+        now += dt;
+        let expected = n <= limit && reference_admits(&log, now, window, limit, n);
+        let got = sw.check_n(n);
+        prop_assert_eq!(got.is_ok(), expected, "now {} n {}", now, n);
+        if let Err(e) = got {
+            if let Some(wait) = e.retry_after() {
+                // The wait is exact: admitted then, not a nanosecond before.
+                let wait = u64::try_from(wait.as_nanos()).unwrap();
+                prop_assert!(wait >= 1);
+                prop_assert!(
+                    wait == 1 || !reference_admits(&log, now + wait - 1, window, limit, n)
+                );
+                prop_assert!(reference_admits(&log, now + wait, window, limit, n));
+            }
+        } else {
+            log.push((now, n));
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #[test]
     fn sliding_window_matches_brute_force(limit in 1u32..20, window in 1u64..1_000,
                                           steps in proptest::collection::vec((0u64..700, 0u32..6), 1..150)) {
-        let clock = ManualClock::new(START);
-        let sw = SlidingWindow::with_clock(limit, Duration::from_nanos(window), clock.clone()).unwrap();
-        let mut log: Vec<(u64, u32)> = Vec::new();
-        let mut now = 0u64;
-        for (dt, n) in steps {
-            clock.advance(Duration::from_nanos(dt));
-            now += dt;
-            let expected = n <= limit && reference_admits(&log, now, window, limit, n);
-            let got = sw.check_n(n);
-            prop_assert_eq!(got.is_ok(), expected, "now {} n {}", now, n);
-            if let Err(e) = got {
-                if let Some(wait) = e.retry_after() {
-                    // The wait is exact: admitted then, not a nanosecond before.
-                    let wait = u64::try_from(wait.as_nanos()).unwrap();
-                    prop_assert!(wait >= 1);
-                    prop_assert!(!reference_admits(&log, now + wait - 1, window, limit, n) || wait == 1);
-                    prop_assert!(reference_admits(&log, now + wait, window, limit, n));
-                }
-            } else {
-                log.push((now, n));
-            }
-        }
+        sliding_window_agrees(limit, window, &steps)?;
+    }
+
+    #[test]
+    fn sliding_window_matches_brute_force_long_windows(
+        limit in 1u32..1_000_000, window in 1u64..1_000_000_000_000_000,
+        steps in proptest::collection::vec((0u64..2_000_000_000_000_000, 0u32..400_000), 1..60)
+    ) {
+        sliding_window_agrees(limit, window, &steps)?;
     }
 }
 
