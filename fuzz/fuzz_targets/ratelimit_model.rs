@@ -200,7 +200,8 @@ fuzz_target!(|input: Input| {
         }
         assert_eq!(outcome(got), expected, "keyed {key}: n {n} at {now}");
 
-        let (w, t) = (u128::from(window_ns), u128::from(now));
+        // The window as the limiter took it (cut to MAX_REFILL).
+        let (w, t) = (sliding.window().as_nanos(), u128::from(now));
         let got = sliding.check_n(n);
         if n > limit {
             assert!(matches!(got, Err(CheckNError::InsufficientCapacity { .. })));

@@ -6,6 +6,7 @@ use std::time::Duration;
 use sinew_clock::{Clock, SystemClock};
 
 use crate::error::{CheckNError, Denied};
+use crate::quota::MAX_DEPTH_NANOS;
 use crate::sync::{Mutex, lock};
 
 /// Why a [`SlidingWindow`] could not be made.
@@ -92,8 +93,9 @@ impl SlidingWindow {
 }
 
 impl<C: Clock> SlidingWindow<C> {
-    /// `limit` requests per `window`, on `clock`. Windows longer than 584 years are cut to
-    /// that (`u64` nanoseconds).
+    /// `limit` requests per `window`, on `clock`. Windows shorter than a nanosecond are taken
+    /// as 1 ns, and windows longer than [`MAX_REFILL`](crate::MAX_REFILL) (146 years) are cut to
+    /// it, so every wait fits in `u64` nanoseconds.
     ///
     /// # Errors
     ///
@@ -102,10 +104,13 @@ impl<C: Clock> SlidingWindow<C> {
         if limit == 0 {
             return Err(WindowError::ZeroLimit);
         }
-        let window = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
-        if window == 0 {
+        if window.is_zero() {
             return Err(WindowError::ZeroWindow);
         }
+        // Cut to MAX_REFILL, so the longest wait (two windows) fits in u64 nanoseconds.
+        let window = u64::try_from(window.as_nanos())
+            .unwrap_or(u64::MAX)
+            .clamp(1, MAX_DEPTH_NANOS);
         let start = clock.now_nanos();
         Ok(SlidingWindow {
             limit,
@@ -273,6 +278,20 @@ mod tests {
             SlidingWindow::with_clock(1, Duration::ZERO, c).err(),
             Some(WindowError::ZeroWindow)
         );
+    }
+
+    /// Found by the fuzz target: a window of ~295 years made the wait (two windows) overflow
+    /// `u64` nanoseconds and saturate. Windows are now cut to `MAX_REFILL`.
+    #[test]
+    fn longest_window_wait_fits() {
+        let clock = ManualClock::new(Duration::from_secs(1));
+        let sw = SlidingWindow::with_clock(7, Duration::MAX, clock.clone()).unwrap();
+        assert_eq!(sw.window(), crate::MAX_REFILL);
+        sw.check_n(7).unwrap();
+        let wait = sw.check_n(7).unwrap_err().retry_after().unwrap();
+        assert_eq!(wait, crate::MAX_REFILL * 2);
+        let sub = SlidingWindow::with_clock(1, Duration::from_nanos(1), clock).unwrap();
+        assert_eq!(sub.window(), Duration::from_nanos(1));
     }
 
     #[test]
