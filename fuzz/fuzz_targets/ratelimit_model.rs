@@ -104,6 +104,10 @@ impl Model {
     fn take(&self, b: &mut Bucket, now: u64, n: u32) -> Result<(), Option<u128>> {
         b.level = (b.level + i128::from(now - b.last)).min(self.depth);
         b.last = now;
+        if n == 0 {
+            // Documented: zero tokens always fit, even in debt after a quota shrank.
+            return Ok(());
+        }
         let cost = i128::from(n) * self.interval;
         if cost > self.depth {
             return Err(None);

@@ -139,6 +139,10 @@ impl<C: Clock> RateLimiter<C> {
     /// Either way nothing is consumed.
     #[inline]
     pub fn check_n(&self, n: u32) -> Result<(), CheckNError> {
+        if n == 0 {
+            // Even when a shrunken quota leaves the bucket in debt: no token is asked for.
+            return Ok(());
+        }
         let p = self.quota.load();
         let inc = cost(p, n)?;
         Ok(self.acquire(self.now(), inc, p.depth)?)
@@ -180,6 +184,9 @@ impl<C: Clock> RateLimiter<C> {
     ///
     /// As [`check_n`](Self::check_n).
     pub fn peek_n(&self, n: u32) -> Result<(), CheckNError> {
+        if n == 0 {
+            return Ok(());
+        }
         let p = self.quota.load();
         let inc = cost(p, n)?;
         let tat = self.tat.load(Ordering::Relaxed);

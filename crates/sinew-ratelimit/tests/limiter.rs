@@ -225,6 +225,8 @@ fn set_quota_at_run_time() {
     assert_eq!(l.check(), Ok(()));
     // A smaller bucket than the backlog: denied until it drains.
     l.set_quota(Quota::per_second(1).unwrap().burst(1).unwrap());
+    assert_eq!(l.check_n(0), Ok(()), "zero tokens fit even in debt");
+    assert_eq!(l.peek_n(0), Ok(()));
     let wait = l.check().unwrap_err().retry_after();
     assert!(wait >= Duration::from_millis(1), "{wait:?}");
     clock.advance(wait);
@@ -260,4 +262,20 @@ fn send_sync_and_default_clock() {
     let l = RateLimiter::new(Quota::per_second(1).unwrap());
     assert_eq!(l.check(), Ok(()));
     assert!(l.check().is_err());
+}
+
+/// Found by the fuzz target: after `set_quota` shrank the bucket below the backlog, `check_n(0)`
+/// was denied. Zero tokens always fit, as documented.
+#[test]
+fn zero_tokens_fit_even_in_debt() {
+    let (l, _clock) = limiter(ten_per_second_burst_five());
+    l.check_n(5).unwrap();
+    l.set_quota(Quota::per_second(10).unwrap().burst(1).unwrap());
+    // 500 ms of backlog in a 100 ms bucket: one token waits 500 ms.
+    assert_eq!(
+        l.check().unwrap_err().retry_after(),
+        Duration::from_millis(500)
+    );
+    assert_eq!(l.check_n(0), Ok(()));
+    assert_eq!(l.peek_n(0), Ok(()));
 }
