@@ -36,6 +36,10 @@ impl Bucket {
         self.last = now;
     }
     fn take(&mut self, n: u32) -> bool {
+        if n == 0 {
+            // Zero tokens always fit, even in debt after a quota shrank.
+            return true;
+        }
         let cost = i128::from(n) * self.interval;
         if cost > self.depth || cost > self.level {
             return false;
