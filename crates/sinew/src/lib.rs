@@ -12,6 +12,7 @@
 //! | [`clock`] | `sinew-clock` | the time source every timed primitive takes (always on) |
 //! | `snowflake` | `sinew-snowflake` | unique, time-ordered 64-bit IDs |
 //! | `merkle` | `sinew-merkle` | RFC 6962 Merkle trees with proofs; anti-entropy for replica repair |
+//! | `ratelimit` | `sinew-ratelimit` | lock-free GCRA rate limiters, keyed limiters in bounded memory, sliding windows |
 //!
 //! # Examples
 //!
@@ -31,8 +32,12 @@
 //!
 //! - `snowflake`: [`sinew-snowflake`](https://docs.rs/sinew-snowflake) as `sinew::snowflake`.
 //! - `merkle`: [`sinew-merkle`](https://docs.rs/sinew-merkle) as `sinew::merkle`.
-//! - `full`: every primitive.
+//! - `ratelimit`: [`sinew-ratelimit`](https://docs.rs/sinew-ratelimit) as `sinew::ratelimit`.
+//! - `full`: every primitive, with the `tokio`, `tower` and `quanta` integrations.
 //! - `serde`: serde support in every enabled primitive.
+//! - `tokio`: tokio integration (async waiting) in every enabled primitive.
+//! - `tower`: tower middleware in every enabled primitive (implies `tokio`).
+//! - `quanta`: the TSC-based `QuantaClock` in every enabled timed primitive.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -44,3 +49,5 @@ pub use sinew_snowflake as snowflake;
 
 #[cfg(feature = "merkle")]
 pub use sinew_merkle as merkle;
+#[cfg(feature = "ratelimit")]
+pub use sinew_ratelimit as ratelimit;

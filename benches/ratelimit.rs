@@ -1,0 +1,431 @@
+//! The cost of one rate-limit decision: sinew-ratelimit beside governor, ratelimit,
+//! leaky-bucket and tower's `RateLimit`, and the memory per key of the keyed limiters.
+//!
+//! Run with `cargo bench -p sinew-benches --bench ratelimit`.
+//!
+//! # Groups
+//!
+//! - `allow_1_thread`: one admitted check per iteration. Every limiter gets a rate of 10^8 per
+//!   second and a bucket of `u32::MAX` tokens (about 43 s of credit), so no check in the run is
+//!   denied (verified in the setup); the figure is the admit path: clock read plus update.
+//! - `deny_1_thread`: one denied check per iteration on an empty bucket that refills one token
+//!   per hour (verified in the setup): the deny path.
+//! - `allow_2_threads`: one limiter shared by 2 threads, both checking (admit path); wall
+//!   time per check (each thread does half of the iterations), so perfect scaling would halve it.
+//! - `keyed_hot_key`: a keyed limiter, one `u64` key checked over and over (admit path).
+//! - Memory: 1,000,000 distinct `u64` keys checked once each into a keyed limiter (one token per
+//!   hour, so every key stays tracked); the bytes allocated, counted by a global allocator
+//!   wrapper, divided by the keys tracked, are printed (not a criterion measurement).
+//!
+//! # Configuration (fair setup)
+//!
+//! - sinew: `RateLimiter::new` (the default `SystemClock`, one `Instant::now` per check),
+//!   `RateLimiter::with_clock(.., QuantaClock::new())` (the `quanta` feature: the same TSC
+//!   clock as governor's default, so that pair compares the limiters rather than the clocks),
+//!   and `RateLimiter::with_clock(.., CachedClock::new())` (one atomic load per clock read,
+//!   refreshed every 1 ms by a thread). Keyed: `KeyedRateLimiter::new(quota, 1_000_000)`
+//!   (std's SipHash `RandomState`, like governor's default).
+//! - governor 0.10: `RateLimiter::direct(quota)` and `RateLimiter::keyed(quota)` (its
+//!   `DefaultClock`, the `quanta` TSC clock, and its default keyed store, a `DashMap` with
+//!   std's `RandomState`); and `direct_with_clock(.., QuantaUpkeepClock)` refreshed every 1 ms,
+//!   its counterpart to sinew's `CachedClock`.
+//! - ratelimit 2: `Ratelimiter::builder(rate).max_tokens(..).initial_available(..)` (its
+//!   `StdClock`), `try_wait()`.
+//! - leaky-bucket 1.1: `RateLimiter::builder().max(..).initial(..).refill(..).interval(..)`,
+//!   `try_acquire(1)` (its synchronous path; refill granularity 1 ms).
+//! - tower 0.5 `RateLimit` (admit path only: it has no deny path that returns, since
+//!   `poll_ready` waits): `poll_ready` + `call` on a ready `service_fn`, polled with a no-op
+//!   waker. It is per instance (not shared), so it has no 2-thread figure.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::cast_precision_loss
+)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::future::Future;
+use std::hint::black_box;
+use std::num::NonZeroU32;
+use std::sync::Barrier;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use sinew_clock::CachedClock;
+use sinew_ratelimit::{KeyedRateLimiter, QuantaClock, Quota, RateLimiter};
+
+// ---- Allocation counting, for bytes per key. ----
+
+/// Counts the bytes currently allocated through it, forwarding to the system allocator.
+struct Counting;
+
+static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
+// `GlobalAlloc` contract is `System`'s; the counter is only arithmetic on the side.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller upholds `alloc`'s contract, which is `System.alloc`'s.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` was allocated by `System` (through us) with `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: as `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
+        ALLOCATED.fetch_add(new_size, Ordering::Relaxed);
+        // SAFETY: the caller upholds `realloc`'s contract, which is `System.realloc`'s.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+// ---- Quotas. ----
+
+const FAST_RATE: u32 = 100_000_000;
+
+fn nz(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).unwrap()
+}
+
+fn sinew_fast() -> Quota {
+    Quota::per_second(FAST_RATE)
+        .unwrap()
+        .burst(u32::MAX)
+        .unwrap()
+}
+
+fn sinew_slow() -> Quota {
+    Quota::per_hour(1).unwrap().burst(1).unwrap()
+}
+
+fn governor_fast() -> governor::Quota {
+    governor::Quota::per_second(nz(FAST_RATE)).allow_burst(nz(u32::MAX))
+}
+
+fn governor_slow() -> governor::Quota {
+    governor::Quota::per_hour(nz(1))
+}
+
+fn ratelimit_fast() -> ratelimit::Ratelimiter {
+    ratelimit::Ratelimiter::builder(u64::from(FAST_RATE))
+        .max_tokens(u64::from(u32::MAX))
+        .initial_available(u64::from(u32::MAX))
+        .build()
+        .unwrap()
+}
+
+fn ratelimit_slow() -> ratelimit::Ratelimiter {
+    ratelimit::Ratelimiter::builder(1)
+        .period(Duration::from_secs(3600))
+        .max_tokens(1)
+        .initial_available(0)
+        .build()
+        .unwrap()
+}
+
+fn leaky_fast() -> leaky_bucket::RateLimiter {
+    leaky_bucket::RateLimiter::builder()
+        .max(u32::MAX as usize)
+        .initial(u32::MAX as usize)
+        .refill(100_000)
+        .interval(Duration::from_millis(1))
+        .build()
+}
+
+fn leaky_slow() -> leaky_bucket::RateLimiter {
+    leaky_bucket::RateLimiter::builder()
+        .max(1)
+        .initial(0)
+        .refill(1)
+        .interval(Duration::from_secs(3600))
+        .build()
+}
+
+type GovernorDirect<C> = governor::RateLimiter<
+    governor::state::NotKeyed,
+    governor::state::InMemoryState,
+    C,
+    governor::middleware::NoOpMiddleware<<C as governor::clock::Clock>::Instant>,
+>;
+
+fn governor_upkeep(quota: governor::Quota) -> GovernorDirect<governor::clock::QuantaUpkeepClock> {
+    let clock =
+        governor::clock::QuantaUpkeepClock::from_interval(Duration::from_millis(1)).unwrap();
+    governor::RateLimiter::direct_with_clock(quota, clock)
+}
+
+/// Panics unless `check` gives `expect` for `n` calls in a row (setup sanity, never timed).
+fn verify(name: &str, expect: bool, check: impl Fn() -> bool) {
+    for i in 0..100_000 {
+        assert_eq!(check(), expect, "{name}: call {i}");
+    }
+}
+
+/// Wall time for `iters` calls of `f` made by 2 threads, `iters / 2` each, released together.
+fn two_threads<T>(iters: u64, f: &(impl Fn() -> T + Sync)) -> Duration {
+    let barrier = Barrier::new(2);
+    let barrier = &barrier;
+    let spans = thread::scope(|s| {
+        [iters - iters / 2, iters / 2]
+            .map(|n| {
+                s.spawn(move || {
+                    barrier.wait();
+                    let start = Instant::now();
+                    for _ in 0..n {
+                        black_box(f());
+                    }
+                    (start, Instant::now())
+                })
+            })
+            .map(|h| h.join().unwrap())
+    });
+    let start = spans.iter().map(|s| s.0).min().unwrap();
+    let end = spans.iter().map(|s| s.1).max().unwrap();
+    end - start
+}
+
+fn allow_1_thread(c: &mut Criterion) {
+    let mut g = c.benchmark_group("allow_1_thread");
+
+    let sinew = RateLimiter::new(sinew_fast());
+    verify("sinew", true, || sinew.check().is_ok());
+    g.bench_function("sinew SystemClock", |b| b.iter(|| black_box(sinew.check())));
+
+    let sinew_cached = RateLimiter::with_clock(sinew_fast(), CachedClock::new());
+    verify("sinew cached", true, || sinew_cached.check().is_ok());
+    g.bench_function("sinew CachedClock", |b| {
+        b.iter(|| black_box(sinew_cached.check()));
+    });
+
+    let sinew_quanta = RateLimiter::with_clock(sinew_fast(), QuantaClock::new());
+    verify("sinew quanta", true, || sinew_quanta.check().is_ok());
+    g.bench_function("sinew QuantaClock", |b| {
+        b.iter(|| black_box(sinew_quanta.check()));
+    });
+
+    let gov = governor::RateLimiter::direct(governor_fast());
+    verify("governor", true, || gov.check().is_ok());
+    g.bench_function("governor default clock", |b| {
+        b.iter(|| black_box(gov.check()));
+    });
+
+    let gov_upkeep = governor_upkeep(governor_fast());
+    verify("governor upkeep", true, || gov_upkeep.check().is_ok());
+    g.bench_function("governor QuantaUpkeepClock", |b| {
+        b.iter(|| black_box(gov_upkeep.check()));
+    });
+
+    let rl = ratelimit_fast();
+    verify("ratelimit", true, || rl.try_wait().is_ok());
+    g.bench_function("ratelimit", |b| b.iter(|| black_box(rl.try_wait())));
+
+    let lb = leaky_fast();
+    verify("leaky-bucket", true, || lb.try_acquire(1));
+    g.bench_function("leaky-bucket", |b| b.iter(|| black_box(lb.try_acquire(1))));
+
+    // tower's RateLimit polls a tokio Sleep when empty, so it needs a runtime context.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let _guard = rt.enter();
+    let mut svc = tower::limit::RateLimit::new(
+        tower::service_fn(|x: u64| std::future::ready(Ok::<_, ()>(x))),
+        tower::limit::rate::Rate::new(1 << 62, Duration::from_secs(1)),
+    );
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut tower_call = move || {
+        use tower::Service;
+        assert!(matches!(svc.poll_ready(&mut cx), Poll::Ready(Ok(()))));
+        let mut fut = std::pin::pin!(svc.call(1));
+        fut.as_mut().poll(&mut cx).is_ready()
+    };
+    for _ in 0..100_000 {
+        assert!(tower_call());
+    }
+    g.bench_function("tower RateLimit", |b| b.iter(|| black_box(tower_call())));
+    g.finish();
+}
+
+fn deny_1_thread(c: &mut Criterion) {
+    let mut g = c.benchmark_group("deny_1_thread");
+
+    let sinew = RateLimiter::new(sinew_slow());
+    sinew.check().unwrap();
+    verify("sinew", false, || sinew.check().is_ok());
+    g.bench_function("sinew SystemClock", |b| b.iter(|| black_box(sinew.check())));
+
+    let sinew_cached = RateLimiter::with_clock(sinew_slow(), CachedClock::new());
+    sinew_cached.check().unwrap();
+    verify("sinew cached", false, || sinew_cached.check().is_ok());
+    g.bench_function("sinew CachedClock", |b| {
+        b.iter(|| black_box(sinew_cached.check()));
+    });
+
+    let sinew_quanta = RateLimiter::with_clock(sinew_slow(), QuantaClock::new());
+    sinew_quanta.check().unwrap();
+    verify("sinew quanta", false, || sinew_quanta.check().is_ok());
+    g.bench_function("sinew QuantaClock", |b| {
+        b.iter(|| black_box(sinew_quanta.check()));
+    });
+
+    let gov = governor::RateLimiter::direct(governor_slow());
+    gov.check().unwrap();
+    verify("governor", false, || gov.check().is_ok());
+    g.bench_function("governor default clock", |b| {
+        b.iter(|| black_box(gov.check()));
+    });
+
+    let gov_upkeep = governor_upkeep(governor_slow());
+    gov_upkeep.check().unwrap();
+    verify("governor upkeep", false, || gov_upkeep.check().is_ok());
+    g.bench_function("governor QuantaUpkeepClock", |b| {
+        b.iter(|| black_box(gov_upkeep.check()));
+    });
+
+    let rl = ratelimit_slow();
+    verify("ratelimit", false, || rl.try_wait().is_ok());
+    g.bench_function("ratelimit", |b| b.iter(|| black_box(rl.try_wait())));
+
+    let lb = leaky_slow();
+    verify("leaky-bucket", false, || lb.try_acquire(1));
+    g.bench_function("leaky-bucket", |b| b.iter(|| black_box(lb.try_acquire(1))));
+    g.finish();
+}
+
+fn allow_2_threads(c: &mut Criterion) {
+    let mut g = c.benchmark_group("allow_2_threads");
+
+    let sinew = RateLimiter::new(sinew_fast());
+    g.bench_function("sinew SystemClock", |b| {
+        b.iter_custom(|n| two_threads(n, &|| sinew.check()));
+    });
+    let sinew_cached = RateLimiter::with_clock(sinew_fast(), CachedClock::new());
+    g.bench_function("sinew CachedClock", |b| {
+        b.iter_custom(|n| two_threads(n, &|| sinew_cached.check()));
+    });
+    let sinew_quanta = RateLimiter::with_clock(sinew_fast(), QuantaClock::new());
+    g.bench_function("sinew QuantaClock", |b| {
+        b.iter_custom(|n| two_threads(n, &|| sinew_quanta.check()));
+    });
+    let gov = governor::RateLimiter::direct(governor_fast());
+    g.bench_function("governor default clock", |b| {
+        b.iter_custom(|n| two_threads(n, &|| gov.check()));
+    });
+    let gov_upkeep = governor_upkeep(governor_fast());
+    g.bench_function("governor QuantaUpkeepClock", |b| {
+        b.iter_custom(|n| two_threads(n, &|| gov_upkeep.check()));
+    });
+    let rl = ratelimit_fast();
+    g.bench_function("ratelimit", |b| {
+        b.iter_custom(|n| two_threads(n, &|| rl.try_wait()));
+    });
+    let lb = leaky_fast();
+    g.bench_function("leaky-bucket", |b| {
+        b.iter_custom(|n| two_threads(n, &|| lb.try_acquire(1)));
+    });
+    // The admit path was taken throughout (the buckets hold ~43 s of credit).
+    assert!(sinew.check().is_ok() && gov.check().is_ok() && rl.try_wait().is_ok());
+    g.finish();
+}
+
+fn keyed_hot_key(c: &mut Criterion) {
+    let mut g = c.benchmark_group("keyed_hot_key");
+    let key = 42u64;
+
+    let sinew = KeyedRateLimiter::new(sinew_fast(), 1_000_000);
+    verify("sinew keyed", true, || sinew.check_key(&key).is_ok());
+    g.bench_function("sinew SystemClock", |b| {
+        b.iter(|| black_box(sinew.check_key(&key)));
+    });
+
+    let sinew_cached = KeyedRateLimiter::with_clock(sinew_fast(), 1_000_000, CachedClock::new());
+    verify("sinew keyed cached", true, || {
+        sinew_cached.check_key(&key).is_ok()
+    });
+    g.bench_function("sinew CachedClock", |b| {
+        b.iter(|| black_box(sinew_cached.check_key(&key)));
+    });
+
+    let sinew_quanta = KeyedRateLimiter::with_clock(sinew_fast(), 1_000_000, QuantaClock::new());
+    verify("sinew keyed quanta", true, || {
+        sinew_quanta.check_key(&key).is_ok()
+    });
+    g.bench_function("sinew QuantaClock", |b| {
+        b.iter(|| black_box(sinew_quanta.check_key(&key)));
+    });
+
+    let gov = governor::RateLimiter::keyed(governor_fast());
+    verify("governor keyed", true, || gov.check_key(&key).is_ok());
+    g.bench_function("governor default clock", |b| {
+        b.iter(|| black_box(gov.check_key(&key)));
+    });
+    g.finish();
+}
+
+/// Bytes allocated per tracked key after checking 1,000,000 distinct keys once each.
+fn keyed_memory() {
+    const KEYS: u64 = 1_000_000;
+    const MAX_KEYS: usize = 1_000_000;
+    let before = ALLOCATED.load(Ordering::Relaxed);
+    let sinew = KeyedRateLimiter::new(sinew_slow(), MAX_KEYS);
+    for k in 0..KEYS {
+        sinew.check_key(&k).unwrap();
+    }
+    let sinew_bytes = ALLOCATED.load(Ordering::Relaxed) - before;
+    let sinew_keys = sinew.len();
+    assert_eq!(sinew_keys as u64, KEYS, "every key tracked");
+
+    let before = ALLOCATED.load(Ordering::Relaxed);
+    let gov = governor::RateLimiter::keyed(governor_slow());
+    for k in 0..KEYS {
+        gov.check_key(&k).unwrap();
+    }
+    let gov_bytes = ALLOCATED.load(Ordering::Relaxed) - before;
+    let gov_keys = gov.len();
+
+    println!("keyed memory at {KEYS} u64 keys (8-byte keys), bytes allocated per key:");
+    println!(
+        "  sinew KeyedRateLimiter: {:.2} bytes/key ({} bytes, {} keys)",
+        sinew_bytes as f64 / sinew_keys as f64,
+        sinew_bytes,
+        sinew_keys
+    );
+    println!(
+        "  governor keyed (DashMap): {:.2} bytes/key ({} bytes, {} keys)",
+        gov_bytes as f64 / gov_keys as f64,
+        gov_bytes,
+        gov_keys
+    );
+    drop(black_box(sinew));
+    drop(black_box(gov));
+}
+
+fn memory(_: &mut Criterion) {
+    keyed_memory();
+}
+
+criterion_group!(
+    benches,
+    memory,
+    allow_1_thread,
+    deny_1_thread,
+    allow_2_threads,
+    keyed_hot_key
+);
+criterion_main!(benches);

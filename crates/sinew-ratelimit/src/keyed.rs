@@ -1,0 +1,502 @@
+//! [`KeyedRateLimiter`]: one bucket per key, in bounded memory.
+
+use std::borrow::Borrow;
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+
+use hashbrown::HashTable;
+use sinew_clock::{Clock, SystemClock};
+
+use crate::error::{CheckNError, Denied};
+use crate::gcra::{cost, decide, remaining};
+use crate::quota::{Quota, QuotaCell};
+use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, lock};
+
+/// Per-shard shares to choose from: 7/8 of a power of two, the most keys a hashbrown table of
+/// that many buckets holds before it grows. Sizing shards this way keeps a full limiter's
+/// tables near their maximum load factor instead of just past a doubling.
+const SHARES: [usize; 8] = [896, 448, 224, 112, 56, 28, 14, 7];
+/// Aim for at least this many shards, so threads rarely meet on one lock.
+const MIN_SHARDS: usize = 32;
+
+/// A rate limiter with one token bucket per key (client id, IP address, API key), all sharing
+/// one [`Quota`], in memory bounded by a maximum number of keys.
+///
+/// # Memory
+///
+/// Each tracked key costs the key itself, one `u64` (its GCRA state) and a control byte of a
+/// hashbrown table, divided by the table's load factor (at most 7/8). Keys whose bucket has
+/// refilled are indistinguishable from keys never seen, so they are evicted — never a key that
+/// still owes tokens, so no admission decision is lost. Eviction is incremental: the keys live
+/// in many small shards (each at most about a thousand keys, behind its own lock), and a shard
+/// is swept of refilled keys only when it is about to grow or the limiter is at its key limit,
+/// and then only once about an eighth of its keys have refilled, so the work per evicted key is
+/// constant. There is no stop-the-world sweep.
+///
+/// When the limiter already tracks `max_keys` keys, a **new** key is admitted only once room is
+/// made by evicting refilled keys. Until then it is denied ([`Denied::is_key_capacity`]), rather
+/// than admitted untracked or allowed to evict a key that still owes tokens; `retry_after` is
+/// then an estimate of when its shard is next swept. Because sweeps are batched, a new key may
+/// be refused for a short while (until an eighth of a shard has refilled) even though one
+/// refilled key exists. Size `max_keys` for the number of clients active within one refill
+/// time ([`Quota::refill_time`]).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sinew_ratelimit::{KeyedRateLimiter, ManualClock, Quota};
+///
+/// let clock = ManualClock::new(Duration::from_secs(1_000));
+/// let limiter = KeyedRateLimiter::with_clock(Quota::per_second(1)?, 10_000, clock.clone());
+/// limiter.check_key("alice")?;
+/// assert!(limiter.check_key("alice").is_err()); // alice's bucket is empty
+/// limiter.check_key("bob")?; // bob has his own
+/// clock.advance(Duration::from_secs(1));
+/// limiter.check_key("alice")?;
+/// Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct KeyedRateLimiter<K, C = SystemClock, S = RandomState> {
+    shards: Box<[Shard<K>]>,
+    /// The most keys one shard may hold, so a skewed hash cannot make one shard's sweep long.
+    shard_limit: usize,
+    max_keys: usize,
+    /// Keys tracked in all shards; never below the true count, never above `max_keys`.
+    len: AtomicUsize,
+    /// Round-robin position for sweeping other shards when the limiter is full.
+    cursor: AtomicUsize,
+    quota: QuotaCell,
+    hasher: S,
+    clock: C,
+    start: u64,
+}
+
+/// One lock and table, on its own cache lines.
+#[repr(align(128))]
+struct Shard<K> {
+    table: Mutex<Table<K>>,
+}
+
+struct Table<K> {
+    map: HashTable<(K, u64)>,
+    /// Do not sweep this shard before this time: too few keys will have refilled (see
+    /// [`Table::sweep`]).
+    sweep_at: u64,
+}
+
+impl<K> Table<K> {
+    /// Evicts every key whose bucket has refilled; returns how many went.
+    ///
+    /// Also decides when this shard is next worth sweeping: when about an eighth of the keys
+    /// kept now will have refilled (estimated from 16 evenly spaced samples of their TATs), so
+    /// each sweep of `s` keys frees about `s / 16` or more and the cost per evicted key stays
+    /// constant, even under a flood of new keys at the key limit.
+    fn sweep(&mut self, now: u64) -> usize {
+        let before = self.map.len();
+        let stride = (before / SAMPLES).max(1);
+        let mut samples = [u64::MAX; SAMPLES];
+        let (mut seen, mut taken) = (0usize, 0usize);
+        self.map.retain(|(_, tat)| {
+            let keep = *tat > now;
+            if keep {
+                if seen % stride == 0
+                    && let Some(slot) = samples.get_mut(taken)
+                {
+                    *slot = *tat;
+                    taken += 1;
+                }
+                seen += 1;
+            }
+            keep
+        });
+        samples.sort_unstable();
+        // The second smallest of 16 samples: about the 1/8 quantile.
+        self.sweep_at = if taken >= 2 { samples[1] } else { samples[0] };
+        before - self.map.len()
+    }
+}
+
+/// TAT samples a sweep keeps to schedule the next one.
+const SAMPLES: usize = 16;
+
+impl<K, C: fmt::Debug, S> fmt::Debug for KeyedRateLimiter<K, C, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyedRateLimiter")
+            .field("quota", &self.quota.quota())
+            .field("max_keys", &self.max_keys)
+            .field("len", &self.len())
+            .field("shards", &self.shards.len())
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K: Hash + Eq> KeyedRateLimiter<K> {
+    /// A keyed limiter on the [`SystemClock`] tracking at most `max_keys` keys (0 is taken
+    /// as 1), hashing keys with std's randomly seeded SipHash (keys often come from clients,
+    /// and a seeded hash keeps them from aiming at one shard).
+    pub fn new(quota: Quota, max_keys: usize) -> Self {
+        Self::with_hasher(quota, max_keys, SystemClock, RandomState::new())
+    }
+}
+
+impl<K: Hash + Eq, C: Clock> KeyedRateLimiter<K, C> {
+    /// As [`new`](KeyedRateLimiter::new), on `clock`.
+    pub fn with_clock(quota: Quota, max_keys: usize, clock: C) -> Self {
+        Self::with_hasher(quota, max_keys, clock, RandomState::new())
+    }
+}
+
+impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
+    /// As [`with_clock`](KeyedRateLimiter::with_clock), hashing keys with `hasher`. Use a
+    /// seeded hasher if clients choose the keys.
+    pub fn with_hasher(quota: Quota, max_keys: usize, clock: C, hasher: S) -> Self {
+        let max_keys = max_keys.max(1);
+        // Shards are filled on average to 7/8 of their table's capacity when the limiter is
+        // full, so the random spread of keys over shards (a standard deviation of about
+        // sqrt(784) = 28 keys at the largest share) almost never pushes a table past 896 keys
+        // into a doubling.
+        let share = SHARES
+            .iter()
+            .copied()
+            .find(|&share| max_keys.div_ceil(share * 7 / 8) >= MIN_SHARDS)
+            .unwrap_or(7);
+        let shards = max_keys.div_ceil((share * 7 / 8).max(1));
+        let start = clock.now_nanos();
+        KeyedRateLimiter {
+            shards: (0..shards)
+                .map(|_| Shard {
+                    table: Mutex::new(Table {
+                        map: HashTable::new(),
+                        sweep_at: u64::MAX,
+                    }),
+                })
+                .collect(),
+            shard_limit: share.saturating_mul(2).saturating_add(8),
+            max_keys,
+            len: AtomicUsize::new(0),
+            cursor: AtomicUsize::new(0),
+            quota: QuotaCell::new(quota),
+            hasher,
+            clock,
+            start,
+        }
+    }
+
+    #[inline]
+    fn now(&self) -> u64 {
+        self.clock.now_nanos().saturating_sub(self.start)
+    }
+
+    /// The shard for a hash. Uses bits 20..52: hashbrown takes the table index from the low
+    /// bits and the control tag from the top 7, and the shard must not correlate with either.
+    #[inline]
+    fn shard_index(&self, hash: u64) -> usize {
+        let mid = (hash >> 20) & 0xFFFF_FFFF;
+        // Lemire's multiply-shift: uniform over any shard count, no division.
+        let index = (mid * self.shards.len() as u64) >> 32;
+        usize::try_from(index).unwrap_or(0)
+    }
+
+    #[inline]
+    fn lock_shard(&self, index: usize) -> MutexGuard<'_, Table<K>> {
+        // `index < shards.len()` by construction of `shard_index`; fall back to shard 0
+        // rather than panic.
+        let shard = self.shards.get(index).or_else(|| self.shards.first());
+        match shard {
+            Some(shard) => lock(&shard.table),
+            None => unreachable_empty(),
+        }
+    }
+
+    /// Takes one token from `key`'s bucket if there is one. A key not seen before (or evicted
+    /// after refilling) starts with a full bucket.
+    ///
+    /// # Errors
+    ///
+    /// [`Denied`] with the exact wait if the bucket is empty, or with
+    /// [`Denied::is_key_capacity`] if `key` is new and the limiter is full of keys that still
+    /// owe tokens. Nothing is consumed.
+    pub fn check_key<Q>(&self, key: &Q) -> Result<(), Denied>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let p = self.quota.load();
+        self.acquire(key, p.interval, p.depth)
+    }
+
+    /// Takes `n` tokens from `key`'s bucket if all are there, otherwise none.
+    ///
+    /// # Errors
+    ///
+    /// As [`RateLimiter::check_n`](crate::RateLimiter::check_n), plus the key-capacity denial
+    /// of [`check_key`](Self::check_key).
+    pub fn check_key_n<Q>(&self, key: &Q, n: u32) -> Result<(), CheckNError>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let p = self.quota.load();
+        let inc = cost(p, n)?;
+        Ok(self.acquire(key, inc, p.depth)?)
+    }
+
+    fn acquire<Q>(&self, key: &Q, inc: u64, depth: u64) -> Result<(), Denied>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        if inc == 0 {
+            // Zero tokens always fit; no need to track the key for that.
+            return Ok(());
+        }
+        let hash = self.hasher.hash_one(key);
+        let index = self.shard_index(hash);
+        let mut table = self.lock_shard(index);
+        let now = self.now();
+        if let Some((_, tat)) = table.map.find_mut(hash, |(k, _)| k.borrow() == key) {
+            *tat = decide(*tat, now, inc, depth).map_err(Denied::after)?;
+            return Ok(());
+        }
+        // A new key has a full bucket, which holds any `inc <= depth`.
+        let new_tat = now.saturating_add(inc);
+        self.make_room(&mut table, index, now)?;
+        table.sweep_at = table.sweep_at.min(new_tat);
+        let hasher = &self.hasher;
+        table
+            .map
+            .insert_unique(hash, (key.to_owned(), new_tat), |(k, _)| hasher.hash_one(k));
+        Ok(())
+    }
+
+    /// Reserves room for one more key in `table` (counted in `len`), evicting refilled keys
+    /// if needed.
+    fn make_room(&self, table: &mut Table<K>, index: usize, now: u64) -> Result<(), Denied> {
+        // Before the table grows, drop the keys that have refilled: steady churn then reuses
+        // the table instead of doubling it.
+        if table.map.len() == table.map.capacity() && now >= table.sweep_at {
+            let freed = table.sweep(now);
+            self.len.fetch_sub(freed, Ordering::Relaxed);
+        }
+        if self.reserve(table) {
+            return Ok(());
+        }
+        if now >= table.sweep_at {
+            let freed = table.sweep(now);
+            self.len.fetch_sub(freed, Ordering::Relaxed);
+            if self.reserve(table) {
+                return Ok(());
+            }
+        }
+        // The whole limiter is full: help by sweeping one other shard, if it is free now
+        // (`try_lock`, so two threads doing this can never deadlock).
+        let mut wait_until = table.sweep_at;
+        if table.map.len() < self.shard_limit && self.shards.len() > 1 {
+            let other = self.cursor.fetch_add(1, Ordering::Relaxed) % self.shards.len();
+            let other = if other == index {
+                (other + 1) % self.shards.len()
+            } else {
+                other
+            };
+            if let Some(shard) = self.shards.get(other) {
+                let guard = match shard.table.try_lock() {
+                    Ok(guard) => Some(guard),
+                    Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                    Err(std::sync::TryLockError::WouldBlock) => None,
+                };
+                if let Some(mut other_table) = guard {
+                    if now >= other_table.sweep_at {
+                        let freed = other_table.sweep(now);
+                        self.len.fetch_sub(freed, Ordering::Relaxed);
+                    }
+                    wait_until = wait_until.min(other_table.sweep_at);
+                    drop(other_table);
+                    if self.reserve(table) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        let wait = if wait_until == u64::MAX {
+            // Nothing known to refill: suggest one full refill, the longest any key can owe.
+            self.quota.load().depth
+        } else {
+            wait_until.saturating_sub(now).max(1)
+        };
+        Err(Denied::key_capacity(wait))
+    }
+
+    /// Counts one more key if both the limiter and this shard have room.
+    fn reserve(&self, table: &Table<K>) -> bool {
+        if table.map.len() >= self.shard_limit {
+            return false;
+        }
+        let mut len = self.len.load(Ordering::Relaxed);
+        while len < self.max_keys {
+            match self
+                .len
+                .compare_exchange_weak(len, len + 1, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(actual) => len = actual,
+            }
+        }
+        false
+    }
+
+    /// Would [`check_key`](Self::check_key) admit `key` now? Consumes nothing and does not
+    /// start tracking `key`. (A new key is reported admissible even if the limiter is full.)
+    ///
+    /// # Errors
+    ///
+    /// [`Denied`] with the wait if `key`'s bucket is empty.
+    pub fn peek_key<Q>(&self, key: &Q) -> Result<(), Denied>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let p = self.quota.load();
+        let hash = self.hasher.hash_one(key);
+        let table = self.lock_shard(self.shard_index(hash));
+        let tat = table
+            .map
+            .find(hash, |(k, _)| k.borrow() == key)
+            .map_or(0, |(_, tat)| *tat);
+        decide(tat, self.now(), p.interval, p.depth)
+            .map(drop)
+            .map_err(Denied::after)
+    }
+
+    /// Whole tokens in `key`'s bucket now.
+    pub fn remaining_key<Q>(&self, key: &Q) -> u32
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hasher.hash_one(key);
+        let table = self.lock_shard(self.shard_index(hash));
+        let tat = table
+            .map
+            .find(hash, |(k, _)| k.borrow() == key)
+            .map_or(0, |(_, tat)| *tat);
+        remaining(tat, self.now(), self.quota.load())
+    }
+
+    /// Evicts every key whose bucket has refilled, one shard at a time (each shard is locked
+    /// only while it is swept), and shrinks the tables left mostly empty. Returns how many keys
+    /// went. Never needed for correctness or to bound memory (that is `max_keys`); useful to
+    /// give memory back after a crowd of clients has gone quiet, for example from a timer.
+    pub fn evict_refilled(&self) -> usize {
+        let mut total = 0;
+        let hasher = &self.hasher;
+        for index in 0..self.shards.len() {
+            let mut table = self.lock_shard(index);
+            let freed = table.sweep(self.now());
+            self.len.fetch_sub(freed, Ordering::Relaxed);
+            total += freed;
+            // Give memory back once a table is mostly empty (tables never shrink on their own).
+            if table.map.len() < table.map.capacity() / 4 {
+                table.map.shrink_to_fit(|(k, _)| hasher.hash_one(k));
+            }
+        }
+        total
+    }
+
+    /// Replaces the quota for every key, without a lock on the check path (as
+    /// [`RateLimiter::set_quota`](crate::RateLimiter::set_quota)).
+    pub fn set_quota(&self, quota: Quota) {
+        self.quota.set(quota);
+    }
+}
+
+impl<K, C, S> KeyedRateLimiter<K, C, S> {
+    /// Keys currently tracked (at most [`max_keys`](Self::max_keys)). Refilled keys that
+    /// have not been evicted yet are counted.
+    pub fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    /// True if no key is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The most keys this limiter tracks.
+    pub fn max_keys(&self) -> usize {
+        self.max_keys
+    }
+
+    /// The current quota.
+    pub fn quota(&self) -> Quota {
+        self.quota.quota()
+    }
+
+    /// The clock this limiter reads.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+}
+
+/// `shards` is never empty (`max_keys >= 1` makes at least one); this is never called.
+#[cold]
+fn unreachable_empty() -> ! {
+    #[allow(clippy::panic)]
+    {
+        panic!("sinew-ratelimit: a keyed limiter always has at least one shard")
+    }
+}
+
+#[cfg(all(test, not(sinew_loom)))]
+mod tests {
+    use super::*;
+    use sinew_clock::ManualClock;
+    use std::time::Duration;
+
+    #[test]
+    fn shard_sizing() {
+        let q = Quota::per_second(1).unwrap();
+        let one: KeyedRateLimiter<u64> = KeyedRateLimiter::new(q, 0);
+        assert_eq!(one.max_keys(), 1);
+        assert_eq!(one.shards.len(), 1);
+        let big: KeyedRateLimiter<u64> = KeyedRateLimiter::new(q, 1_000_000);
+        assert_eq!(big.shards.len(), 1_000_000usize.div_ceil(784));
+        let mid: KeyedRateLimiter<u64> = KeyedRateLimiter::new(q, 10_000);
+        assert!(mid.shards.len() >= MIN_SHARDS);
+    }
+
+    #[test]
+    fn sweep_tracks_earliest_refill() {
+        let clock = ManualClock::new(Duration::from_secs(10));
+        let q = Quota::per_second(1).unwrap();
+        let l = KeyedRateLimiter::with_clock(q, 100, clock.clone());
+        for k in 0..10u32 {
+            l.check_key(&k).unwrap();
+        }
+        assert_eq!(l.len(), 10);
+        assert_eq!(l.evict_refilled(), 0);
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(l.evict_refilled(), 10);
+        assert!(l.is_empty());
+    }
+
+    #[test]
+    fn evict_refilled_gives_memory_back() {
+        let clock = ManualClock::new(Duration::from_secs(10));
+        let q = Quota::per_second(1).unwrap();
+        let l = KeyedRateLimiter::with_clock(q, 100_000, clock.clone());
+        for k in 0..100_000u32 {
+            l.check_key(&k).unwrap();
+        }
+        let capacity = |l: &KeyedRateLimiter<u32, ManualClock>| -> usize {
+            (0..l.shards.len())
+                .map(|i| l.lock_shard(i).map.capacity())
+                .sum()
+        };
+        assert!(capacity(&l) >= 100_000);
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(l.evict_refilled(), 100_000);
+        assert_eq!(capacity(&l), 0);
+    }
+}

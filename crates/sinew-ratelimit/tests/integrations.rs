@@ -1,0 +1,288 @@
+//! The `tokio` and `tower` features, on tokio's paused clock (no real sleeping).
+#![cfg(all(feature = "tower", not(sinew_loom)))]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests fail loudly
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sinew_ratelimit::{
+    CheckNError, Denied, KeyedRateLimitLayer, KeyedRateLimiter, OnLimit, Quota, RateLimitLayer,
+    RateLimiter, SlidingWindow, TokioClock,
+};
+use tokio::time::Instant;
+use tower::{Layer, Service, ServiceExt, service_fn};
+
+fn quota() -> Quota {
+    Quota::per_second(10).unwrap().burst(5).unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn until_ready_sleeps_exactly_the_wait() {
+    let l = RateLimiter::with_clock(quota(), TokioClock::new());
+    let start = Instant::now();
+    for _ in 0..5 {
+        l.until_ready().await;
+    }
+    assert_eq!(start.elapsed(), Duration::ZERO, "the burst needs no wait");
+    for _ in 0..3 {
+        l.until_ready().await;
+    }
+    assert_eq!(start.elapsed(), Duration::from_millis(300));
+    l.until_n_ready(5).await.unwrap();
+    assert_eq!(start.elapsed(), Duration::from_millis(800));
+    assert_eq!(
+        l.until_n_ready(6).await,
+        Err(CheckNError::InsufficientCapacity {
+            requested: 6,
+            capacity: 5
+        })
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn until_ready_is_cancel_safe() {
+    let l = RateLimiter::with_clock(quota(), TokioClock::new());
+    l.check_n(5).unwrap();
+    // Give up after 50 ms: the token arrives at 100 ms, so the wait is cancelled.
+    let timed_out = tokio::time::timeout(Duration::from_millis(50), l.until_n_ready(2)).await;
+    assert!(timed_out.is_err());
+    // Nothing was reserved or taken by the cancelled future: one token at 100 ms as usual.
+    tokio::time::advance(Duration::from_millis(50)).await;
+    assert_eq!(l.remaining(), 1);
+    assert_eq!(l.check(), Ok(()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn jitter_stays_within_bounds() {
+    let l = RateLimiter::with_clock(quota(), TokioClock::new());
+    l.check_n(5).unwrap();
+    let start = Instant::now();
+    l.until_ready_with_jitter(Duration::from_millis(30)).await;
+    let waited = start.elapsed();
+    assert!(waited >= Duration::from_millis(100), "{waited:?}");
+    assert!(waited <= Duration::from_millis(131), "{waited:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn keyed_and_window_waiting() {
+    let keyed = KeyedRateLimiter::with_clock(quota(), 100, TokioClock::new());
+    let start = Instant::now();
+    keyed.until_key_n_ready("a", 5).await.unwrap();
+    keyed.until_key_ready("b").await;
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    keyed.until_key_ready("a").await;
+    assert_eq!(start.elapsed(), Duration::from_millis(100));
+
+    let window = SlidingWindow::with_clock(2, Duration::from_secs(1), TokioClock::new()).unwrap();
+    window.until_n_ready(2).await.unwrap();
+    window.until_ready().await;
+    assert!(start.elapsed() >= Duration::from_secs(1));
+    assert!(window.until_n_ready(3).await.is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn many_waiters_get_exactly_the_rate() {
+    let l = Arc::new(RateLimiter::with_clock(quota(), TokioClock::new()));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..25)
+        .map(|_| {
+            let l = Arc::clone(&l);
+            tokio::spawn(async move {
+                l.until_ready().await;
+                Instant::now()
+            })
+        })
+        .collect();
+    let mut done = Vec::new();
+    for t in tasks {
+        done.push(t.await.unwrap() - start);
+    }
+    done.sort();
+    // 5 at once, then one per 100 ms: the 25th at 2 s.
+    assert_eq!(done[4], Duration::ZERO);
+    assert_eq!(done[24], Duration::from_secs(2));
+    for (i, at) in (0u32..).zip(&done).skip(5) {
+        assert!(
+            *at >= Duration::from_millis(100) * (i - 4),
+            "waiter {i} at {at:?}"
+        );
+    }
+}
+
+/// A waiter for 5 tokens is not starved by a later waiter for 1: FIFO.
+#[tokio::test(start_paused = true)]
+async fn waiters_are_served_in_fifo_order() {
+    let l = Arc::new(RateLimiter::with_clock(quota(), TokioClock::new()));
+    l.check_n(5).unwrap();
+    let start = Instant::now();
+    let big = {
+        let l = Arc::clone(&l);
+        tokio::spawn(async move {
+            l.until_n_ready(5).await.unwrap();
+            Instant::now() - start
+        })
+    };
+    // Let the big waiter queue first.
+    tokio::task::yield_now().await;
+    let small = {
+        let l = Arc::clone(&l);
+        tokio::spawn(async move {
+            l.until_ready().await;
+            Instant::now() - start
+        })
+    };
+    // Without the queue the small waiter would take the token at 100 ms and push the big
+    // one to 600 ms.
+    assert_eq!(big.await.unwrap(), Duration::from_millis(500));
+    assert_eq!(small.await.unwrap(), Duration::from_millis(600));
+}
+
+/// A waiter cancelled while queued leaves the queue; the next one is served.
+#[tokio::test(start_paused = true)]
+async fn cancelled_queued_waiter_leaves_the_queue() {
+    let l = Arc::new(RateLimiter::with_clock(quota(), TokioClock::new()));
+    l.check_n(5).unwrap();
+    let start = Instant::now();
+    let head = {
+        let l = Arc::clone(&l);
+        tokio::spawn(async move { l.until_n_ready(5).await })
+    };
+    tokio::task::yield_now().await;
+    head.abort();
+    assert!(head.await.unwrap_err().is_cancelled());
+    l.until_ready().await;
+    assert_eq!(Instant::now() - start, Duration::from_millis(100));
+}
+
+fn echo() -> impl Service<u32, Response = u32, Error = Infallible, Future: Send> + Clone {
+    service_fn(|req: u32| async move { Ok::<_, Infallible>(req) })
+}
+
+/// axum-style: the server clones the service for each connection. All clones share one budget.
+#[tokio::test(start_paused = true)]
+async fn layer_clones_share_one_budget() {
+    let layer = RateLimitLayer::from_limiter(Arc::new(RateLimiter::with_clock(
+        quota(),
+        TokioClock::new(),
+    )));
+    let root = layer.layer(echo());
+    let mut admitted = 0;
+    let mut rejected = Vec::new();
+    for _connection in 0..4 {
+        let mut svc = root.clone();
+        for req in 0..3 {
+            match svc.ready().await.unwrap().call(req).await {
+                Ok(r) => {
+                    assert_eq!(r, req);
+                    admitted += 1;
+                }
+                Err(e) => rejected.push(*e.downcast_ref::<Denied>().unwrap()),
+            }
+        }
+    }
+    assert_eq!(admitted, 5, "one budget of 5 across 4 connections");
+    assert_eq!(rejected.len(), 7);
+    assert_eq!(rejected[0].retry_after(), Duration::from_millis(100));
+    assert_eq!(layer.limiter().remaining(), 0);
+
+    // tower's own RateLimit, for contrast: each clone has its own budget.
+    let tower_layer = tower::limit::RateLimitLayer::new(5, Duration::from_secs(1));
+    let mut tower_admitted = 0;
+    for _connection in 0..4 {
+        let mut svc = tower_layer.layer(echo());
+        for req in 0..3 {
+            // Its poll_ready waits rather than rejects; count calls that complete at once.
+            let ready = tokio::time::timeout(Duration::from_millis(1), svc.ready()).await;
+            if let Ok(Ok(svc)) = ready {
+                svc.call(req).await.unwrap();
+                tower_admitted += 1;
+            }
+        }
+    }
+    assert_eq!(
+        tower_admitted, 12,
+        "per-instance budgets admit 3 on each of 4 connections"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn layer_wait_mode_applies_backpressure() {
+    let limiter = Arc::new(RateLimiter::with_clock(
+        Quota::per_second(10).unwrap().burst(1).unwrap(),
+        TokioClock::new(),
+    ));
+    let layer = RateLimitLayer::from_limiter(Arc::clone(&limiter)).on_limit(OnLimit::Wait);
+    let mut a = layer.layer(echo());
+    let mut b = a.clone();
+    let start = Instant::now();
+    for req in 0..3 {
+        assert_eq!(a.ready().await.unwrap().call(req).await.unwrap(), req);
+        assert_eq!(b.ready().await.unwrap().call(req).await.unwrap(), req);
+    }
+    // 6 requests, 1 at once then one per 100 ms.
+    assert_eq!(start.elapsed(), Duration::from_millis(500));
+}
+
+/// Waiting services join the limiter's FIFO queue: a service does not overtake an earlier
+/// waiter for more tokens.
+#[tokio::test(start_paused = true)]
+async fn layer_wait_mode_queues_behind_earlier_waiters() {
+    let limiter = Arc::new(RateLimiter::with_clock(quota(), TokioClock::new()));
+    limiter.check_n(5).unwrap();
+    let start = Instant::now();
+    let big = {
+        let l = Arc::clone(&limiter);
+        tokio::spawn(async move {
+            l.until_n_ready(5).await.unwrap();
+            Instant::now() - start
+        })
+    };
+    tokio::task::yield_now().await;
+    let mut svc = RateLimitLayer::from_limiter(Arc::clone(&limiter))
+        .on_limit(OnLimit::Wait)
+        .layer(echo());
+    svc.ready().await.unwrap().call(7).await.unwrap();
+    assert_eq!(Instant::now() - start, Duration::from_millis(600));
+    assert_eq!(big.await.unwrap(), Duration::from_millis(500));
+}
+
+#[tokio::test(start_paused = true)]
+async fn keyed_layer_limits_per_key() {
+    let limiter = Arc::new(KeyedRateLimiter::with_clock(
+        quota(),
+        1_000,
+        TokioClock::new(),
+    ));
+    let layer = KeyedRateLimitLayer::from_limiter(limiter, |req: &u32| req % 2);
+    let root = layer.layer(echo());
+    let mut per_key = [0, 0];
+    for conn in 0..4 {
+        let mut svc = root.clone();
+        for req in 0..6u32 {
+            let req = req + conn * 100;
+            if svc.ready().await.unwrap().call(req).await.is_ok() {
+                per_key[(req % 2) as usize] += 1;
+            }
+        }
+    }
+    assert_eq!(per_key, [5, 5]);
+    let mut svc = root.clone();
+    let err = svc.ready().await.unwrap().call(1).await.unwrap_err();
+    let denied = err.downcast_ref::<Denied>().unwrap();
+    assert!(!denied.is_key_capacity());
+    tokio::time::advance(denied.retry_after()).await;
+    assert_eq!(svc.ready().await.unwrap().call(1).await.unwrap(), 1);
+    assert!(format!("{layer:?}").contains("KeyedRateLimitLayer"));
+}
+
+#[test]
+fn services_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>(_: &T) {}
+    let svc = RateLimitLayer::new(quota())
+        .on_limit(OnLimit::Wait)
+        .layer(echo());
+    assert_send_sync(&svc);
+    let keyed = KeyedRateLimitLayer::<u32, _>::new(quota(), 10, |r: &u32| *r).layer(echo());
+    assert_send_sync(&keyed);
+}
