@@ -1,0 +1,74 @@
+//! The crate's error type.
+
+use std::fmt;
+
+/// Why a membership change or a configuration was refused.
+///
+/// Every router method that can fail returns this; none panics on any input.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A weight of zero was given; a member must own something. Remove the node instead.
+    ZeroWeight,
+    /// The node is distinct (by `Eq`) from a member whose identity hash
+    /// ([`node_id`](crate::node_id)) is the same, so their placements would coincide.
+    /// The chance for n nodes is about n²/2⁶⁵; rename one of them.
+    IdentityCollision {
+        /// The shared identity hash.
+        id: u64,
+    },
+    /// The ring would hold more virtual nodes than [`HashRing::MAX_POINTS`](crate::HashRing::MAX_POINTS).
+    TooManyPoints {
+        /// The points the change asked for in total.
+        requested: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// A Maglev table size that is not a prime in `3..=`[`Maglev::MAX_TABLE_SIZE`](crate::Maglev::MAX_TABLE_SIZE).
+    BadTableSize {
+        /// The size asked for.
+        size: u64,
+    },
+    /// A Maglev table must have at least as many slots as there are nodes.
+    TableTooSmall {
+        /// The table size.
+        size: u64,
+        /// The nodes the change asked for.
+        nodes: u64,
+    },
+    /// A bounded-load capacity factor that is not a finite number at least 1.
+    BadCapacityFactor {
+        /// The factor given.
+        factor: f64,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ZeroWeight => f.write_str("a node's weight must be at least 1"),
+            Self::IdentityCollision { id } => write!(
+                f,
+                "the node's identity hash {id:#018x} equals that of a different member"
+            ),
+            Self::TooManyPoints { requested, max } => write!(
+                f,
+                "the ring would hold {requested} virtual nodes, more than the limit of {max}"
+            ),
+            Self::BadTableSize { size } => write!(
+                f,
+                "Maglev table size {size} is not a prime between 3 and 2^24"
+            ),
+            Self::TableTooSmall { size, nodes } => write!(
+                f,
+                "a Maglev table of {size} slots cannot hold {nodes} nodes"
+            ),
+            Self::BadCapacityFactor { factor } => write!(
+                f,
+                "capacity factor {factor} is not a finite number at least 1"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,273 @@
+//! The hash functions every placement in this crate is built on.
+//!
+//! Everything here is a fixed, documented function of its input bytes, so two processes on any
+//! platforms (32- or 64-bit, little- or big-endian) that hold the same nodes compute the same
+//! owners for the same keys:
+//!
+//! - A key or node is turned into bytes by its [`Hash`] impl, fed to [`StableHasher`], which
+//!   writes every integer **little-endian** and every `usize`/`isize` **as 64 bits** (std's
+//!   default `Hasher` methods use native endianness and width, which would make placement
+//!   depend on the machine).
+//! - The bytes are hashed with XXH3-64 (the `twox-hash` crate) seeded with [`KEY_SEED`] (keys)
+//!   or [`NODE_SEED`] (node identities).
+//!
+//! Note that the *bytes* come from the type's `Hash` impl: `u64` keys hash as their 8 bytes,
+//! `str` keys as their UTF-8 bytes followed by `0xff` (std's rule), tuples and derived structs
+//! as their fields in order. Types whose `Hash` impl is itself platform-dependent (pointers,
+//! `RandomState`-seeded maps) stay so.
+
+use std::hash::{Hash, Hasher};
+
+use twox_hash::XxHash3_64;
+
+/// The XXH3 seed for keys ([`key_hash`]).
+pub const KEY_SEED: u64 = 0x7369_6e65_772d_6b65; // "sinew-ke"
+/// The XXH3 seed for node identities ([`node_id`]).
+pub const NODE_SEED: u64 = 0x7369_6e65_772d_6e64; // "sinew-nd"
+/// The XXH3 seed for ring points ([`crate::HashRing`]'s virtual nodes).
+pub const POINT_SEED: u64 = 0x7369_6e65_772d_7074; // "sinew-pt"
+/// The XXH3 seeds for a Maglev node's offset and skip.
+pub(crate) const OFFSET_SEED: u64 = 0x7369_6e65_772d_6f66; // "sinew-of"
+pub(crate) const SKIP_SEED: u64 = 0x7369_6e65_772d_736b; // "sinew-sk"
+
+/// Bytes buffered inline before [`StableHasher`] switches to XXH3's streaming state.
+const INLINE: usize = 64;
+
+/// A [`Hasher`] whose output is the same on every platform: XXH3-64 with a fixed seed over the
+/// bytes a [`Hash`] impl writes, integers written little-endian and `usize`/`isize` widened to
+/// 64 bits.
+///
+/// Up to 64 bytes are buffered inline and hashed in one shot at [`finish`](Hasher::finish)
+/// (the common case: integers, short strings, small structs); longer input streams through
+/// XXH3's incremental state. Both paths give exactly `XXH3_64bits_withSeed(bytes, seed)`.
+///
+/// ```
+/// use std::hash::{Hash, Hasher};
+/// use sinew_ring::{StableHasher, KEY_SEED, key_hash};
+///
+/// let mut h = StableHasher::with_seed(KEY_SEED);
+/// 42u64.hash(&mut h);
+/// assert_eq!(h.finish(), key_hash(&42u64));
+/// ```
+#[derive(Clone)]
+pub struct StableHasher {
+    seed: u64,
+    len: usize,
+    buf: [u8; INLINE],
+    stream: Option<Box<XxHash3_64>>,
+}
+
+impl std::fmt::Debug for StableHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StableHasher")
+            .field("seed", &self.seed)
+            .field("buffered", &self.len)
+            .field("streaming", &self.stream.is_some())
+            .finish()
+    }
+}
+
+impl StableHasher {
+    /// A hasher computing XXH3-64 with this seed.
+    #[inline]
+    pub fn with_seed(seed: u64) -> Self {
+        Self {
+            seed,
+            len: 0,
+            buf: [0; INLINE],
+            stream: None,
+        }
+    }
+}
+
+impl Hasher for StableHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        if let Some(stream) = &mut self.stream {
+            stream.write(bytes);
+            return;
+        }
+        let end = self.len + bytes.len();
+        if let Some(dst) = self.buf.get_mut(self.len..end) {
+            dst.copy_from_slice(bytes);
+            self.len = end;
+        } else {
+            let mut stream = Box::new(XxHash3_64::with_seed(self.seed));
+            stream.write(self.buf.get(..self.len).unwrap_or_default());
+            stream.write(bytes);
+            self.stream = Some(stream);
+        }
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        match &self.stream {
+            Some(stream) => stream.finish(),
+            None => XxHash3_64::oneshot_with_seed(
+                self.seed,
+                self.buf.get(..self.len).unwrap_or_default(),
+            ),
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.write(&[i]);
+    }
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.write(&i.to_le_bytes());
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.write(&i.to_le_bytes());
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.write(&i.to_le_bytes());
+    }
+    #[inline]
+    fn write_u128(&mut self, i: u128) {
+        self.write(&i.to_le_bytes());
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn write_i8(&mut self, i: i8) {
+        self.write_u8(i as u8);
+    }
+    #[inline]
+    fn write_i16(&mut self, i: i16) {
+        self.write_u16(i as u16);
+    }
+    #[inline]
+    fn write_i32(&mut self, i: i32) {
+        self.write_u32(i as u32);
+    }
+    #[inline]
+    fn write_i64(&mut self, i: i64) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn write_i128(&mut self, i: i128) {
+        self.write_u128(i as u128);
+    }
+    #[inline]
+    fn write_isize(&mut self, i: isize) {
+        self.write_i64(i as i64);
+    }
+}
+
+/// Hashes `value` with [`StableHasher`] and `seed`.
+#[inline]
+pub fn stable_hash<T: Hash + ?Sized>(seed: u64, value: &T) -> u64 {
+    let mut h = StableHasher::with_seed(seed);
+    value.hash(&mut h);
+    h.finish()
+}
+
+/// The 64-bit hash of a key that every router's `route` uses: XXH3-64 seeded with
+/// [`KEY_SEED`] over the key's [`Hash`] bytes (see [`StableHasher`]). Pass the result to
+/// `route_hash` to hash once and route many times.
+#[inline]
+pub fn key_hash<K: Hash + ?Sized>(key: &K) -> u64 {
+    stable_hash(KEY_SEED, key)
+}
+
+/// A node's identity: XXH3-64 seeded with [`NODE_SEED`] over the node's [`Hash`] bytes.
+///
+/// Every placement (ring points, rendezvous scores, Maglev permutations) is a function of this
+/// value, never of the order nodes were added in or of the process. Two distinct nodes with the
+/// same identity (chance about n²/2⁶⁵) cannot be told apart, so adding the second is refused
+/// with [`Error::IdentityCollision`](crate::Error::IdentityCollision).
+#[inline]
+pub fn node_id<N: Hash + ?Sized>(node: &N) -> u64 {
+    stable_hash(NODE_SEED, node)
+}
+
+/// The ring position of virtual node `vnode` of the node with identity `id`:
+/// XXH3-64 seeded with [`POINT_SEED`] over the 12 bytes `id.to_le_bytes() ++ vnode.to_le_bytes()`.
+#[inline]
+pub fn point_hash(id: u64, vnode: u32) -> u64 {
+    let mut bytes = [0u8; 12];
+    let (a, b) = bytes.split_at_mut(8);
+    a.copy_from_slice(&id.to_le_bytes());
+    b.copy_from_slice(&vnode.to_le_bytes());
+    XxHash3_64::oneshot_with_seed(POINT_SEED, &bytes)
+}
+
+/// XXH3-64 of the 8 little-endian bytes of `x` with `seed`.
+#[inline]
+pub(crate) fn hash_u64(seed: u64, x: u64) -> u64 {
+    XxHash3_64::oneshot_with_seed(seed, &x.to_le_bytes())
+}
+
+/// A bijective 64-bit mixer (the SplitMix64 / Stafford "mix13" finalizer): full avalanche,
+/// a few multiplications, identical on every platform.
+#[inline]
+pub const fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_and_streaming_agree_with_oneshot() {
+        for len in [0usize, 1, 7, 8, 63, 64, 65, 200, 1000] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+            let mut h = StableHasher::with_seed(KEY_SEED);
+            // Write in uneven pieces, crossing the inline limit mid-write.
+            for chunk in bytes.chunks(13) {
+                h.write(chunk);
+            }
+            assert_eq!(
+                h.finish(),
+                XxHash3_64::oneshot_with_seed(KEY_SEED, &bytes),
+                "len {len}"
+            );
+        }
+    }
+
+    #[test]
+    fn integers_are_little_endian_and_usize_is_64_bits() {
+        let mut a = StableHasher::with_seed(1);
+        a.write_u32(0x0102_0304);
+        a.write_usize(7);
+        let mut b = StableHasher::with_seed(1);
+        b.write(&[4, 3, 2, 1]);
+        b.write(&7u64.to_le_bytes());
+        assert_eq!(a.finish(), b.finish());
+    }
+
+    const PINNED_KEY_0: u64 = 0x82ec_dde2_8323_df87;
+    const PINNED_NODE_A: u64 = 0x1fd6_38fd_5644_1578;
+    const PINNED_POINT_1_2: u64 = 0x5a5a_4854_d140_6bfd;
+
+    /// Pinned values: placement must never change between releases or platforms. If this test
+    /// fails, every deployed ring would move keys on upgrade.
+    #[test]
+    fn pinned_values() {
+        assert_eq!(
+            key_hash(&0u64),
+            XxHash3_64::oneshot_with_seed(KEY_SEED, &[0; 8])
+        );
+        assert_eq!(
+            key_hash("node-a"),
+            XxHash3_64::oneshot_with_seed(KEY_SEED, b"node-a\xff")
+        );
+        assert_eq!(
+            point_hash(1, 2),
+            XxHash3_64::oneshot_with_seed(POINT_SEED, &[1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0])
+        );
+        assert_eq!(key_hash(&0u64), PINNED_KEY_0);
+        assert_eq!(node_id("node-a"), PINNED_NODE_A);
+        assert_eq!(point_hash(1, 2), PINNED_POINT_1_2);
+    }
+}

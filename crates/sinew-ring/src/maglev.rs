@@ -1,0 +1,300 @@
+//! Maglev hashing (Eisenbud et al., "Maglev: A Fast and Reliable Software Network Load
+//! Balancer", NSDI 2016).
+
+// Table slots and node indices are u32: the table has at most MAX_TABLE_SIZE < 2^32 slots.
+#![allow(clippy::cast_possible_truncation)]
+
+use std::hash::Hash;
+
+use crate::{
+    ConsistentHash, Error,
+    hash::{OFFSET_SEED, SKIP_SEED, hash_u64},
+    members::{Members, Upsert},
+    walk::{Walk, prev_same},
+};
+
+/// Maglev hashing: a lookup table of prime size `M` (default 65 537) in which every node owns
+/// `M / n` slots (±1), filled from per-node permutations of the slots.
+///
+/// Node `n` with identity `id` ([`node_id`](crate::node_id)) has `offset = xxh3(id, OFFSET) mod
+/// M` and `skip = xxh3(id, SKIP) mod (M − 1) + 1`, and prefers slots `offset, offset + skip,
+/// offset + 2·skip, …` (mod `M`, a permutation since `M` is prime). Nodes, taken in order of
+/// identity (so the table does not depend on insertion order), claim in turn their next
+/// preferred free slot until the table is full. A key with hash `h` is owned by slot
+/// `⌊h · M / 2⁶⁴⌋` (a multiply, not a division). Replicas are the distinct owners of the
+/// following slots.
+///
+/// `route` is O(1): one multiplication and one read. Every membership change rebuilds the
+/// table (O(M log M) worst case, about a millisecond at the default size). Maglev balances
+/// almost perfectly (peak/mean ≤ 1 + n/M) but is not minimally disruptive: a change moves the
+/// keys of the changed node plus a few percent more (see `moved_fraction`). No weights.
+///
+/// ```
+/// use sinew_ring::Maglev;
+///
+/// let mut m = Maglev::new();
+/// for backend in ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"] {
+///     m.add(backend)?;
+/// }
+/// let owner = m.route(&("10.9.8.7", 51234u16)); // a connection's 5-tuple, say
+/// assert!(owner.is_some());
+/// Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Maglev<N> {
+    members: Members<N>,
+    size: u32,
+    table: Vec<u32>,
+    prev: Vec<u32>,
+}
+
+impl<N> Default for Maglev<N> {
+    fn default() -> Self {
+        Self {
+            members: Members::default(),
+            size: Self::DEFAULT_TABLE_SIZE,
+            table: Vec::new(),
+            prev: Vec::new(),
+        }
+    }
+}
+
+/// Whether `n` is prime (trial division; `n` ≤ 2²⁴ so at most 2 048 divisions).
+fn is_prime(n: u64) -> bool {
+    if n < 2 {
+        return false;
+    }
+    let mut d = 2;
+    while d * d <= n {
+        if n.is_multiple_of(d) {
+            return false;
+        }
+        d += 1;
+    }
+    true
+}
+
+impl<N> Maglev<N> {
+    /// The default table size, 65 537 (prime), as in the paper.
+    pub const DEFAULT_TABLE_SIZE: u32 = 65_537;
+    /// The largest table size accepted, 2²⁴.
+    pub const MAX_TABLE_SIZE: u32 = 1 << 24;
+
+    /// An empty router with a table of 65 537 slots.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty router with a table of `size` slots. Pick a prime well above 100 × the
+    /// largest node count you expect (the paper's rule) for good balance.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadTableSize`] unless `size` is a prime in `3..=`[`MAX_TABLE_SIZE`](Self::MAX_TABLE_SIZE).
+    pub fn with_table_size(size: u32) -> Result<Self, Error> {
+        if !(3..=Self::MAX_TABLE_SIZE).contains(&size) || !is_prime(u64::from(size)) {
+            return Err(Error::BadTableSize {
+                size: u64::from(size),
+            });
+        }
+        Ok(Self {
+            size,
+            ..Self::default()
+        })
+    }
+
+    /// The table size `M`.
+    pub fn table_size(&self) -> u32 {
+        self.size
+    }
+
+    /// The membership, for serde.
+    #[cfg(feature = "serde")]
+    pub(crate) fn members(&self) -> &Members<N> {
+        &self.members
+    }
+
+    /// The members, in no particular order.
+    pub fn nodes(&self) -> impl ExactSizeIterator<Item = &N> + '_ {
+        self.members.nodes.iter()
+    }
+
+    /// How many table slots member `node` owns, for inspecting balance.
+    pub fn slots(&self) -> Vec<(&N, usize)> {
+        let mut counts = vec![0usize; self.members.len()];
+        for &o in &self.table {
+            if let Some(c) = counts.get_mut(o as usize) {
+                *c += 1;
+            }
+        }
+        self.members.nodes.iter().zip(counts).collect()
+    }
+
+    /// Refills the table from the members (the paper's `Populate`).
+    fn rebuild(&mut self) {
+        let n = self.members.len();
+        let m = self.size as usize;
+        self.table.clear();
+        if n == 0 {
+            self.prev.clear();
+            return;
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_unstable_by_key(|&i| self.members.id(i));
+        let size = u64::from(self.size);
+        // (next slot, skip) of each node, in `order`.
+        let mut cursor: Vec<(u64, u64)> = order
+            .iter()
+            .map(|&i| {
+                let id = self.members.id(i);
+                let offset = hash_u64(OFFSET_SEED, id) % size;
+                let skip = hash_u64(SKIP_SEED, id) % (size - 1) + 1;
+                (offset, skip)
+            })
+            .collect();
+        self.table.resize(m, u32::MAX);
+        let mut filled = 0usize;
+        'fill: loop {
+            for (&i, (next, skip)) in order.iter().zip(cursor.iter_mut()) {
+                // Every node's permutation covers all M slots, and a free slot exists, so
+                // this finds one within M steps.
+                for _ in 0..m {
+                    let slot = *next as usize;
+                    *next += *skip;
+                    if *next >= size {
+                        *next -= size;
+                    }
+                    if let Some(s) = self.table.get_mut(slot)
+                        && *s == u32::MAX
+                    {
+                        *s = i as u32;
+                        filled += 1;
+                        break;
+                    }
+                }
+                if filled >= m {
+                    break 'fill;
+                }
+            }
+        }
+        self.prev = prev_same(&self.table, n);
+    }
+
+    #[inline]
+    fn slot(&self, hash: u64) -> usize {
+        ((u128::from(hash) * u128::from(self.size)) >> 64) as usize
+    }
+}
+
+impl<N: Hash + Eq> Maglev<N> {
+    /// Adds `node` (a no-op if it is already a member) and rebuilds the table.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::IdentityCollision`] if a different member has the same identity hash, and
+    /// [`Error::TableTooSmall`] if there would be more nodes than slots. On error nothing
+    /// changes.
+    pub fn add(&mut self, node: N) -> Result<(), Error> {
+        if self.members.find(&node)?.is_none() && self.members.len() >= self.size as usize {
+            return Err(Error::TableTooSmall {
+                size: u64::from(self.size),
+                nodes: self.members.len() as u64 + 1,
+            });
+        }
+        if let Upsert::Added(_) = self.members.upsert(node, 1)? {
+            self.rebuild();
+        }
+        Ok(())
+    }
+
+    /// Removes `node` and rebuilds the table; returns whether it was a member.
+    pub fn remove(&mut self, node: &N) -> bool {
+        let removed = self.members.remove(node).is_some();
+        if removed {
+            self.rebuild();
+        }
+        removed
+    }
+
+    /// Whether `node` is a member.
+    pub fn contains(&self, node: &N) -> bool {
+        matches!(self.members.find(node), Ok(Some(_)))
+    }
+
+    /// Adds many nodes with one rebuild; returns those refused, with why (see [`add`](Self::add)).
+    pub fn extend_nodes<I: IntoIterator<Item = N>>(&mut self, iter: I) -> Vec<(N, Error)> {
+        let mut refused = Vec::new();
+        let mut changed = false;
+        for node in iter {
+            match self.members.find(&node) {
+                Err(e) => refused.push((node, e)),
+                Ok(Some(_)) => {}
+                Ok(None) if self.members.len() >= self.size as usize => {
+                    let e = Error::TableTooSmall {
+                        size: u64::from(self.size),
+                        nodes: self.members.len() as u64 + 1,
+                    };
+                    refused.push((node, e));
+                }
+                Ok(None) => changed |= self.members.upsert(node, 1).is_ok(),
+            }
+        }
+        if changed {
+            self.rebuild();
+        }
+        refused
+    }
+}
+
+impl<N: Hash + Eq> FromIterator<N> for Maglev<N> {
+    /// A router with the default table size; duplicates and refused nodes are left out.
+    fn from_iter<I: IntoIterator<Item = N>>(iter: I) -> Self {
+        let mut m = Self::new();
+        m.extend_nodes(iter);
+        m
+    }
+}
+
+impl<N> ConsistentHash for Maglev<N> {
+    type Node = N;
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    #[inline]
+    fn node(&self, index: usize) -> Option<&N> {
+        self.members.nodes.get(index)
+    }
+
+    #[inline]
+    fn route_index(&self, hash: u64) -> Option<usize> {
+        self.table.get(self.slot(hash)).map(|&o| o as usize)
+    }
+
+    fn replica_indices(&self, hash: u64, n: usize) -> impl Iterator<Item = usize> + '_ {
+        Walk::new(
+            &self.table,
+            &self.prev,
+            self.slot(hash),
+            n.min(self.members.len()),
+        )
+    }
+}
+
+crate::inherent_router_methods!(Maglev);
+
+#[cfg(test)]
+mod tests {
+    use super::is_prime;
+
+    #[test]
+    fn primes() {
+        assert!(is_prime(65_537));
+        assert!(is_prime(3));
+        assert!(!is_prime(65_535));
+        assert!(!is_prime(1));
+        assert!(!is_prime(0));
+    }
+}

@@ -1,0 +1,232 @@
+//! Weighted rendezvous (highest random weight) hashing.
+
+use std::hash::Hash;
+
+use crate::{ConsistentHash, Error, hash::mix64, members::Members};
+
+/// Weighted rendezvous hashing (Thaler and Ravishankar's highest random weight, with the
+/// logarithmic method of Schindelhauer and Schomaker for weights).
+///
+/// Each node scores each key; the highest score owns the key, and the replicas are the next
+/// highest, so replica lists are exactly "the top k". The score of node `n` (identity
+/// `id`, weight `w`) for a key hash `k` is:
+///
+/// - `h = mix64(k ^ id)` ([`mix64`](crate::mix64), a bijective finalizer);
+/// - if every member has the same weight: `h` itself (ties broken by the larger `id`);
+/// - otherwise `w / -ln(u)` with `u = ((h >> 11) + 0.5) / 2⁵³` in (0, 1), which gives node `n`
+///   the share `w / Σw` of the keys. The logarithm is computed with IEEE-754 `+ − × ÷` only
+///   (no platform `libm`), so every machine gets the same bits.
+///
+/// Adding a node moves only the keys it now wins; removing one moves only its keys. `route`
+/// is O(n) (one score per node), `replicas(k)` O(n·k) without allocating: use it for up to a
+/// few hundred nodes, or when replica lists must be perfectly stable.
+///
+/// ```
+/// use sinew_ring::Rendezvous;
+///
+/// let mut r = Rendezvous::new();
+/// r.add("a")?;
+/// r.add("b")?;
+/// r.add_weighted("c", 2)?; // twice the share of a or b
+/// let top2: Vec<_> = r.replicas("photo-1234", 2).collect();
+/// assert_eq!(top2.len(), 2);
+/// assert_eq!(Some(top2[0]), r.route("photo-1234"));
+/// Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Rendezvous<N> {
+    members: Members<N>,
+    /// Whether every member has the same weight (then scores are the raw hashes).
+    uniform: bool,
+}
+
+impl<N> Default for Rendezvous<N> {
+    fn default() -> Self {
+        Self {
+            members: Members::default(),
+            uniform: true,
+        }
+    }
+}
+
+impl<N> Rendezvous<N> {
+    /// An empty router.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The membership, for serde.
+    #[cfg(feature = "serde")]
+    pub(crate) fn members(&self) -> &Members<N> {
+        &self.members
+    }
+
+    /// The members and their weights, in no particular order.
+    pub fn nodes(&self) -> impl ExactSizeIterator<Item = (&N, u32)> + '_ {
+        self.members.iter()
+    }
+
+    fn refresh(&mut self) {
+        let first = self.members.weights.first().copied();
+        self.uniform = self.members.weights.iter().all(|&w| Some(w) == first);
+    }
+
+    /// The ordering key of member `i` for key hash `k`: larger wins.
+    #[inline]
+    fn score(&self, k: u64, i: usize) -> (u64, u64) {
+        let id = self.members.id(i);
+        let h = mix64(k ^ id);
+        if self.uniform {
+            return (h, id);
+        }
+        let w = f64::from(self.members.weight(i));
+        #[allow(clippy::cast_precision_loss)] // h >> 11 < 2^53 is exact
+        let u = ((h >> 11) as f64 + 0.5) * (1.0 / 9_007_199_254_740_992.0);
+        // u in (0, 1), so -ln(u) > 0 and the score is positive and finite; the bits of a
+        // positive f64 order as the value does.
+        ((w / -portable_ln(u)).to_bits(), id)
+    }
+
+    /// The member with the largest score below `below` (all if `None`).
+    fn best_below(&self, k: u64, below: Option<(u64, u64)>) -> Option<(usize, (u64, u64))> {
+        let mut best: Option<(usize, (u64, u64))> = None;
+        for i in 0..self.members.len() {
+            let s = self.score(k, i);
+            if below.is_some_and(|b| s >= b) {
+                continue;
+            }
+            if best.is_none_or(|(_, bs)| s > bs) {
+                best = Some((i, s));
+            }
+        }
+        best
+    }
+}
+
+/// `ln(x)` for `x > 0` from IEEE-754 basic operations only, so it is bit-identical on every
+/// platform: `x = m · 2^e` with `m` in [√½, √2), then `ln m = 2·atanh(s)`, `s = (m−1)/(m+1)`,
+/// by its series to `s¹⁹` (|s| < 0.172, error below 10⁻¹⁵).
+fn portable_ln(x: f64) -> f64 {
+    const LN2: f64 = std::f64::consts::LN_2;
+    let bits = x.to_bits();
+    #[allow(clippy::cast_possible_truncation)] // an 11-bit field
+    let mut e = ((bits >> 52) & 0x7ff) as i32 - 1023;
+    let mut m = f64::from_bits((bits & ((1 << 52) - 1)) | (1023 << 52));
+    if m > std::f64::consts::SQRT_2 {
+        m *= 0.5;
+        e += 1;
+    }
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    // Horner: s·(2 + s²·(2/3 + s²·(2/5 + …)))
+    let mut acc = 2.0 / 19.0;
+    for d in [17.0, 15.0, 13.0, 11.0, 9.0, 7.0, 5.0, 3.0, 1.0] {
+        acc = 2.0 / d + s2 * acc;
+    }
+    f64::from(e) * LN2 + s * acc
+}
+
+impl<N: Hash + Eq> Rendezvous<N> {
+    /// Adds `node` with weight 1, or sets an existing member's weight back to 1.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::IdentityCollision`] if a different member has the same identity hash.
+    pub fn add(&mut self, node: N) -> Result<(), Error> {
+        self.add_weighted(node, 1)
+    }
+
+    /// Adds `node` with `weight` (its share of keys is `weight / total weight`), or changes an
+    /// existing member's weight.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ZeroWeight`] for weight 0 and [`Error::IdentityCollision`] if a different
+    /// member has the same identity hash. On error nothing changes.
+    pub fn add_weighted(&mut self, node: N, weight: u32) -> Result<(), Error> {
+        self.members.upsert(node, weight)?;
+        self.refresh();
+        Ok(())
+    }
+
+    /// Removes `node`; returns whether it was a member. Only its keys move.
+    pub fn remove(&mut self, node: &N) -> bool {
+        let removed = self.members.remove(node).is_some();
+        self.refresh();
+        removed
+    }
+
+    /// Whether `node` is a member.
+    pub fn contains(&self, node: &N) -> bool {
+        matches!(self.members.find(node), Ok(Some(_)))
+    }
+}
+
+impl<N: Hash + Eq> FromIterator<N> for Rendezvous<N> {
+    /// Nodes of weight 1; duplicates and identity collisions are left out.
+    fn from_iter<I: IntoIterator<Item = N>>(iter: I) -> Self {
+        let mut r = Self::new();
+        for node in iter {
+            let _ = r.members.upsert(node, 1);
+        }
+        r.refresh();
+        r
+    }
+}
+
+impl<N> ConsistentHash for Rendezvous<N> {
+    type Node = N;
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    #[inline]
+    fn node(&self, index: usize) -> Option<&N> {
+        self.members.nodes.get(index)
+    }
+
+    #[inline]
+    fn route_index(&self, hash: u64) -> Option<usize> {
+        self.best_below(hash, None).map(|(i, _)| i)
+    }
+
+    fn replica_indices(&self, hash: u64, n: usize) -> impl Iterator<Item = usize> + '_ {
+        let mut below = None;
+        let mut left = n.min(self.members.len());
+        std::iter::from_fn(move || {
+            if left == 0 {
+                return None;
+            }
+            left -= 1;
+            let (i, s) = self.best_below(hash, below)?;
+            below = Some(s);
+            Some(i)
+        })
+    }
+}
+
+crate::inherent_router_methods!(Rendezvous);
+
+#[cfg(test)]
+mod tests {
+    use super::portable_ln;
+
+    #[test]
+    fn portable_ln_matches_std() {
+        let mut x = 1e-300;
+        while x < 1e300 {
+            let (a, b) = (portable_ln(x), x.ln());
+            assert!((a - b).abs() <= 1e-13 * b.abs().max(1.0), "{x}: {a} vs {b}");
+            x *= 1.37;
+        }
+        for x in [0.5, 0.999_999, 1.0 / 9_007_199_254_740_992.0, 1.0 - 1e-16] {
+            let (a, b) = (portable_ln(x), x.ln());
+            assert!(
+                (a - b).abs() <= 1e-13 * b.abs().max(1e-16),
+                "{x}: {a} vs {b}"
+            );
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! The weighted hash ring with virtual nodes (Karger et al., 1997).
+
+// Positions and node indices are stored as u32: the ring holds at most `MAX_POINTS` < 2^32
+// points and so at most that many nodes, which every constructor checks.
+#![allow(clippy::cast_possible_truncation)]
+
+use std::hash::Hash;
+
+use crate::{
+    ConsistentHash, Error,
+    hash::point_hash,
+    members::{Members, Upsert},
+    walk::{Walk, prev_same},
+};
+
+/// One virtual node. The canonical order is `(hash, id, vnode)`: it depends only on the nodes'
+/// identities, so it is the same whatever order nodes were added in, and it resolves equal
+/// hashes deterministically (the smaller identity, then the smaller vnode index, comes first
+/// and owns the position).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Point {
+    hash: u64,
+    id: u64,
+    vnode: u32,
+    node: u32,
+}
+
+/// A consistent-hash ring with weighted virtual nodes.
+///
+/// Node `n` with weight `w` is placed at `w × vnodes` points (at least one); virtual node `i`
+/// sits at [`point_hash`]`(`[`node_id`](crate::node_id)`(n), i)`. A key with hash `h` belongs to
+/// the first point at or after `h`, wrapping past `u64::MAX` to the first point. Replicas
+/// continue clockwise, skipping nodes already chosen.
+///
+/// Lookup is O(1) expected: a bucket index over the top bits of the hash narrows the search to
+/// the one or two points in that bucket (about one point per bucket), then a binary search
+/// finishes it, so a lookup costs two or three memory reads whatever the ring's size.
+/// Membership changes cost O(points) (a merge, not a re-sort).
+///
+/// ```
+/// use sinew_ring::HashRing;
+///
+/// let mut ring = HashRing::new();
+/// ring.add("cache-a")?;
+/// ring.add("cache-b")?;
+/// ring.add_weighted("cache-big", 3)?; // three times the share of the others
+/// let owner = ring.route("user:42");
+/// assert!(owner.is_some());
+/// let replicas: Vec<_> = ring.replicas("user:42", 2).collect();
+/// assert_eq!(replicas.len(), 2);
+/// assert_ne!(replicas[0], replicas[1]);
+/// assert_eq!(Some(replicas[0]), owner);
+/// Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct HashRing<N> {
+    vnodes: u32,
+    members: Members<N>,
+    /// Canonically ordered points (see [`Point`]).
+    points: Vec<Point>,
+    /// `points[i].hash`, contiguous for the search.
+    hashes: Vec<u64>,
+    /// `points[i].node`.
+    owners: Vec<u32>,
+    /// For replicas: see [`prev_same`].
+    prev: Vec<u32>,
+    /// `index[b]` is the first position whose hash is in bucket `b` or later (`hash >> shift`).
+    index: Vec<u32>,
+    shift: u32,
+}
+
+impl<N> Default for HashRing<N> {
+    fn default() -> Self {
+        Self::with_vnodes(HashRing::<N>::DEFAULT_VNODES)
+    }
+}
+
+impl<N> HashRing<N> {
+    /// The default number of virtual nodes per unit of weight (160, as in ketama).
+    pub const DEFAULT_VNODES: u32 = 160;
+    /// The most points (virtual nodes, over all nodes) a ring holds: 2²⁴ (about 0.6 GiB).
+    pub const MAX_POINTS: u64 = 1 << 24;
+
+    /// An empty ring with 160 virtual nodes per unit of weight.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty ring with `vnodes` virtual nodes per unit of weight (0 is taken as 1).
+    ///
+    /// More virtual nodes balance better (peak/mean load ≈ 1 + a few/√vnodes) at the cost of
+    /// memory (about 30 bytes a point) and slower membership changes; lookups stay O(1).
+    pub fn with_vnodes(vnodes: u32) -> Self {
+        Self {
+            vnodes: vnodes.max(1),
+            members: Members::default(),
+            points: Vec::new(),
+            hashes: Vec::new(),
+            owners: Vec::new(),
+            prev: Vec::new(),
+            index: vec![0, 0],
+            shift: 63,
+        }
+    }
+
+    /// Virtual nodes per unit of weight.
+    pub fn vnodes(&self) -> u32 {
+        self.vnodes
+    }
+
+    /// The points on the ring (virtual nodes over all members).
+    pub fn points(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// The membership, for serde.
+    #[cfg(feature = "serde")]
+    pub(crate) fn members(&self) -> &Members<N> {
+        &self.members
+    }
+
+    /// The members and their weights, in no particular order.
+    pub fn nodes(&self) -> impl ExactSizeIterator<Item = (&N, u32)> + '_ {
+        self.members.iter()
+    }
+
+    /// The number of points a node of weight `weight` gets.
+    fn points_for(&self, weight: u32) -> u64 {
+        u64::from(weight) * u64::from(self.vnodes)
+    }
+
+    /// Position of the first point at or after `hash`, wrapping to 0; `None` if empty.
+    #[inline]
+    fn position(&self, hash: u64) -> Option<usize> {
+        let len = self.hashes.len();
+        if len == 0 {
+            return None;
+        }
+        let b = (hash >> self.shift) as usize;
+        let lo = self.index.get(b).map_or(0, |&x| x as usize);
+        let hi = self.index.get(b + 1).map_or(len, |&x| x as usize);
+        let within = self
+            .hashes
+            .get(lo..hi)
+            .map_or(0, |s| s.partition_point(|&x| x < hash));
+        let pos = lo + within;
+        Some(if pos >= len { 0 } else { pos })
+    }
+
+    /// Rebuilds the lookup arrays from `points`.
+    fn rebuild(&mut self) {
+        self.hashes.clear();
+        self.hashes.extend(self.points.iter().map(|p| p.hash));
+        self.owners.clear();
+        self.owners.extend(self.points.iter().map(|p| p.node));
+        self.prev = prev_same(&self.owners, self.members.len());
+        // About one point per bucket: bits = ceil(log2(points)), at least 1.
+        let len = self.hashes.len();
+        let bits = (usize::BITS - len.saturating_sub(1).leading_zeros()).clamp(1, 24);
+        self.shift = 64 - bits;
+        let buckets = 1usize << bits;
+        self.index.clear();
+        self.index.reserve(buckets + 1);
+        let mut j = 0usize;
+        for b in 0..=buckets {
+            while self
+                .hashes
+                .get(j)
+                .is_some_and(|&h| ((h >> self.shift) as usize) < b)
+            {
+                j += 1;
+            }
+            self.index.push(j as u32);
+        }
+    }
+
+    /// The ring ranges and owners, as `(last hash of the range, owner index)`, used by
+    /// [`diff`](Self::diff).
+    fn owner_at(&self, hash: u64) -> Option<&N> {
+        let pos = self.position(hash)?;
+        let owner = *self.owners.get(pos)?;
+        self.members.nodes.get(owner as usize)
+    }
+}
+
+impl<N: Hash + Eq> HashRing<N> {
+    /// Adds `node` with weight 1, or sets an existing member's weight back to 1.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::IdentityCollision`] if a different member has the same identity hash, and
+    /// [`Error::TooManyPoints`] past [`MAX_POINTS`](Self::MAX_POINTS).
+    pub fn add(&mut self, node: N) -> Result<(), Error> {
+        self.add_weighted(node, 1)
+    }
+
+    /// Adds `node` with `weight` (it gets `weight × vnodes` points), or changes an existing
+    /// member's weight. A node's points are the same whatever its weight's history: weight 3
+    /// means virtual nodes `0..3 × vnodes`, so raising a weight only adds points.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ZeroWeight`] for weight 0 (use [`remove`](Self::remove)),
+    /// [`Error::IdentityCollision`] if a different member has the same identity hash, and
+    /// [`Error::TooManyPoints`] past [`MAX_POINTS`](Self::MAX_POINTS). On error the ring is
+    /// unchanged.
+    pub fn add_weighted(&mut self, node: N, weight: u32) -> Result<(), Error> {
+        if weight == 0 {
+            return Err(Error::ZeroWeight);
+        }
+        let old_points = match self.members.find(&node)? {
+            Some(i) => self.points_for(self.members.weight(i)),
+            None => 0,
+        };
+        let requested = self.points.len() as u64 - old_points + self.points_for(weight);
+        if requested > Self::MAX_POINTS || self.members.len() as u64 >= Self::MAX_POINTS {
+            return Err(Error::TooManyPoints {
+                requested,
+                max: Self::MAX_POINTS,
+            });
+        }
+        let i = match self.members.upsert(node, weight)? {
+            Upsert::Unchanged => return Ok(()),
+            Upsert::Added(i) | Upsert::Reweighted(i) => i,
+        };
+        self.points.retain(|p| p.node as usize != i);
+        let id = self.members.id(i);
+        let count = self.points_for(weight) as u32; // <= MAX_POINTS, checked above
+        let mut fresh: Vec<Point> = (0..count)
+            .map(|vnode| Point {
+                hash: point_hash(id, vnode),
+                id,
+                vnode,
+                node: i as u32,
+            })
+            .collect();
+        fresh.sort_unstable();
+        self.points = merge(std::mem::take(&mut self.points), fresh);
+        self.rebuild();
+        Ok(())
+    }
+
+    /// Removes `node`; returns whether it was a member. Only the keys it owned move, each to
+    /// the next node clockwise.
+    pub fn remove(&mut self, node: &N) -> bool {
+        let last = self.members.len().saturating_sub(1) as u32;
+        let Some(i) = self.members.remove(node) else {
+            return false;
+        };
+        let i = i as u32;
+        self.points.retain(|p| p.node != i);
+        for p in &mut self.points {
+            if p.node == last {
+                p.node = i;
+            }
+        }
+        self.rebuild();
+        true
+    }
+
+    /// Whether `node` is a member.
+    pub fn contains(&self, node: &N) -> bool {
+        matches!(self.members.find(node), Ok(Some(_)))
+    }
+
+    /// The weight of `node`, if it is a member.
+    pub fn weight(&self, node: &N) -> Option<u32> {
+        let i = self.members.find(node).ok().flatten()?;
+        Some(self.members.weight(i))
+    }
+
+    /// The hash ranges whose owner differs between `old` and `new`: the migration plan.
+    ///
+    /// Each [`Move`] says that keys whose [`key_hash`](crate::key_hash) lies in `range` were
+    /// owned by `from` and are now owned by `to`; so `from` streams exactly those keys to `to`.
+    /// Ranges are disjoint, sorted, inclusive at both ends, never wrap (the range across
+    /// `u64::MAX` is split in two), and adjacent ranges with the same `from` and `to` are
+    /// merged. `from`/`to` are `None` where a ring is empty. O(P log P) for P points.
+    ///
+    /// ```
+    /// use sinew_ring::HashRing;
+    ///
+    /// let mut old = HashRing::with_vnodes(4);
+    /// old.add("a")?;
+    /// old.add("b")?;
+    /// let mut new = old.clone();
+    /// new.add("c")?;
+    /// for m in HashRing::diff(&old, &new) {
+    ///     assert_eq!(m.to, Some(&"c")); // every moved range goes to the new node
+    /// }
+    /// Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn diff<'a>(old: &'a Self, new: &'a Self) -> Vec<Move<'a, N>> {
+        // Every range boundary is a point of one ring; between consecutive boundaries both
+        // owners are constant, and equal to the owners of the boundary that ends the range.
+        let mut ends: Vec<u64> = Vec::with_capacity(old.hashes.len() + new.hashes.len() + 1);
+        ends.extend_from_slice(&old.hashes);
+        ends.extend_from_slice(&new.hashes);
+        ends.push(u64::MAX);
+        ends.sort_unstable();
+        ends.dedup();
+        let mut moves: Vec<Move<'a, N>> = Vec::new();
+        let mut first = 0u64;
+        for last in ends {
+            let from = old.owner_at(last);
+            let to = new.owner_at(last);
+            if from != to {
+                match moves.last_mut() {
+                    Some(m)
+                        if m.from == from
+                            && m.to == to
+                            && m.range.last.wrapping_add(1) == first =>
+                    {
+                        m.range.last = last;
+                    }
+                    _ => moves.push(Move {
+                        range: HashRange { first, last },
+                        from,
+                        to,
+                    }),
+                }
+            }
+            first = last.wrapping_add(1);
+        }
+        moves
+    }
+}
+
+/// Merges two canonically sorted point lists.
+fn merge(a: Vec<Point>, b: Vec<Point>) -> Vec<Point> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let mut a = a.into_iter().peekable();
+    let mut b = b.into_iter().peekable();
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => x <= y,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        out.extend(if take_a { a.next() } else { b.next() });
+    }
+    out
+}
+
+impl<N: Hash + Eq> FromIterator<N> for HashRing<N> {
+    /// A ring with 160 virtual nodes per node, all of weight 1. Duplicates are added once;
+    /// a node whose identity collides with another's, or past `MAX_POINTS`, is left out.
+    fn from_iter<I: IntoIterator<Item = N>>(iter: I) -> Self {
+        let mut ring = Self::new();
+        ring.extend_weighted(iter.into_iter().map(|n| (n, 1)));
+        ring
+    }
+}
+
+impl<N: Hash + Eq> HashRing<N> {
+    /// Adds many `(node, weight)` pairs with one rebuild (faster than `add` in a loop).
+    /// Returns the pairs that were refused, with why (see [`add_weighted`](Self::add_weighted)).
+    pub fn extend_weighted<I: IntoIterator<Item = (N, u32)>>(
+        &mut self,
+        iter: I,
+    ) -> Vec<(N, Error)> {
+        let mut refused = Vec::new();
+        let mut total = self.points.len() as u64;
+        let mut changed = false;
+        for (node, weight) in iter {
+            if weight == 0 {
+                refused.push((node, Error::ZeroWeight));
+                continue;
+            }
+            let old_points = match self.members.find(&node) {
+                Ok(Some(i)) => self.points_for(self.members.weight(i)),
+                Ok(None) => 0,
+                Err(e) => {
+                    refused.push((node, e));
+                    continue;
+                }
+            };
+            let requested = total - old_points + self.points_for(weight);
+            if requested > Self::MAX_POINTS {
+                let max = Self::MAX_POINTS;
+                refused.push((node, Error::TooManyPoints { requested, max }));
+                continue;
+            }
+            // Cannot fail: the weight is positive and `find` found no collision.
+            if let Ok(Upsert::Added(_) | Upsert::Reweighted(_)) = self.members.upsert(node, weight)
+            {
+                total = requested;
+                changed = true;
+            }
+        }
+        if changed {
+            self.points.clear();
+            for i in 0..self.members.len() {
+                let id = self.members.id(i);
+                let count = self.points_for(self.members.weight(i)) as u32;
+                self.points.extend((0..count).map(|vnode| Point {
+                    hash: point_hash(id, vnode),
+                    id,
+                    vnode,
+                    node: i as u32,
+                }));
+            }
+            self.points.sort_unstable();
+            self.rebuild();
+        }
+        refused
+    }
+}
+
+impl<N> ConsistentHash for HashRing<N> {
+    type Node = N;
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    #[inline]
+    fn node(&self, index: usize) -> Option<&N> {
+        self.members.nodes.get(index)
+    }
+
+    #[inline]
+    fn route_index(&self, hash: u64) -> Option<usize> {
+        let pos = self.position(hash)?;
+        self.owners.get(pos).map(|&o| o as usize)
+    }
+
+    fn replica_indices(&self, hash: u64, n: usize) -> impl Iterator<Item = usize> + '_ {
+        let start = self.position(hash).unwrap_or(0);
+        Walk::new(&self.owners, &self.prev, start, n.min(self.members.len()))
+    }
+}
+
+crate::inherent_router_methods!(HashRing);
+
+/// A contiguous, inclusive range of key hashes (`first..=last`, never wrapping).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HashRange {
+    /// The first hash in the range.
+    pub first: u64,
+    /// The last hash in the range (inclusive).
+    pub last: u64,
+}
+
+impl HashRange {
+    /// Whether `hash` lies in the range.
+    pub fn contains(&self, hash: u64) -> bool {
+        self.first <= hash && hash <= self.last
+    }
+
+    /// The fraction of the whole 64-bit hash space this range covers.
+    #[allow(clippy::cast_precision_loss)] // a fraction for display
+    pub fn fraction(&self) -> f64 {
+        ((self.last - self.first) as f64 + 1.0) / 18_446_744_073_709_551_616.0
+    }
+}
+
+/// One step of a migration plan: keys hashing into `range` move from `from` to `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Move<'a, N> {
+    /// The key hashes that change owner.
+    pub range: HashRange,
+    /// The old owner (`None` if the old ring was empty).
+    pub from: Option<&'a N>,
+    /// The new owner (`None` if the new ring is empty).
+    pub to: Option<&'a N>,
+}
