@@ -2,11 +2,10 @@
 //! every point for the ring, over every node for rendezvous, a from-scratch table for Maglev,
 //! a plain list for jump).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests fail loudly
+#![allow(clippy::cast_possible_truncation)] // small test sizes
 
 use proptest::prelude::*;
-use sinew_ring::{
-    ConsistentHash, HashRing, Jump, Maglev, Rendezvous, jump_hash, mix64, node_id, point_hash,
-};
+use sinew_ring::{HashRing, Jump, Maglev, Rendezvous, jump_hash, mix64, node_id, point_hash};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -81,7 +80,7 @@ fn rendezvous_model_replicas(members: &[(u16, u32)], h: u64, k: usize) -> Vec<u1
             }
         })
         .collect();
-    scored.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    scored.sort_unstable_by_key(|s| std::cmp::Reverse(s.0));
     scored.into_iter().take(k).map(|(_, n)| n).collect()
 }
 
