@@ -13,6 +13,7 @@
 //! | `snowflake` | `sinew-snowflake` | unique, time-ordered 64-bit IDs |
 //! | `merkle` | `sinew-merkle` | RFC 6962 Merkle trees with proofs; anti-entropy for replica repair |
 //! | `ratelimit` | `sinew-ratelimit` | lock-free GCRA rate limiters, keyed limiters in bounded memory, sliding windows |
+//! | `ring` | `sinew-ring` | consistent hashing: ring, jump, rendezvous, Maglev, bounded loads |
 //!
 //! # Examples
 //!
@@ -28,11 +29,22 @@
 //! Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ```
+//! # #[cfg(feature = "ring")] {
+//! use sinew::ring::HashRing;
+//!
+//! let ring: HashRing<&str> = ["cache-a", "cache-b", "cache-c"].into_iter().collect();
+//! let owner = ring.route("user:42");
+//! assert!(owner.is_some());
+//! # }
+//! ```
+//!
 //! # Crate features
 //!
 //! - `snowflake`: [`sinew-snowflake`](https://docs.rs/sinew-snowflake) as `sinew::snowflake`.
 //! - `merkle`: [`sinew-merkle`](https://docs.rs/sinew-merkle) as `sinew::merkle`.
 //! - `ratelimit`: [`sinew-ratelimit`](https://docs.rs/sinew-ratelimit) as `sinew::ratelimit`.
+//! - `ring`: [`sinew-ring`](https://docs.rs/sinew-ring) as `sinew::ring`.
 //! - `full`: every primitive, with the `tokio`, `tower` and `quanta` integrations.
 //! - `serde`: serde support in every enabled primitive.
 //! - `tokio`: tokio integration (async waiting) in every enabled primitive.
@@ -51,3 +63,5 @@ pub use sinew_snowflake as snowflake;
 pub use sinew_merkle as merkle;
 #[cfg(feature = "ratelimit")]
 pub use sinew_ratelimit as ratelimit;
+#[cfg(feature = "ring")]
+pub use sinew_ring as ring;
