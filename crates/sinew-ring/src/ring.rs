@@ -139,10 +139,14 @@ impl<N> HashRing<N> {
         let b = (hash >> self.shift) as usize;
         let lo = self.index.get(b).map_or(0, |&x| x as usize);
         let hi = self.index.get(b + 1).map_or(len, |&x| x as usize);
-        let within = self
-            .hashes
-            .get(lo..hi)
-            .map_or(0, |s| s.partition_point(|&x| x < hash));
+        let bucket = self.hashes.get(lo..hi).unwrap_or_default();
+        // A bucket holds about one point: count the smaller ones without branches. Only a
+        // crowded bucket (nodes whose points cluster) takes the binary search.
+        let within = if bucket.len() <= 8 {
+            bucket.iter().map(|&x| usize::from(x < hash)).sum()
+        } else {
+            bucket.partition_point(|&x| x < hash)
+        };
         let pos = lo + within;
         Some(if pos >= len { 0 } else { pos })
     }

@@ -101,23 +101,30 @@ fn names(n: usize) -> Vec<String> {
 /// Maglev split the hash space evenly (Maglev to ±1 slot of 655), so 1.05 leaves about 4 σ.
 /// The ring's share per node has relative standard deviation ≈ 1/√160 ≈ 7.9 %, so its peak
 /// over 100 nodes is ≈ 1 + 2.5 × 0.079 ≈ 1.2 — the 1.25 bound.
+fn hundred_nodes<R: FromIterator<String>>() -> R {
+    names(100).into_iter().collect()
+}
+
 #[test]
-fn balance_over_a_million_keys() {
-    let nodes = names(100);
-    let ring: HashRing<String> = nodes.iter().cloned().collect();
+fn ring_balance_over_a_million_keys() {
+    let ring: HashRing<String> = hundred_nodes();
     assert_eq!(ring.points(), 16_000);
-    let jump: Jump<String> = nodes.iter().cloned().collect();
-    let maglev: Maglev<String> = nodes.iter().cloned().collect();
-    let (r, j, m) = (
-        peak_over_mean(&ring),
-        peak_over_mean(&jump),
-        peak_over_mean(&maglev),
-    );
-    println!(
-        "peak/mean over 1M keys, 100 nodes: ring (160 vnodes) {r:.4}, jump {j:.4}, maglev {m:.4}"
-    );
+    let r = peak_over_mean(&ring);
+    println!("peak/mean over 1M keys, 100 nodes: ring (160 vnodes) {r:.4}");
     assert!(r <= 1.25, "ring {r}");
+}
+
+#[test]
+fn jump_balance_over_a_million_keys() {
+    let j = peak_over_mean(&hundred_nodes::<Jump<String>>());
+    println!("peak/mean over 1M keys, 100 nodes: jump {j:.4}");
     assert!(j <= 1.05, "jump {j}");
+}
+
+#[test]
+fn maglev_balance_over_a_million_keys() {
+    let m = peak_over_mean(&hundred_nodes::<Maglev<String>>());
+    println!("peak/mean over 1M keys, 100 nodes: maglev {m:.4}");
     assert!(m <= 1.05, "maglev {m}");
 }
 
@@ -272,7 +279,7 @@ fn placement_does_not_depend_on_insertion_order() {
     let ren_a: Rendezvous<String> = nodes.iter().cloned().collect();
     let ren_b: Rendezvous<String> = reversed.iter().cloned().collect();
 
-    for i in 0..50_000 {
+    for i in 0..20_000 {
         let h = sample_hash(i);
         assert_eq!(ring_a.route_hash(h), ring_b.route_hash(h));
         assert_eq!(ring_a.route_hash(h), ring_c.route_hash(h));
