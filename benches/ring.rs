@@ -14,15 +14,15 @@
 //!   with per-process random keys, then jump); anchorhash 0.2 (capacity = nodes, std's
 //!   `RandomState`).
 //! - `maglev_route/{10,100,1000}`: sinew `Maglev` and maglev 0.2, both with 65 537 slots (the
-//!   peer's default capacity for these node counts), each hashing the key its own way (XXH3;
-//!   std's SipHash-1-3).
+//!   peer through `with_capacity`; its default is the first prime ≥ 100 × nodes), each hashing
+//!   the key its own way (XXH3; std's SipHash-1-3).
 //! - `rendezvous_route/{10,100,1000}`: sinew `Rendezvous` (unweighted) and rendezvous_hash 0.3
 //!   (`calc_candidates(key).next()`, its API for the owner; it scores and sorts every node).
 //! - `replicas3/{10,100,1000}`: three distinct owners, consumed by iteration. hashring's
 //!   `get_with_replicas` clones the whole ring per call (and may repeat a node), so it is left
 //!   out at 1000 nodes; mpchash's `replicas` collects tokens into a `Vec`;
 //!   rendezvous_hash takes 3 from `calc_candidates`.
-//! - `maglev_rebuild/{10,100,1000}`: building a 65 537-slot table from the node list.
+//! - `maglev_rebuild/{10,100,1000}`: building a 65 537-slot table from the node list (both).
 //!
 //! Every router gets the same keys: 1 024 random `u64`s, one per iteration in turn, hashed by
 //! the router itself (each crate's own key hash is part of its lookup cost). Nodes are the
@@ -39,7 +39,8 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use sinew_ring::{HashRing, Jump, Maglev, Rendezvous, jump_hash, key_hash, sample_hash};
 
 const SIZES: [usize; 3] = [10, 100, 1000];
@@ -71,6 +72,51 @@ fn per_key<T>(keys: &[u64], mut f: impl FnMut(u64) -> T) -> impl FnMut() -> T {
     }
 }
 
+/// Benchmarks `f` on the keys in turn, one key per iteration, as `name` in `g`.
+fn on_keys<T>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    keys: &[u64],
+    f: impl FnMut(u64) -> T,
+) {
+    let mut f = per_key(keys, f);
+    g.bench_function(name, |b| b.iter(&mut f));
+}
+
+/// hashring 0.3 with `VNODES` entries `(name, i)` per node.
+fn hashring_peer(nodes: &[String]) -> hashring::HashRing<(String, u32)> {
+    let mut peer = hashring::HashRing::new();
+    peer.batch_add(
+        nodes
+            .iter()
+            .flat_map(|s| (0..VNODES).map(move |i| (s.clone(), i)))
+            .collect(),
+    );
+    assert_eq!(peer.len(), nodes.len() * VNODES as usize);
+    peer
+}
+
+fn mpchash_peer(nodes: &[String]) -> mpchash::HashRing<String> {
+    let peer = mpchash::HashRing::new();
+    for s in nodes {
+        peer.add(s.clone());
+    }
+    peer
+}
+
+fn rendezvous_peer(
+    nodes: &[String],
+) -> rendezvous_hash::RendezvousNodes<
+    rendezvous_hash::IdNode<String>,
+    rendezvous_hash::DefaultNodeHasher,
+> {
+    let mut peer = rendezvous_hash::RendezvousNodes::default();
+    for s in nodes {
+        peer.insert(rendezvous_hash::IdNode::new(s.clone()));
+    }
+    peer
+}
+
 fn ring_route(c: &mut Criterion) {
     let keys = keys();
     for n in SIZES {
@@ -82,33 +128,27 @@ fn ring_route(c: &mut Criterion) {
             ring.extend_weighted(nodes.iter().map(|s| (s.clone(), 1)))
                 .is_empty()
         );
-        let mut f = per_key(&keys, |k| ring.route(&k).map(String::len));
-        g.bench_function("sinew HashRing", |b| b.iter(&mut f));
+        on_keys(&mut g, "sinew HashRing", &keys, |k| {
+            ring.route(&k).map(String::len)
+        });
 
-        let mut peer = hashring::HashRing::new();
-        peer.batch_add(
-            nodes
-                .iter()
-                .flat_map(|s| (0..VNODES).map(move |i| (s.clone(), i)))
-                .collect(),
-        );
-        assert_eq!(peer.len(), n * VNODES as usize);
-        let mut f = per_key(&keys, |k| peer.get(&k).map(|(s, _)| s.len()));
-        g.bench_function("hashring 0.3", |b| b.iter(&mut f));
+        let peer = hashring_peer(&nodes);
+        on_keys(&mut g, "hashring 0.3", &keys, |k| {
+            peer.get(&k).map(|(s, _)| s.len())
+        });
 
         let mut con = conhash::ConsistentHash::new();
         for s in &nodes {
             con.add(&ConNode(s.clone()), VNODES as usize);
         }
-        let mut f = per_key(&keys, |k| con.get(&k.to_le_bytes()).map(|c| c.0.len()));
-        g.bench_function("conhash 0.5", |b| b.iter(&mut f));
+        on_keys(&mut g, "conhash 0.5", &keys, |k| {
+            con.get(&k.to_le_bytes()).map(|c| c.0.len())
+        });
 
-        let mpc = mpchash::HashRing::new();
-        for s in &nodes {
-            mpc.add(s.clone());
-        }
-        let mut f = per_key(&keys, |k| mpc.node(&k).map(|t| t.node().len()));
-        g.bench_function("mpchash 2", |b| b.iter(&mut f));
+        let mpc = mpchash_peer(&nodes);
+        on_keys(&mut g, "mpchash 2", &keys, |k| {
+            mpc.node(&k).map(|t| t.node().len())
+        });
         g.finish();
     }
 }
@@ -118,20 +158,22 @@ fn jump_route(c: &mut Criterion) {
     for n in SIZES {
         let mut g = c.benchmark_group(format!("jump_route/{n}"));
         let jump: Jump<String> = names(n).into_iter().collect();
-        let mut f = per_key(&keys, |k| jump.route(&k).map(String::len));
-        g.bench_function("sinew Jump", |b| b.iter(&mut f));
-        let mut f = per_key(&keys, |k| jump_hash(k, n as u32));
-        g.bench_function("sinew jump_hash (pre-hashed key)", |b| b.iter(&mut f));
+        on_keys(&mut g, "sinew Jump", &keys, |k| {
+            jump.route(&k).map(String::len)
+        });
+        on_keys(&mut g, "sinew jump_hash (pre-hashed key)", &keys, |k| {
+            jump_hash(k, n as u32)
+        });
 
         let peer = jumphash::JumpHasher::new();
-        let mut f = per_key(&keys, |k| peer.slot(&k, n as u32));
-        g.bench_function("jumphash 0.1", |b| b.iter(&mut f));
+        on_keys(&mut g, "jumphash 0.1", &keys, |k| peer.slot(&k, n as u32));
 
         let anchor: anchorhash::AnchorHash<u64, String, _> = anchorhash::Builder::default()
             .with_resources(names(n))
             .build(n as u16);
-        let mut f = per_key(&keys, |k| anchor.get_resource(k).map(String::len));
-        g.bench_function("anchorhash 0.2", |b| b.iter(&mut f));
+        on_keys(&mut g, "anchorhash 0.2", &keys, |k| {
+            anchor.get_resource(k).map(String::len)
+        });
         g.finish();
     }
 }
@@ -142,15 +184,18 @@ fn maglev_route(c: &mut Criterion) {
     for n in SIZES {
         let mut g = c.benchmark_group(format!("maglev_route/{n}"));
         let m: Maglev<String> = names(n).into_iter().collect();
-        let mut f = per_key(&keys, |k| m.route(&k).map(String::len));
-        g.bench_function("sinew Maglev", |b| b.iter(&mut f));
-        let mut f = per_key(&keys, |k| m.route_hash(k).map(String::len));
-        g.bench_function("sinew Maglev (pre-hashed key)", |b| b.iter(&mut f));
+        on_keys(&mut g, "sinew Maglev", &keys, |k| {
+            m.route(&k).map(String::len)
+        });
+        on_keys(&mut g, "sinew Maglev (pre-hashed key)", &keys, |k| {
+            m.route_hash(k).map(String::len)
+        });
 
         let peer = maglev::Maglev::with_capacity(names(n), 65_537);
         assert_eq!(peer.capacity(), 65_537);
-        let mut f = per_key(&keys, |k| peer.get(&k).map(String::len));
-        g.bench_function("maglev 0.2", |b| b.iter(&mut f));
+        on_keys(&mut g, "maglev 0.2", &keys, |k| {
+            peer.get(&k).map(String::len)
+        });
         g.finish();
     }
 }
@@ -160,18 +205,16 @@ fn rendezvous_route(c: &mut Criterion) {
     let keys = keys();
     for n in SIZES {
         let mut g = c.benchmark_group(format!("rendezvous_route/{n}"));
-        let r: Rendezvous<String> = names(n).into_iter().collect();
-        let mut f = per_key(&keys, |k| r.route(&k).map(String::len));
-        g.bench_function("sinew Rendezvous", |b| b.iter(&mut f));
+        let nodes = names(n);
+        let r: Rendezvous<String> = nodes.iter().cloned().collect();
+        on_keys(&mut g, "sinew Rendezvous", &keys, |k| {
+            r.route(&k).map(String::len)
+        });
 
-        let mut peer = rendezvous_hash::RendezvousNodes::default();
-        for s in names(n) {
-            peer.insert(rendezvous_hash::IdNode::new(s));
-        }
-        let mut f = per_key(&keys, |k| {
+        let peer = rendezvous_peer(&nodes);
+        on_keys(&mut g, "rendezvous_hash 0.3", &keys, |k| {
             peer.calc_candidates(&k).next().map(|s| s.node_id().len())
         });
-        g.bench_function("rendezvous_hash 0.3", |b| b.iter(&mut f));
         g.finish();
     }
 }
@@ -188,54 +231,41 @@ fn replicas3(c: &mut Criterion) {
             r
         };
         let sum = |it: &mut dyn Iterator<Item = &String>| it.map(String::len).sum::<usize>();
-        let mut f = per_key(&keys, |k| sum(&mut ring.replicas(&k, 3)));
-        g.bench_function("sinew HashRing", |b| b.iter(&mut f));
+        on_keys(&mut g, "sinew HashRing", &keys, |k| {
+            sum(&mut ring.replicas(&k, 3))
+        });
         let m: Maglev<String> = nodes.iter().cloned().collect();
-        let mut f = per_key(&keys, |k| sum(&mut m.replicas(&k, 3)));
-        g.bench_function("sinew Maglev", |b| b.iter(&mut f));
+        on_keys(&mut g, "sinew Maglev", &keys, |k| {
+            sum(&mut m.replicas(&k, 3))
+        });
         let j: Jump<String> = nodes.iter().cloned().collect();
-        let mut f = per_key(&keys, |k| sum(&mut j.replicas(&k, 3)));
-        g.bench_function("sinew Jump", |b| b.iter(&mut f));
+        on_keys(&mut g, "sinew Jump", &keys, |k| sum(&mut j.replicas(&k, 3)));
         let r: Rendezvous<String> = nodes.iter().cloned().collect();
-        let mut f = per_key(&keys, |k| sum(&mut r.replicas(&k, 3)));
-        g.bench_function("sinew Rendezvous", |b| b.iter(&mut f));
+        on_keys(&mut g, "sinew Rendezvous", &keys, |k| {
+            sum(&mut r.replicas(&k, 3))
+        });
 
         if n < 1000 {
-            let mut peer = hashring::HashRing::new();
-            peer.batch_add(
-                nodes
-                    .iter()
-                    .flat_map(|s| (0..VNODES).map(move |i| (s.clone(), i)))
-                    .collect(),
-            );
-            let mut f = per_key(&keys, |k| {
+            let peer = hashring_peer(&nodes);
+            on_keys(&mut g, "hashring 0.3", &keys, |k| {
                 peer.get_with_replicas(&k, 2)
                     .map(|v| v.iter().map(|(s, _)| s.len()).sum::<usize>())
             });
-            g.bench_function("hashring 0.3", |b| b.iter(&mut f));
         }
-        let mpc = mpchash::HashRing::new();
-        for s in &nodes {
-            mpc.add(s.clone());
-        }
-        let mut f = per_key(&keys, |k| {
+        let mpc = mpchash_peer(&nodes);
+        on_keys(&mut g, "mpchash 2", &keys, |k| {
             mpc.replicas(&k, 3)
                 .iter()
                 .map(|t| t.node().len())
                 .sum::<usize>()
         });
-        g.bench_function("mpchash 2", |b| b.iter(&mut f));
-        let mut peer = rendezvous_hash::RendezvousNodes::default();
-        for s in &nodes {
-            peer.insert(rendezvous_hash::IdNode::new(s.clone()));
-        }
-        let mut f = per_key(&keys, |k| {
+        let peer = rendezvous_peer(&nodes);
+        on_keys(&mut g, "rendezvous_hash 0.3", &keys, |k| {
             peer.calc_candidates(&k)
                 .take(3)
                 .map(|s| s.node_id().len())
                 .sum::<usize>()
         });
-        g.bench_function("rendezvous_hash 0.3", |b| b.iter(&mut f));
         g.finish();
     }
 }
@@ -256,7 +286,7 @@ fn maglev_rebuild(c: &mut Criterion) {
             BenchmarkId::from_parameter("maglev 0.2"),
             &nodes,
             |b, nodes| {
-                b.iter(|| maglev::Maglev::new(nodes.iter().cloned()));
+                b.iter(|| maglev::Maglev::with_capacity(nodes.iter().cloned(), 65_537));
             },
         );
         g.finish();
@@ -267,8 +297,9 @@ fn maglev_rebuild(c: &mut Criterion) {
 fn key_hashing(c: &mut Criterion) {
     let keys = keys();
     let mut g = c.benchmark_group("key_hash");
-    let mut f = per_key(&keys, |k| key_hash(&k));
-    g.bench_function("sinew key_hash (XXH3, u64 key)", |b| b.iter(&mut f));
+    on_keys(&mut g, "sinew key_hash (XXH3, u64 key)", &keys, |k| {
+        key_hash(&k)
+    });
     g.finish();
 }
 
