@@ -63,7 +63,7 @@
 //! were added in, on any platform and with any version of this crate 0.1.x:
 //!
 //! - keys hash with [`key_hash`]: XXH3-64 seeded with [`KEY_SEED`] over the key's
-//!   [`Hash`](std::hash::Hash) bytes, written by [`StableHasher`] with integers little-endian
+//!   [`Hash`] bytes, written by [`StableHasher`] with integers little-endian
 //!   and `usize` as 64 bits (std's `Hasher` defaults use the machine's endianness and width);
 //! - nodes are identified by [`node_id`]: the same with [`NODE_SEED`];
 //! - each router's placement is a function of those (documented on each type), with ties
