@@ -457,10 +457,28 @@ impl HashRange {
         self.first <= hash && hash <= self.last
     }
 
-    /// The fraction of the whole 64-bit hash space this range covers.
+    /// The fraction of the whole 64-bit hash space this range covers (0 if `first > last`).
     #[allow(clippy::cast_precision_loss)] // a fraction for display
     pub fn fraction(&self) -> f64 {
+        if self.first > self.last {
+            return 0.0;
+        }
         ((self.last - self.first) as f64 + 1.0) / 18_446_744_073_709_551_616.0
+    }
+
+    /// How many hashes the range holds, `last - first + 1` (0 if `first > last`; the whole
+    /// space, 2⁶⁴, is returned as a `u128`).
+    pub fn len(&self) -> u128 {
+        if self.first > self.last {
+            return 0;
+        }
+        u128::from(self.last - self.first) + 1
+    }
+
+    /// Whether the range holds no hash (`first > last`; ranges from [`HashRing::diff`] are
+    /// never empty).
+    pub fn is_empty(&self) -> bool {
+        self.first > self.last
     }
 }
 

@@ -532,6 +532,19 @@ fn diff_lists_exactly_the_ranges_that_change_owner() {
     }
     // The fraction of the hash space listed matches the sampled moved fraction.
     let listed: f64 = moves.iter().map(|m| m.range.fraction()).sum();
+    assert!(
+        moves.iter().all(|m| !m.range.is_empty()
+            && m.range.len() == u128::from(m.range.last - m.range.first) + 1)
+    );
+    let whole = sinew_ring::HashRange {
+        first: 0,
+        last: u64::MAX,
+    };
+    assert_eq!(whole.len(), 1u128 << 64);
+    assert!((whole.fraction() - 1.0).abs() < 1e-12);
+    let backwards = sinew_ring::HashRange { first: 5, last: 4 };
+    assert!(backwards.is_empty() && backwards.fraction() == 0.0);
+    assert_eq!(backwards.len(), 0);
     let sampled = moved_fraction(&old, &new, 100_000);
     assert!((listed - sampled).abs() < 0.01, "{listed} vs {sampled}");
     // No change, no moves; from an empty ring, everything "moves" from nobody.
