@@ -61,7 +61,9 @@ pub use sinew_snowflake as snowflake;
 
 #[cfg(feature = "merkle")]
 pub use sinew_merkle as merkle;
+
 #[cfg(feature = "ratelimit")]
 pub use sinew_ratelimit as ratelimit;
+
 #[cfg(feature = "ring")]
 pub use sinew_ring as ring;
