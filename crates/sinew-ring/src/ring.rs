@@ -181,8 +181,7 @@ impl<N> HashRing<N> {
         }
     }
 
-    /// The ring ranges and owners, as `(last hash of the range, owner index)`, used by
-    /// [`diff`](Self::diff).
+    /// The node that owns `hash` (as `route_hash`), for [`diff`](Self::diff).
     fn owner_at(&self, hash: u64) -> Option<&N> {
         let pos = self.position(hash)?;
         let owner = *self.owners.get(pos)?;
