@@ -257,17 +257,7 @@ impl<N: Hash + Eq> FromIterator<N> for Maglev<N> {
 }
 
 impl<N> ConsistentHash for Maglev<N> {
-    type Node = N;
-
-    #[inline]
-    fn len(&self) -> usize {
-        self.members.len()
-    }
-
-    #[inline]
-    fn node(&self, index: usize) -> Option<&N> {
-        self.members.nodes.get(index)
-    }
+    crate::members::member_access!();
 
     #[inline]
     fn route_index(&self, hash: u64) -> Option<usize> {

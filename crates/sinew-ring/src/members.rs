@@ -99,3 +99,22 @@ impl<N: Hash + Eq> Members<N> {
         Some(i)
     }
 }
+
+/// The `ConsistentHash` items every `Members`-backed router shares: the node type, `len` and
+/// `node`, over a field named `members`.
+macro_rules! member_access {
+    () => {
+        type Node = N;
+
+        #[inline]
+        fn len(&self) -> usize {
+            self.members.len()
+        }
+
+        #[inline]
+        fn node(&self, index: usize) -> Option<&N> {
+            self.members.nodes.get(index)
+        }
+    };
+}
+pub(crate) use member_access;

@@ -175,17 +175,7 @@ impl<N: Hash + Eq> FromIterator<N> for Rendezvous<N> {
 }
 
 impl<N> ConsistentHash for Rendezvous<N> {
-    type Node = N;
-
-    #[inline]
-    fn len(&self) -> usize {
-        self.members.len()
-    }
-
-    #[inline]
-    fn node(&self, index: usize) -> Option<&N> {
-        self.members.nodes.get(index)
-    }
+    crate::members::member_access!();
 
     #[inline]
     fn route_index(&self, hash: u64) -> Option<usize> {

@@ -415,17 +415,7 @@ impl<N: Hash + Eq> HashRing<N> {
 }
 
 impl<N> ConsistentHash for HashRing<N> {
-    type Node = N;
-
-    #[inline]
-    fn len(&self) -> usize {
-        self.members.len()
-    }
-
-    #[inline]
-    fn node(&self, index: usize) -> Option<&N> {
-        self.members.nodes.get(index)
-    }
+    crate::members::member_access!();
 
     #[inline]
     fn route_index(&self, hash: u64) -> Option<usize> {
