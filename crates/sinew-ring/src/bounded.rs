@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::{
     ConsistentHash, Error,
-    sync::{AtomicUsize, Ordering, spin_loop},
+    sync::{Arc, AtomicUsize, Ordering, spin_loop},
 };
 
 /// Consistent hashing with bounded loads: each key goes to the first node in its preference
@@ -13,8 +13,10 @@ use crate::{
 /// and `c ≥ 1` the capacity factor (the paper suggests 1.25).
 ///
 /// Load is counted with [`acquire`](Self::acquire), which returns a [`Load`] guard that
-/// releases on drop, or with [`acquire_index`](Self::acquire_index) /
-/// [`release`](Self::release) when the placement must outlive a borrow (store the index).
+/// borrows the `BoundedLoad` and releases on drop; with [`acquire_owned`](Self::acquire_owned)
+/// on an `Arc<BoundedLoad>`, whose [`OwnedLoad`] guard can move into a spawned task or thread;
+/// or with [`acquire_index`](Self::acquire_index) / [`release`](Self::release) when the
+/// placement is stored elsewhere (keep the index).
 ///
 /// # Guarantees
 ///
@@ -135,6 +137,32 @@ impl<R: ConsistentHash> BoundedLoad<R> {
         Some(Load { owner: self, index })
     }
 
+    /// [`acquire`](Self::acquire) on a shared `BoundedLoad`, with a guard that owns an `Arc` of
+    /// it, so it can be moved into another thread or task (it is `Send + 'static` when the
+    /// router is `Send + Sync + 'static`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use sinew_ring::{BoundedLoad, Maglev};
+    ///
+    /// let lb = Arc::new(BoundedLoad::new(Maglev::from_iter(["a", "b"]), 1.25)?);
+    /// let session = lb.acquire_owned("client-7").ok_or("no nodes")?;
+    /// let worker = std::thread::spawn(move || session.node().copied());
+    /// assert!(worker.join().map_err(|_| "worker panicked")?.is_some());
+    /// assert_eq!(lb.total(), 0); // released when the guard was dropped in the thread
+    /// Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn acquire_owned<K: std::hash::Hash + ?Sized>(
+        self: &Arc<Self>,
+        key: &K,
+    ) -> Option<OwnedLoad<R>> {
+        let index = self.acquire_index(crate::key_hash(key))?;
+        Some(OwnedLoad {
+            owner: Arc::clone(self),
+            index,
+        })
+    }
+
     /// Places a pre-hashed key and returns the node's index, with no guard: call
     /// [`release`](Self::release) with the index when the key leaves. `None` only if the
     /// router is empty.
@@ -232,6 +260,44 @@ impl<'a, R: ConsistentHash> Load<'a, R> {
 }
 
 impl<R: ConsistentHash> Drop for Load<'_, R> {
+    fn drop(&mut self) {
+        self.owner.release(self.index);
+    }
+}
+
+/// One unit of load on a node of a shared [`BoundedLoad`], released on drop; from
+/// [`BoundedLoad::acquire_owned`]. Owns an `Arc` of the `BoundedLoad`, so it can outlive the
+/// caller's borrow and move between threads.
+pub struct OwnedLoad<R: ConsistentHash> {
+    owner: Arc<BoundedLoad<R>>,
+    index: usize,
+}
+
+impl<R: ConsistentHash> fmt::Debug for OwnedLoad<R>
+where
+    R::Node: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedLoad")
+            .field("node", &self.node())
+            .field("index", &self.index)
+            .finish()
+    }
+}
+
+impl<R: ConsistentHash> OwnedLoad<R> {
+    /// The node the key was placed on.
+    pub fn node(&self) -> Option<&R::Node> {
+        self.owner.router.node(self.index)
+    }
+
+    /// The node's index in the router.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+}
+
+impl<R: ConsistentHash> Drop for OwnedLoad<R> {
     fn drop(&mut self) {
         self.owner.release(self.index);
     }

@@ -114,7 +114,7 @@ mod walk;
 
 use std::hash::Hash;
 
-pub use bounded::{BoundedLoad, Load};
+pub use bounded::{BoundedLoad, Load, OwnedLoad};
 pub use error::Error;
 pub use hash::{
     KEY_SEED, NODE_SEED, POINT_SEED, StableHasher, key_hash, mix64, node_id, point_hash,

@@ -11,3 +11,7 @@ pub(crate) use std::{
     hint::spin_loop,
     sync::atomic::{AtomicUsize, Ordering},
 };
+
+/// `Arc` for the owning load guard: std's under loom too (its count is not the protocol
+/// being modelled).
+pub(crate) use std::sync::Arc;

@@ -678,3 +678,22 @@ fn route_is_route_hash_of_key_hash() {
     });
     assert_eq!(counts.len(), 10, "u64 keys spread over all nodes");
 }
+
+#[test]
+fn owned_loads_move_between_threads() {
+    fn send_static<T: Send + 'static>(_: &T) {}
+    let lb = std::sync::Arc::new(
+        BoundedLoad::new(names(4).into_iter().collect::<Jump<String>>(), 1.0).unwrap(),
+    );
+    let guards: Vec<_> = (0..8u32).map(|i| lb.acquire_owned(&i).unwrap()).collect();
+    send_static(&guards[0]);
+    // c = 1: 8 keys over 4 nodes, exactly 2 each.
+    assert!(lb.loads().all(|(_, l)| l == 2));
+    let moved = std::thread::spawn(move || guards.iter().filter(|g| g.node().is_some()).count());
+    assert_eq!(moved.join().unwrap(), 8);
+    assert_eq!(
+        lb.total(),
+        0,
+        "dropping the guards in the other thread released them"
+    );
+}
