@@ -275,6 +275,28 @@ impl<N: Hash + Eq> HashRing<N> {
         Some(self.members.weight(i))
     }
 
+    /// The hash ranges `node` owns, sorted, disjoint, inclusive, never wrapping, adjacent ranges
+    /// merged; empty if it is not a member. A node that starts up (or rebuilds its index)
+    /// loads exactly the keys whose [`key_hash`](crate::key_hash) falls in these ranges.
+    /// O(P log P) for P points.
+    ///
+    /// ```
+    /// use sinew_ring::{HashRing, key_hash};
+    ///
+    /// let ring: HashRing<&str> = ["a", "b", "c"].into_iter().collect();
+    /// let mine = ring.ranges_of(&"b");
+    /// let h = key_hash("some key");
+    /// assert_eq!(mine.iter().any(|r| r.contains(h)), ring.route_hash(h) == Some(&"b"));
+    /// ```
+    pub fn ranges_of(&self, node: &N) -> Vec<HashRange> {
+        let nobody = Self::with_vnodes(self.vnodes);
+        Self::diff(&nobody, self)
+            .into_iter()
+            .filter(|m| m.to == Some(node))
+            .map(|m| m.range)
+            .collect()
+    }
+
     /// The hash ranges whose owner differs between `old` and `new`: the migration plan.
     ///
     /// Each [`Move`] says that keys whose [`key_hash`](crate::key_hash) lies in `range` were

@@ -697,3 +697,25 @@ fn owned_loads_move_between_threads() {
         "dropping the guards in the other thread released them"
     );
 }
+
+#[test]
+fn ranges_of_a_node_cover_exactly_its_keys() {
+    let ring: HashRing<String> = {
+        let mut r = HashRing::with_vnodes(30);
+        r.extend_weighted(names(6).into_iter().map(|n| (n, 1)));
+        r
+    };
+    let per_node: Vec<Vec<sinew_ring::HashRange>> =
+        names(6).iter().map(|n| ring.ranges_of(n)).collect();
+    // Together they tile the whole hash space exactly once.
+    let total: f64 = per_node.iter().flatten().map(|r| r.fraction()).sum();
+    assert!((total - 1.0).abs() < 1e-9, "{total}");
+    for i in 0..20_000 {
+        let h = sample_hash(i);
+        let owner = ring.route_hash(h).unwrap();
+        for (n, ranges) in names(6).iter().zip(&per_node) {
+            assert_eq!(ranges.iter().any(|r| r.contains(h)), n == owner);
+        }
+    }
+    assert!(ring.ranges_of(&"not a member".to_string()).is_empty());
+}
