@@ -137,7 +137,10 @@ pub struct CircuitBreaker<C = SystemClock> {
 impl<C: fmt::Debug> fmt::Debug for CircuitBreaker<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CircuitBreaker")
-            .field("state", &Word(self.head.state.load(Ordering::Relaxed)).state())
+            .field(
+                "state",
+                &Word(self.head.state.load(Ordering::Relaxed)).state(),
+            )
             .field("config", &self.config)
             .field("clock", &self.clock)
             .field("listener", &self.listener.is_some())
@@ -380,8 +383,16 @@ impl<C: Clock> CircuitBreaker<C> {
             slow_call_rate: rate(c.slow),
             consecutive_failures: self.consecutive.load(Ordering::Relaxed),
             rejected: self.rejected.load(Ordering::Relaxed),
-            trial_permits: if half_open { w.issued() as u32 } else { 0 },
-            trial_successes: if half_open { w.succeeded() as u32 } else { 0 },
+            trial_permits: if half_open {
+                u32::try_from(w.issued()).unwrap_or(u32::MAX)
+            } else {
+                0
+            },
+            trial_successes: if half_open {
+                u32::try_from(w.succeeded()).unwrap_or(u32::MAX)
+            } else {
+                0
+            },
         }
     }
 
@@ -563,19 +574,20 @@ impl<C: Clock> CircuitBreaker<C> {
             // of a newer transition this thread has not seen.
             let age = generation.wrapping_sub(cur_gen) & GEN_MASK;
             if age == 0 || age > GEN_MASK / 2 {
-                return self.length_of(w).map_or(u64::MAX, |l| now.saturating_add(l));
+                return self
+                    .length_of(w)
+                    .map_or(u64::MAX, |l| now.saturating_add(l));
             }
             let ms = match self.length_of(w) {
                 Some(l) => now.saturating_add(l).div_ceil(MS).min(DL_MASK),
                 None => DL_MASK,
             };
             let new = (generation << DL_BITS) | ms;
-            match self.head.deadline.compare_exchange(
-                cur,
-                new,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
+            match self
+                .head
+                .deadline
+                .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) => break ms,
                 Err(actual) => cur = actual,
             }
@@ -654,7 +666,11 @@ impl<C: Clock> CircuitBreaker<C> {
         let mut trip = false;
         if let Some(k) = self.config.consecutive_failures {
             if failed {
-                trip = self.consecutive.fetch_add(1, Ordering::Relaxed).saturating_add(1) >= k;
+                trip = self
+                    .consecutive
+                    .fetch_add(1, Ordering::Relaxed)
+                    .saturating_add(1)
+                    >= k;
             } else if self.consecutive.load(Ordering::Relaxed) != 0 {
                 self.consecutive.store(0, Ordering::Relaxed);
             }
@@ -804,12 +820,16 @@ impl<C: Clock> Drop for OwnedPermit<C> {
 
 impl<C: Clock> fmt::Debug for Permit<'_, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Permit").field("ticket", &self.ticket).finish()
+        f.debug_struct("Permit")
+            .field("ticket", &self.ticket)
+            .finish()
     }
 }
 
 impl<C: Clock> fmt::Debug for OwnedPermit<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OwnedPermit").field("ticket", &self.ticket).finish()
+        f.debug_struct("OwnedPermit")
+            .field("ticket", &self.ticket)
+            .finish()
     }
 }

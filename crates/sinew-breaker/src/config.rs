@@ -138,7 +138,10 @@ impl<C: Clock> Builder<C> {
     /// [`time_window_buckets`](Self::time_window_buckets)); a bucket leaves the window whole.
     /// Replaces any count window. Recording reads the clock.
     pub fn time_window(mut self, window: Duration) -> Self {
-        self.config.window = WindowKind::Time { window, buckets: 10 };
+        self.config.window = WindowKind::Time {
+            window,
+            buckets: 10,
+        };
         self
     }
 
@@ -222,7 +225,11 @@ impl<C: Clock> Builder<C> {
     /// A [`ConfigError`] naming the first out-of-range setting.
     pub fn build(self) -> Result<CircuitBreaker<C>, ConfigError> {
         validate(&self.config)?;
-        Ok(CircuitBreaker::from_parts(self.config, self.clock, self.listener))
+        Ok(CircuitBreaker::from_parts(
+            self.config,
+            self.clock,
+            self.listener,
+        ))
     }
 }
 

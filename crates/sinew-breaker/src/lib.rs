@@ -72,7 +72,9 @@
 //! enum DbError { NotFound, Unavailable }
 //!
 //! let breaker = CircuitBreaker::builder().consecutive_failures(3).build()?;
-//! let lookup = |key: u32| if key == 0 { Err(DbError::Unavailable) } else { Err(DbError::NotFound) };
+//! let lookup = |key: u32| -> Result<String, DbError> {
+//!     if key == 0 { Err(DbError::Unavailable) } else { Err(DbError::NotFound) }
+//! };
 //!
 //! // "not found" is an answer from a healthy database, not a failure of it.
 //! let is_failure = |e: &DbError| *e == DbError::Unavailable;

@@ -122,7 +122,13 @@ impl Word {
         self.0 >> SUCCEEDED_SHIFT
     }
 
-    pub(crate) const fn pack(state: u64, trips: u64, generation: u64, issued: u64, succ: u64) -> Word {
+    pub(crate) const fn pack(
+        state: u64,
+        trips: u64,
+        generation: u64,
+        issued: u64,
+        succ: u64,
+    ) -> Word {
         Word(
             state
                 | (trips & 0xff) << TRIPS_SHIFT
@@ -139,7 +145,13 @@ impl Word {
 
     /// The same half-open generation with other permit counts.
     pub(crate) const fn with_permits(self, issued: u64, succ: u64) -> Word {
-        Word::pack(self.state_bits(), self.trips(), self.generation(), issued, succ)
+        Word::pack(
+            self.state_bits(),
+            self.trips(),
+            self.generation(),
+            issued,
+            succ,
+        )
     }
 }
 
@@ -158,7 +170,13 @@ mod tests {
         let n = w.next(OPEN, 3);
         assert_eq!((n.state(), n.trips(), n.generation()), (State::Open, 3, 0));
         assert_eq!((n.issued(), n.succeeded()), (0, 0));
-        for s in [State::Closed, State::Open, State::HalfOpen, State::ForcedOpen, State::Disabled] {
+        for s in [
+            State::Closed,
+            State::Open,
+            State::HalfOpen,
+            State::ForcedOpen,
+            State::Disabled,
+        ] {
             assert_eq!(State::from_bits(s.bits()), s);
             assert!(!s.to_string().is_empty());
         }

@@ -85,7 +85,11 @@ impl CountWindow {
         };
         let old = slot.swap(outcome, Ordering::Relaxed);
         let delta = packed(outcome).wrapping_sub(packed(old));
-        unpack(self.agg.fetch_add(delta, Ordering::Relaxed).wrapping_add(delta))
+        unpack(
+            self.agg
+                .fetch_add(delta, Ordering::Relaxed)
+                .wrapping_add(delta),
+        )
     }
 
     pub(crate) fn counts(&self) -> Counts {
@@ -302,9 +306,27 @@ mod tests {
 
     #[test]
     fn implausible_counts_are_flagged() {
-        let torn = Counts { calls: 3, failures: 4, slow: 0 };
+        let torn = Counts {
+            calls: 3,
+            failures: 4,
+            slow: 0,
+        };
         assert!(!torn.plausible(10));
-        assert!(!Counts { calls: 11, failures: 0, slow: 0 }.plausible(10));
-        assert!(Counts { calls: 3, failures: 3, slow: 3 }.plausible(3));
+        assert!(
+            !Counts {
+                calls: 11,
+                failures: 0,
+                slow: 0
+            }
+            .plausible(10)
+        );
+        assert!(
+            Counts {
+                calls: 3,
+                failures: 3,
+                slow: 3
+            }
+            .plausible(3)
+        );
     }
 }
