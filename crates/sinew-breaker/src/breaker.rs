@@ -448,7 +448,10 @@ impl<C: Clock> CircuitBreaker<C> {
                 }
                 OPEN => {
                     let now = self.rel_now();
-                    let deadline = self.deadline(w, now);
+                    let Some(deadline) = self.deadline(w, now) else {
+                        w = self.load();
+                        continue;
+                    };
                     if now < deadline {
                         return Err(self.reject(Rejected::Open {
                             retry_after: Duration::from_nanos(deadline - now),
@@ -477,8 +480,15 @@ impl<C: Clock> CircuitBreaker<C> {
                         }
                     } else {
                         let now = self.rel_now();
-                        if now < self.deadline(w, now) {
-                            return Err(self.reject(Rejected::HalfOpenFull));
+                        match self.deadline(w, now) {
+                            Some(deadline) if now < deadline => {
+                                return Err(self.reject(Rejected::HalfOpenFull));
+                            }
+                            None => {
+                                w = self.load();
+                                continue;
+                            }
+                            Some(_) => {}
                         }
                         // Trials outstanding for longer than `max_wait_in_half_open`.
                         self.transition(w, w.next(OPEN, w.trips().saturating_add(1)), now);
@@ -562,21 +572,21 @@ impl<C: Clock> CircuitBreaker<C> {
     /// The end (ns since base) of the Open or HalfOpen generation `w`. Normally stored by the
     /// thread that made the transition; a thread that sees the new state before that store
     /// computes it from its own `now` and installs it, so no thread ever waits on another.
-    fn deadline(&self, w: Word, now: u64) -> u64 {
+    /// `None` when the deadline word already belongs to a newer generation: `w` is stale and
+    /// the caller reloads the state.
+    fn deadline(&self, w: Word, now: u64) -> Option<u64> {
         let generation = w.generation();
         let mut cur = self.head.deadline.load(Ordering::Acquire);
-        let mine = loop {
+        loop {
             let cur_gen = cur >> DL_BITS;
             if cur_gen == generation {
-                return (cur & DL_MASK) * MS;
+                return Some((cur & DL_MASK) * MS);
             }
             // Only replace a deadline of an older generation (wrapping comparison), never one
             // of a newer transition this thread has not seen.
             let age = generation.wrapping_sub(cur_gen) & GEN_MASK;
-            if age == 0 || age > GEN_MASK / 2 {
-                return self
-                    .length_of(w)
-                    .map_or(u64::MAX, |l| now.saturating_add(l));
+            if age > GEN_MASK / 2 {
+                return None;
             }
             let ms = match self.length_of(w) {
                 Some(l) => now.saturating_add(l).div_ceil(MS).min(DL_MASK),
@@ -588,11 +598,10 @@ impl<C: Clock> CircuitBreaker<C> {
                 .deadline
                 .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire)
             {
-                Ok(_) => break ms,
+                Ok(_) => return Some(ms * MS),
                 Err(actual) => cur = actual,
             }
-        };
-        mine * MS
+        }
     }
 
     /// How long generation `w` lasts: the (backed-off, jittered) wait in open, or the max wait

@@ -48,7 +48,7 @@ impl State {
         }
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(sinew_loom)))]
     pub(crate) const fn bits(self) -> u64 {
         match self {
             State::Closed => CLOSED,

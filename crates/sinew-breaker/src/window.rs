@@ -330,3 +330,50 @@ mod tests {
         );
     }
 }
+
+#[cfg(all(test, sinew_loom))]
+mod loom_models {
+    use super::*;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    /// Two threads recording into a one-slot ring (both racing for the same slot): once both
+    /// are done the aggregate equals the slot's content, and every intermediate aggregate a
+    /// recorder saw is either exact or flagged implausible.
+    #[test]
+    fn racing_recordings_keep_the_aggregate_exact() {
+        loom::model(|| {
+            let w = Arc::new(CountWindow::new(1));
+            let w2 = Arc::clone(&w);
+            let t = thread::spawn(move || w2.record(CALL | FAILED));
+            let mine = w.record(CALL | SLOW);
+            let theirs = t.join().unwrap();
+            for seen in [mine, theirs] {
+                if seen.plausible(1) {
+                    assert_eq!(seen.calls, 1, "{seen:?}");
+                    assert!(seen.failures + seen.slow == 1, "{seen:?}");
+                }
+            }
+            let end = w.counts();
+            assert_eq!(end.calls, 1);
+            assert_eq!(end.failures + end.slow, 1, "{end:?}");
+        });
+    }
+
+    /// A recording racing a clear: the aggregate still equals the sum of the slots.
+    #[test]
+    fn clear_racing_a_recording_stays_consistent() {
+        loom::model(|| {
+            let w = Arc::new(CountWindow::new(2));
+            w.record(CALL | FAILED);
+            let w2 = Arc::clone(&w);
+            let t = thread::spawn(move || {
+                w2.record(CALL);
+            });
+            w.clear();
+            t.join().unwrap();
+            let end = w.counts();
+            assert!(end.calls <= 1 && end.failures == 0, "{end:?}");
+        });
+    }
+}
