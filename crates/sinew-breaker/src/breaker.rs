@@ -49,7 +49,9 @@ pub struct Metrics {
     /// Failures in a row in the closed state (counted only with
     /// [`consecutive_failures`](Builder::consecutive_failures) set).
     pub consecutive_failures: u32,
-    /// Calls turned away since the breaker was built.
+    /// Calls turned away since the breaker was built. Counted without a locked instruction
+    /// to keep rejection cheap: exact from one thread, and a lower bound when threads are
+    /// rejected at the same instant.
     pub rejected: u64,
     /// In half-open: trial permits out or reported (not counting dropped ones); else 0.
     pub trial_permits: u32,
@@ -61,12 +63,17 @@ pub struct Metrics {
 #[derive(Debug, Clone, Copy)]
 struct Ticket {
     kind: Kind,
-    generation: u64,
+    /// The state word at admission. A closed-state word never changes until the next
+    /// transition, so "is this outcome still current" is one comparison with it.
+    word: u64,
     /// Clock reading at admission (nanoseconds), when the slow-call rule is on; else 0.
     start: u64,
 }
 
+/// `u64`-sized so a ticket has no padding: copying a ticket with a one-byte field costs a
+/// failed store-to-load forwarding (a stall longer than the rest of a closed call).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
 enum Kind {
     Closed,
     Trial,
@@ -131,6 +138,9 @@ pub struct CircuitBreaker<C = SystemClock> {
     clock: C,
     /// Clock reading at build; times inside the breaker are nanoseconds since it.
     base: u64,
+    /// No slow-call rule, no consecutive-failure rule, a count window: reporting a closed
+    /// call needs no clock read and takes the short path.
+    lean: bool,
     listener: Option<Listener>,
 }
 
@@ -165,6 +175,9 @@ impl<C: Clock> CircuitBreaker<C> {
             )),
         };
         let base = clock.now_nanos();
+        let lean = config.slow_nanos.is_none()
+            && config.consecutive_failures.is_none()
+            && matches!(config.window, WindowKind::Count(_));
         CircuitBreaker {
             head: Padded(Head {
                 state: AtomicU64::new(Word::pack(CLOSED, 0, 0, 0, 0).0),
@@ -176,6 +189,7 @@ impl<C: Clock> CircuitBreaker<C> {
             config,
             clock,
             base,
+            lean,
             listener,
         }
     }
@@ -412,10 +426,18 @@ impl<C: Clock> CircuitBreaker<C> {
     #[inline]
     fn start_time(&self) -> u64 {
         if self.config.slow_nanos.is_some() {
-            self.clock.now_nanos()
+            self.now_abs()
         } else {
             0
         }
+    }
+
+    /// A clock read kept out of line, so the admission path stays small and the reading
+    /// comes back as one `u64` register (inlined, the compiler may split it into halves that
+    /// a later 8-byte load cannot forward from).
+    #[inline(never)]
+    fn now_abs(&self) -> u64 {
+        self.clock.now_nanos()
     }
 
     #[inline]
@@ -424,7 +446,7 @@ impl<C: Clock> CircuitBreaker<C> {
         if w.state_bits() == CLOSED {
             return Ok(Ticket {
                 kind: Kind::Closed,
-                generation: w.generation(),
+                word: w.0,
                 start: self.start_time(),
             });
         }
@@ -442,7 +464,7 @@ impl<C: Clock> CircuitBreaker<C> {
                         } else {
                             Kind::Disabled
                         },
-                        generation: w.generation(),
+                        word: w.0,
                         start: self.start_time(),
                     });
                 }
@@ -453,9 +475,7 @@ impl<C: Clock> CircuitBreaker<C> {
                         continue;
                     };
                     if now < deadline {
-                        return Err(self.reject(Rejected::Open {
-                            retry_after: Duration::from_nanos(deadline - now),
-                        }));
+                        return Err(self.reject(Rejected::open(deadline - now)));
                     }
                     // The wait is over: whoever wins the move to half-open takes the first
                     // trial permit with it.
@@ -463,7 +483,7 @@ impl<C: Clock> CircuitBreaker<C> {
                     if self.transition(w, to, now) {
                         return Ok(Ticket {
                             kind: Kind::Trial,
-                            generation: to.generation(),
+                            word: to.0,
                             start: self.start_time(),
                         });
                     }
@@ -474,7 +494,7 @@ impl<C: Clock> CircuitBreaker<C> {
                         if self.cas(w, to).is_ok() {
                             return Ok(Ticket {
                                 kind: Kind::Trial,
-                                generation: w.generation(),
+                                word: w.0,
                                 start: self.start_time(),
                             });
                         }
@@ -482,7 +502,7 @@ impl<C: Clock> CircuitBreaker<C> {
                         let now = self.rel_now();
                         match self.deadline(w, now) {
                             Some(deadline) if now < deadline => {
-                                return Err(self.reject(Rejected::HalfOpenFull));
+                                return Err(self.reject(Rejected::half_open_full()));
                             }
                             None => {
                                 w = self.load();
@@ -494,7 +514,7 @@ impl<C: Clock> CircuitBreaker<C> {
                         self.transition(w, w.next(OPEN, w.trips().saturating_add(1)), now);
                     }
                 }
-                _ => return Err(self.reject(Rejected::ForcedOpen)),
+                _ => return Err(self.reject(Rejected::forced_open())),
             }
             w = self.load();
         }
@@ -502,7 +522,11 @@ impl<C: Clock> CircuitBreaker<C> {
 
     #[inline]
     fn reject(&self, r: Rejected) -> Rejected {
-        self.rejected.fetch_add(1, Ordering::Relaxed);
+        // A load and a store, not a `fetch_add`: a locked read-modify-write would cost more
+        // than the rest of a rejection. Exact from one thread; increments from threads
+        // rejected at the same instant can be lost (documented on `Metrics::rejected`).
+        let n = self.rejected.load(Ordering::Relaxed);
+        self.rejected.store(n.wrapping_add(1), Ordering::Relaxed);
         r
     }
 
@@ -650,6 +674,7 @@ impl<C: Clock> CircuitBreaker<C> {
         }
     }
 
+    #[inline]
     fn finish(&self, t: &Ticket, failed: bool) {
         match t.kind {
             Kind::Closed => self.record_closed(t, failed),
@@ -662,15 +687,33 @@ impl<C: Clock> CircuitBreaker<C> {
         matches!(self.config.slow_nanos, Some(s) if now_abs.saturating_sub(t.start) >= s)
     }
 
+    /// The short path of a closed call's report: one load of the state word, then the
+    /// count window (a load, a store and a load for a success replacing a success).
     #[inline]
     fn record_closed(&self, t: &Ticket, failed: bool) {
+        if !self.lean {
+            return self.record_closed_full(t, failed);
+        }
+        if self.head.state.load(Ordering::Acquire) != t.word {
+            return; // a transition happened since admission: this outcome is stale
+        }
+        let outcome = if failed { CALL | FAILED } else { CALL };
+        if let Some(counts) = self.window.record(outcome, 0, self.config.minimum_calls)
+            && self.rate_trips(counts)
+        {
+            self.trip(Word(t.word), self.rel_now());
+        }
+    }
+
+    #[inline(never)]
+    fn record_closed_full(&self, t: &Ticket, failed: bool) {
         let needs_now = self.config.slow_nanos.is_some() || self.window.needs_time();
         let now_abs = if needs_now { self.clock.now_nanos() } else { 0 };
         let slow = self.is_slow(t, now_abs);
-        let w = self.load();
-        if w.state_bits() != CLOSED || w.generation() != t.generation {
+        if self.head.state.load(Ordering::Acquire) != t.word {
             return; // a transition happened since admission: this outcome is stale
         }
+        let w = Word(t.word);
         let now = now_abs.saturating_sub(self.base);
         let mut trip = false;
         if let Some(k) = self.config.consecutive_failures {
@@ -685,11 +728,17 @@ impl<C: Clock> CircuitBreaker<C> {
             }
         }
         let outcome = CALL | if failed { FAILED } else { 0 } | if slow { SLOW } else { 0 };
-        let counts = self.window.record(outcome, now);
-        if trip || self.rate_trips(counts) {
+        let counts = self.window.record(outcome, now, self.config.minimum_calls);
+        if trip || counts.is_some_and(|c| self.rate_trips(c)) {
             let now = if needs_now { now } else { self.rel_now() };
-            self.transition(w, w.next(OPEN, 1), now);
+            self.trip(w, now);
         }
+    }
+
+    /// Closed -> Open, if `w` is still the state.
+    #[cold]
+    fn trip(&self, w: Word, now: u64) {
+        self.transition(w, w.next(OPEN, 1), now);
     }
 
     #[inline]
@@ -703,6 +752,7 @@ impl<C: Clock> CircuitBreaker<C> {
             || (cfg.slow_nanos.is_some() && c.slow as f64 / calls >= cfg.slow_rate)
     }
 
+    #[inline(never)]
     fn record_trial(&self, t: &Ticket, failed: bool) {
         let now_abs = self.clock.now_nanos();
         let failed = failed || self.is_slow(t, now_abs);
@@ -710,7 +760,7 @@ impl<C: Clock> CircuitBreaker<C> {
         let permits = u64::from(self.config.half_open_permits);
         let mut w = self.load();
         loop {
-            if w.state_bits() != HALF_OPEN || w.generation() != t.generation {
+            if w.state_bits() != HALF_OPEN || w.generation() != Word(t.word).generation() {
                 return;
             }
             let done = if failed {
@@ -729,12 +779,14 @@ impl<C: Clock> CircuitBreaker<C> {
     }
 
     /// A trial permit dropped unreported gives its slot back.
+    #[cold]
     fn release(&self, t: &Ticket) {
         if t.kind != Kind::Trial {
             return;
         }
         let mut w = self.load();
-        while w.state_bits() == HALF_OPEN && w.generation() == t.generation && w.issued() > 0 {
+        let generation = Word(t.word).generation();
+        while w.state_bits() == HALF_OPEN && w.generation() == generation && w.issued() > 0 {
             match self.cas(w, w.with_permits(w.issued() - 1, w.succeeded())) {
                 Ok(_) => return,
                 Err(actual) => w = actual,

@@ -3,52 +3,78 @@
 use std::fmt;
 use std::time::Duration;
 
-/// Why [`try_acquire`](crate::CircuitBreaker::try_acquire) turned a call away.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Rejected {
-    /// The breaker is open; trial calls are let through after `retry_after` (by the
-    /// breaker's clock, from the moment of rejection; zero when the exact time is not known
-    /// to this thread yet).
-    Open {
-        /// Time left until the breaker goes half-open.
-        retry_after: Duration,
-    },
-    /// The breaker is half-open and every trial permit is taken.
-    HalfOpenFull,
-    /// The breaker was forced open with [`force_open`](crate::CircuitBreaker::force_open).
-    ForcedOpen,
+/// Why [`try_acquire`](crate::CircuitBreaker::try_acquire) turned a call away: the state
+/// that rejected it, and for an open breaker how long until trial calls are let through.
+///
+/// Two `u64`s inside, so returning it costs the rejection path nothing (a `Duration` field,
+/// with its `u32` of nanoseconds, made the compiler split neighbouring fields of the
+/// permit it shares a `Result` with, and stall the closed path on the split).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rejected {
+    /// The [`State::bits`](crate::State) of the rejecting state.
+    state: u64,
+    /// For `Open`: nanoseconds until half-open.
+    retry_after: u64,
 }
 
 impl Rejected {
-    /// The state that rejected the call.
-    pub fn state(&self) -> crate::State {
-        match self {
-            Rejected::Open { .. } => crate::State::Open,
-            Rejected::HalfOpenFull => crate::State::HalfOpen,
-            Rejected::ForcedOpen => crate::State::ForcedOpen,
+    #[inline]
+    pub(crate) const fn open(retry_after_nanos: u64) -> Rejected {
+        Rejected {
+            state: crate::state::OPEN,
+            retry_after: retry_after_nanos,
         }
     }
 
-    /// How long until trial calls are let through, when the breaker knows (open only).
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            Rejected::Open { retry_after } => Some(*retry_after),
-            _ => None,
+    #[inline]
+    pub(crate) const fn half_open_full() -> Rejected {
+        Rejected {
+            state: crate::state::HALF_OPEN,
+            retry_after: 0,
         }
+    }
+
+    #[inline]
+    pub(crate) const fn forced_open() -> Rejected {
+        Rejected {
+            state: crate::state::FORCED_OPEN,
+            retry_after: 0,
+        }
+    }
+
+    /// The state that rejected the call: [`Open`](crate::State::Open),
+    /// [`HalfOpen`](crate::State::HalfOpen) (every trial permit taken) or
+    /// [`ForcedOpen`](crate::State::ForcedOpen).
+    pub fn state(&self) -> crate::State {
+        crate::State::from_bits(self.state)
+    }
+
+    /// For an open breaker, the time left until trial calls are let through, by the breaker's
+    /// clock at the moment of rejection; `None` in the other states.
+    pub fn retry_after(&self) -> Option<Duration> {
+        (self.state == crate::state::OPEN).then(|| Duration::from_nanos(self.retry_after))
+    }
+}
+
+impl fmt::Debug for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Rejected");
+        d.field("state", &self.state());
+        if let Some(r) = self.retry_after() {
+            d.field("retry_after", &r);
+        }
+        d.finish()
     }
 }
 
 impl fmt::Display for Rejected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Rejected::Open { retry_after } => {
-                write!(f, "circuit breaker is open; retry after {retry_after:?}")
-            }
-            Rejected::HalfOpenFull => {
+        match (self.state(), self.retry_after()) {
+            (_, Some(r)) => write!(f, "circuit breaker is open; retry after {r:?}"),
+            (crate::State::HalfOpen, _) => {
                 f.write_str("circuit breaker is half-open and all trial permits are taken")
             }
-            Rejected::ForcedOpen => f.write_str("circuit breaker is forced open"),
+            _ => f.write_str("circuit breaker is forced open"),
         }
     }
 }

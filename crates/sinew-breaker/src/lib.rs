@@ -29,7 +29,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use sinew_breaker::{CircuitBreaker, ManualClock, Rejected, State};
+//! use sinew_breaker::{CircuitBreaker, ManualClock, State};
 //!
 //! let clock = ManualClock::new(Duration::from_secs(1_700_000_000));
 //! let breaker = CircuitBreaker::builder()
@@ -47,15 +47,14 @@
 //!     permit.failure();
 //! }
 //! assert_eq!(breaker.state(), State::Open);
-//! assert_eq!(
-//!     breaker.try_acquire().err(),
-//!     Some(Rejected::Open { retry_after: Duration::from_secs(10) })
-//! );
+//! let rejected = breaker.try_acquire().unwrap_err();
+//! assert_eq!(rejected.state(), State::Open);
+//! assert_eq!(rejected.retry_after(), Some(Duration::from_secs(10)));
 //!
 //! clock.advance(Duration::from_secs(10));
 //! let trials: Vec<_> = (0..3).map(|_| breaker.try_acquire()).collect::<Result<_, _>>()?;
 //! assert_eq!(breaker.state(), State::HalfOpen);
-//! assert_eq!(breaker.try_acquire().err(), Some(Rejected::HalfOpenFull));
+//! assert_eq!(breaker.try_acquire().unwrap_err().state(), State::HalfOpen); // all 3 taken
 //! for trial in trials {
 //!     trial.success();
 //! }

@@ -16,7 +16,10 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use sinew_breaker::{CircuitBreaker, ManualClock, Permit, Rejected, State, Transition};
+use sinew_breaker::{CircuitBreaker, ManualClock, Permit, State, Transition};
+
+/// A rejection as the model sees it: the rejecting state and, when open, the time left.
+type Rejected = (State, Option<Duration>);
 
 pub const START: Duration = Duration::from_secs(1_700_000_000);
 const MS: u64 = 1_000_000;
@@ -203,14 +206,12 @@ impl Model {
                 }
                 State::ForcedOpen => {
                     self.rejected += 1;
-                    return Err(Rejected::ForcedOpen);
+                    return Err((State::ForcedOpen, None));
                 }
                 State::Open => {
                     if now < self.until {
                         self.rejected += 1;
-                        return Err(Rejected::Open {
-                            retry_after: Duration::from_nanos(self.until - now),
-                        });
+                        return Err((State::Open, Some(Duration::from_nanos(self.until - now))));
                     }
                     self.go(State::HalfOpen, self.trips, now);
                     self.issued = 1;
@@ -231,7 +232,7 @@ impl Model {
                     }
                     if now < self.until {
                         self.rejected += 1;
-                        return Err(Rejected::HalfOpenFull);
+                        return Err((State::HalfOpen, None));
                     }
                     self.go(State::Open, (self.trips + 1).min(255), now);
                 }
@@ -335,7 +336,9 @@ pub fn run(settings: Settings, ops: &[Op]) {
                             model.report(m, false, now);
                         }
                     }
-                    (Err(r), Err(m)) => assert_eq!(r, m, "step {step}: {op:?}"),
+                    (Err(r), Err(m)) => {
+                        assert_eq!((r.state(), r.retry_after()), m, "step {step}: {op:?}");
+                    }
                     (r, m) => panic!("step {step}: real {r:?}, model {m:?}"),
                 }
             }
