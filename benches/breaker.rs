@@ -167,7 +167,7 @@ fn closed_call_1_thread(c: &mut Criterion) {
     g.bench_function("sinew permit", |b| b.iter(|| sinew_permit(&s)));
     let slow = sinew_slow();
     g.bench_function("sinew call, slow-call rule", |b| {
-        b.iter(|| sinew_call(&slow))
+        b.iter(|| sinew_call(&slow));
     });
     let r = recloser();
     g.bench_function("recloser 1.4", |b| b.iter(|| recloser_call(&r)));
@@ -214,12 +214,12 @@ fn open_reject(c: &mut Criterion) {
     }
     assert!(cached.try_acquire().is_err(), "sinew CachedClock is open");
     g.bench_function("sinew CachedClock", |b| {
-        b.iter(|| cached.try_acquire().is_err())
+        b.iter(|| cached.try_acquire().is_err());
     });
     let forced = sinew();
     forced.force_open();
     g.bench_function("sinew forced open", |b| {
-        b.iter(|| forced.try_acquire().is_err())
+        b.iter(|| forced.try_acquire().is_err());
     });
     let r = recloser();
     for _ in 0..100 {
