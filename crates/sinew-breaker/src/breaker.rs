@@ -210,7 +210,7 @@ impl<C: Clock> CircuitBreaker<C> {
     ///
     /// [`Rejected`] when the breaker is open, forced open, or half-open with every trial
     /// permit taken.
-    #[inline]
+    #[inline(always)]
     pub fn try_acquire(&self) -> Result<Permit<'_, C>, Rejected> {
         let ticket = self.admit()?;
         Ok(Permit {
@@ -440,7 +440,9 @@ impl<C: Clock> CircuitBreaker<C> {
         self.clock.now_nanos()
     }
 
-    #[inline]
+    /// Admission. The closed answer (one load) is inlined into the caller, so the permit
+    /// stays in registers; everything else is one call away.
+    #[inline(always)]
     fn admit(&self) -> Result<Ticket, Rejected> {
         let w = self.load();
         if w.state_bits() == CLOSED {
@@ -450,9 +452,32 @@ impl<C: Clock> CircuitBreaker<C> {
                 start: self.start_time(),
             });
         }
-        self.admit_slow(w)
+        self.admit_other(w)
     }
 
+    /// Admission outside closed. Rejections from forced open and from an open breaker whose
+    /// wait is not over (a clock read and a load of the deadline word) are answered here;
+    /// anything that may change the state goes on to [`admit_slow`](Self::admit_slow).
+    #[inline(never)]
+    fn admit_other(&self, w: Word) -> Result<Ticket, Rejected> {
+        match w.state_bits() {
+            OPEN => {
+                let d = self.head.deadline.load(Ordering::Acquire);
+                if d >> DL_BITS == w.generation() {
+                    let now = self.rel_now();
+                    let deadline = (d & DL_MASK) * MS;
+                    if now < deadline {
+                        return Err(self.reject(Rejected::open(deadline - now)));
+                    }
+                }
+                self.admit_slow(w)
+            }
+            FORCED_OPEN => Err(self.reject(Rejected::forced_open())),
+            _ => self.admit_slow(w),
+        }
+    }
+
+    #[inline(never)]
     fn admit_slow(&self, mut w: Word) -> Result<Ticket, Rejected> {
         let permits = u64::from(self.config.half_open_permits);
         loop {
@@ -674,7 +699,7 @@ impl<C: Clock> CircuitBreaker<C> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn finish(&self, t: &Ticket, failed: bool) {
         match t.kind {
             Kind::Closed => self.record_closed(t, failed),
@@ -689,7 +714,7 @@ impl<C: Clock> CircuitBreaker<C> {
 
     /// The short path of a closed call's report: one load of the state word, then the
     /// count window (a load, a store and a load for a success replacing a success).
-    #[inline]
+    #[inline(always)]
     fn record_closed(&self, t: &Ticket, failed: bool) {
         if !self.lean {
             return self.record_closed_full(t, failed);
@@ -698,10 +723,16 @@ impl<C: Clock> CircuitBreaker<C> {
             return; // a transition happened since admission: this outcome is stale
         }
         let outcome = if failed { CALL | FAILED } else { CALL };
-        if let Some(counts) = self.window.record(outcome, 0, self.config.minimum_calls)
-            && self.rate_trips(counts)
-        {
-            self.trip(Word(t.word), self.rel_now());
+        if let Some(counts) = self.window.record(outcome, 0, self.config.minimum_calls) {
+            self.decide(Word(t.word), counts);
+        }
+    }
+
+    /// Trips if the rates say so (out of line: most recordings decide nothing).
+    #[inline(never)]
+    fn decide(&self, w: Word, counts: Counts) {
+        if self.rate_trips(counts) {
+            self.trip(w, self.rel_now());
         }
     }
 
@@ -828,19 +859,19 @@ pub struct OwnedPermit<C: Clock = SystemClock> {
 macro_rules! permit_methods {
     () => {
         /// Records a successful call (or a failure, if it was slow in half-open).
-        #[inline]
+        #[inline(always)]
         pub fn success(self) {
             self.record(false);
         }
 
         /// Records a failed call.
-        #[inline]
+        #[inline(always)]
         pub fn failure(self) {
             self.record(true);
         }
 
         /// Records the call as failed if `failed`, else as successful.
-        #[inline]
+        #[inline(always)]
         pub fn record(mut self, failed: bool) {
             let ticket = self.ticket;
             self.ticket.kind = Kind::Done;

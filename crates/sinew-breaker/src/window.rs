@@ -1,21 +1,25 @@
 //! The sliding window of outcomes in the closed state, lock-free.
 //!
 //! - Count window (last N calls): a ring of N one-byte slots, a cursor that picks the next
-//!   slot, a count of the non-empty slots and one word packing the failures and slow calls
-//!   the slots hold. In the steady state of a healthy dependency (a success replacing a
-//!   success) recording is a load and a store of the cursor and a load of the slot: no
-//!   locked instruction at all. Otherwise the outcome is swapped into the slot and the
-//!   difference added to the packed word (`fetch_add`), and the first fill of a slot bumps
-//!   the count (`fetch_add`).
+//!   slot, and one word packing the number of calls, failures and slow calls the slots hold
+//!   (21 bits each). Recording claims the next slot with one `fetch_add` on the cursor. When
+//!   the slot already holds the same outcome (a success replacing a success: the steady state
+//!   of a healthy dependency) that is all: one locked instruction and two plain loads.
+//!   Otherwise the outcome is swapped into the slot and the difference added to the packed
+//!   word with one `fetch_add`, whose result is a consistent snapshot of the three counts to
+//!   decide on. Every count changes by at most one per recording, so the recording that
+//!   brings the window to its minimum number of calls sees exactly that number and decides.
 //!
-//!   The cursor is advanced with a plain load and store, not a locked increment, because the
-//!   increment would cost more than everything else in a recording. Two recordings racing on
-//!   it may pick the same slot; then the later swap overwrites the earlier outcome, whose
-//!   effect on the counts is undone exactly (the swap returns it), so the window holds N of
-//!   the last N+1 calls for a moment. The counts never drift: once the recordings in flight
-//!   have finished, the packed word and the count equal the slots' contents. While two
-//!   recordings race for the *same* slot the packed word can be transiently off by one; a
-//!   torn value is recognised and skipped (see [`Counts::plausible`]).
+//!   The packed word is the exact sum of the slots once every recording in flight has
+//!   finished; while two recordings race for the *same* slot (only when the ring wraps
+//!   around during one of them) it can be transiently off by one, and a torn value is
+//!   recognised and skipped (see [`Counts::plausible`]).
+//!
+//!   (A plain load and store of the cursor would save the locked instruction, but two
+//!   racing recordings could then claim one slot and one outcome would be lost; and taking
+//!   the call count from the cursor instead of the packed word would let two racing failures
+//!   each see a window that does not trip. The loom model
+//!   `two_tripping_failures_make_one_transition` catches both.)
 //! - Time window (last T): B buckets of T/B each, keyed by epoch (time / bucket length). The
 //!   first recording in a new epoch recycles the bucket by compare-exchange on its tag and
 //!   subtracts what it held; recording is a load and one or two `fetch_add`s, and a decision
@@ -45,35 +49,43 @@ impl Counts {
     }
 }
 
-/// The largest count window (the packed word has 32 bits per field; this bound keeps slots
-/// cheap to clear and configuration mistakes visible).
+// Count-window packed word: 21 bits per field (capacity at most 2^20).
+const FIELD: u32 = 21;
+const FIELD_MASK: u64 = (1 << FIELD) - 1;
+/// The largest count window: its counts must fit the packed word's 21-bit fields.
 pub(crate) const MAX_COUNT_WINDOW: u32 = 1 << 20;
 
-/// Failures in the low 32 bits, slow calls in the high 32: the "bad" part of an outcome.
+/// An outcome as a delta of the count window's packed word.
+#[inline]
+const fn packed(slot: u8) -> u64 {
+    (slot & CALL) as u64
+        | ((((slot & FAILED) >> 1) as u64) << FIELD)
+        | ((((slot & SLOW) >> 2) as u64) << (2 * FIELD))
+}
+
+#[inline]
+const fn unpack(agg: u64) -> Counts {
+    Counts {
+        calls: agg & FIELD_MASK,
+        failures: (agg >> FIELD) & FIELD_MASK,
+        slow: (agg >> (2 * FIELD)) & FIELD_MASK,
+    }
+}
+
+/// Failures in the low 32 bits, slow calls in the high 32: a time-window bucket's "bad" word.
 #[inline]
 const fn bad_bits(outcome: u8) -> u64 {
     ((outcome & FAILED) >> 1) as u64 | ((((outcome & SLOW) >> 2) as u64) << 32)
 }
 
-#[inline]
-const fn unpack_bad(calls: u64, bad: u64) -> Counts {
-    Counts {
-        calls,
-        failures: bad & 0xffff_ffff,
-        slow: bad >> 32,
-    }
-}
-
 #[derive(Debug)]
 pub(crate) struct CountWindow {
     slots: Box<[AtomicU8]>,
-    /// The cursor: recordings since the last clear, give or take the races described in the
-    /// module docs. Only its value modulo the length matters.
+    /// The cursor: recordings since the window was built (only its value modulo the length
+    /// matters).
     next: AtomicU64,
-    /// How many slots are non-empty: the number of calls in the window.
-    filled: AtomicU64,
-    /// Packed failures and slow calls held by the slots ([`bad_bits`]).
-    bad: AtomicU64,
+    /// Packed calls, failures and slow calls held by the slots ([`packed`]).
+    agg: AtomicU64,
     len: u32,
     /// Lemire's fastmod constant for `len`: a remainder in two multiplications, where a
     /// hardware division would cost more than the rest of the recording.
@@ -86,8 +98,7 @@ impl CountWindow {
         CountWindow {
             slots: (0..size).map(|_| AtomicU8::new(0)).collect(),
             next: AtomicU64::new(0),
-            filled: AtomicU64::new(0),
-            bad: AtomicU64::new(0),
+            agg: AtomicU64::new(0),
             len: size,
             fastmod: (u64::MAX / u64::from(size)).wrapping_add(1),
         }
@@ -111,63 +122,47 @@ impl CountWindow {
     /// Records `outcome`; returns the window's counts, or `None` when `outcome` is a plain
     /// success that does not bring the window to `decide_at` calls: a success can only lower
     /// the rates, except by completing the minimum number of calls.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn record(&self, outcome: u8, decide_at: u64) -> Option<Counts> {
-        let i = self.next.load(Ordering::Relaxed);
-        self.next.store(i.wrapping_add(1), Ordering::Relaxed);
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
         let slot = self.slots.get(self.slot_of(i))?;
-        let old = if slot.load(Ordering::Relaxed) == outcome {
-            if outcome == CALL {
-                return None; // a success replacing a success: nothing changes
-            }
+        let current = slot.load(Ordering::Relaxed);
+        if current == outcome && outcome == CALL {
+            return None; // a success replacing a success: nothing changes
+        }
+        let old = if current == outcome {
             outcome
         } else {
             slot.swap(outcome, Ordering::Relaxed)
         };
-        let (calls, completed) = if old == 0 {
-            let calls = self.filled.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
-            (calls, calls == decide_at)
+        let delta = packed(outcome).wrapping_sub(packed(old));
+        let counts = if delta == 0 {
+            unpack(self.agg.load(Ordering::Relaxed))
         } else {
-            (self.filled.load(Ordering::Relaxed), false)
+            unpack(
+                self.agg
+                    .fetch_add(delta, Ordering::Relaxed)
+                    .wrapping_add(delta),
+            )
         };
-        let delta = bad_bits(outcome).wrapping_sub(bad_bits(old));
-        let bad = if delta == 0 {
-            if outcome == CALL && !completed {
-                return None;
-            }
-            self.bad.load(Ordering::Relaxed)
-        } else {
-            let bad = self
-                .bad
-                .fetch_add(delta, Ordering::Relaxed)
-                .wrapping_add(delta);
-            if outcome == CALL && !completed {
-                return None;
-            }
-            bad
-        };
-        Some(unpack_bad(calls, bad))
+        if outcome == CALL && !(old == 0 && counts.calls == decide_at) {
+            return None;
+        }
+        Some(counts)
     }
 
     pub(crate) fn counts(&self) -> Counts {
-        unpack_bad(
-            self.filled.load(Ordering::Relaxed),
-            self.bad.load(Ordering::Relaxed),
-        )
+        unpack(self.agg.load(Ordering::Relaxed))
     }
 
-    /// Empties every slot, keeping the count and the packed word equal to the slots'
-    /// contents even against concurrent (stale) recordings.
+    /// Empties every slot, keeping the packed word equal to the sum of the slots even
+    /// against concurrent (stale) recordings.
     pub(crate) fn clear(&self) {
-        self.next.store(0, Ordering::Relaxed);
         for slot in self.slots.iter() {
             let old = slot.swap(0, Ordering::Relaxed);
             if old != 0 {
-                self.filled.fetch_sub(1, Ordering::Relaxed);
-                let bad = bad_bits(old);
-                if bad != 0 {
-                    self.bad.fetch_add(bad.wrapping_neg(), Ordering::Relaxed);
-                }
+                self.agg
+                    .fetch_add(packed(old).wrapping_neg(), Ordering::Relaxed);
             }
         }
     }
@@ -243,6 +238,11 @@ impl TimeWindow {
         self.counts(now)
     }
 
+    #[inline(never)]
+    fn record_out_of_line(&self, outcome: u8, now: u64) -> Counts {
+        self.record(outcome, now)
+    }
+
     /// The sum of the buckets whose epoch lies in the window ending at `now`.
     pub(crate) fn counts(&self, now: u64) -> Counts {
         let epoch = now / self.bucket_nanos;
@@ -280,11 +280,11 @@ pub(crate) enum Window {
 impl Window {
     /// Records `outcome` at `now`; the counts to decide on, or `None` when no decision can
     /// change (see [`CountWindow::record`]).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn record(&self, outcome: u8, now: u64, decide_at: u64) -> Option<Counts> {
         match self {
             Window::Count(w) => w.record(outcome, decide_at),
-            Window::Time(w) => Some(w.record(outcome, now)),
+            Window::Time(w) => Some(w.record_out_of_line(outcome, now)),
         }
     }
 
@@ -469,6 +469,36 @@ mod loom_models {
         });
     }
 
+    /// What the slots hold, counted one by one.
+    fn slot_sum(w: &CountWindow) -> Counts {
+        let mut c = Counts::default();
+        for slot in w.slots.iter() {
+            let v = slot.load(Ordering::Relaxed);
+            c.calls += u64::from(v != 0);
+            c.failures += u64::from(v & FAILED != 0);
+            c.slow += u64::from(v & SLOW != 0);
+        }
+        c
+    }
+
+    /// Two threads racing on the cursor of a 2-slot ring, one of them recording twice (so the
+    /// ring wraps): once they are done the packed word equals the slots' contents.
+    #[test]
+    fn racing_cursor_never_lets_the_counts_drift() {
+        loom::model(|| {
+            let w = Arc::new(CountWindow::new(2));
+            w.record(CALL | FAILED, 0);
+            let w2 = Arc::clone(&w);
+            let t = thread::spawn(move || {
+                w2.record(CALL | SLOW, 0);
+            });
+            w.record(CALL, 0);
+            w.record(CALL | FAILED, 0);
+            t.join().unwrap();
+            assert_eq!(w.counts(), slot_sum(&w));
+        });
+    }
+
     /// A recording racing a clear: the aggregate still equals the sum of the slots.
     #[test]
     fn clear_racing_a_recording_stays_consistent() {
@@ -482,7 +512,16 @@ mod loom_models {
             w.clear();
             t.join().unwrap();
             let end = w.counts();
-            assert!(end.calls <= 1 && end.failures == 0, "{end:?}");
+            assert_eq!(end, slot_sum(&w));
+            assert!(
+                end.calls <= 1 && end.failures == 0,
+                "{end:?} next={} slots={:?}",
+                w.next.load(Ordering::Relaxed),
+                w.slots
+                    .iter()
+                    .map(|s| s.load(Ordering::Relaxed))
+                    .collect::<Vec<_>>()
+            );
         });
     }
 }

@@ -13,6 +13,7 @@
 //! | `snowflake` | `sinew-snowflake` | unique, time-ordered 64-bit IDs |
 //! | `merkle` | `sinew-merkle` | RFC 6962 Merkle trees with proofs; anti-entropy for replica repair |
 //! | `ratelimit` | `sinew-ratelimit` | lock-free GCRA rate limiters, keyed limiters in bounded memory, sliding windows |
+//! | `breaker` | `sinew-breaker` | a lock-free circuit breaker: failure-rate and slow-call rules, exact half-open trials |
 //!
 //! # Examples
 //!
@@ -33,11 +34,13 @@
 //! - `snowflake`: [`sinew-snowflake`](https://docs.rs/sinew-snowflake) as `sinew::snowflake`.
 //! - `merkle`: [`sinew-merkle`](https://docs.rs/sinew-merkle) as `sinew::merkle`.
 //! - `ratelimit`: [`sinew-ratelimit`](https://docs.rs/sinew-ratelimit) as `sinew::ratelimit`.
-//! - `full`: every primitive, with the `tokio`, `tower` and `quanta` integrations.
+//! - `breaker`: [`sinew-breaker`](https://docs.rs/sinew-breaker) as `sinew::breaker`.
+//! - `full`: every primitive, with the `tokio`, `tower`, `quanta` and `tracing` integrations.
 //! - `serde`: serde support in every enabled primitive.
 //! - `tokio`: tokio integration (async waiting) in every enabled primitive.
 //! - `tower`: tower middleware in every enabled primitive (implies `tokio`).
 //! - `quanta`: the TSC-based `QuantaClock` in every enabled timed primitive.
+//! - `tracing`: `tracing` events in every enabled primitive that has them.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -51,3 +54,6 @@ pub use sinew_snowflake as snowflake;
 pub use sinew_merkle as merkle;
 #[cfg(feature = "ratelimit")]
 pub use sinew_ratelimit as ratelimit;
+
+#[cfg(feature = "breaker")]
+pub use sinew_breaker as breaker;
