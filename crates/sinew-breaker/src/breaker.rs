@@ -1,7 +1,7 @@
 //! [`CircuitBreaker`], its permits and its transitions.
 
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::panic::resume_unwind;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -234,7 +234,8 @@ impl<C: Clock> CircuitBreaker<C> {
     }
 
     /// Runs `f` if the breaker admits it; every `Err` counts as a failure, a panic counts as a
-    /// failure and is resumed.
+    /// failure and keeps unwinding (the breaker records it on the way through, without
+    /// catching it).
     ///
     /// # Errors
     ///
@@ -267,19 +268,26 @@ impl<C: Clock> CircuitBreaker<C> {
         f: impl FnOnce() -> Result<T, E>,
         is_failure: impl FnOnce(&E) -> bool,
     ) -> Result<T, CallError<E>> {
-        let permit = self.try_acquire()?;
-        match catch_unwind(AssertUnwindSafe(f)) {
-            Ok(Ok(v)) => {
-                permit.success();
+        // The ticket itself rather than a `Permit`: every path below reports it, so there is
+        // nothing for a permit's `Drop` to do, and the ticket is never copied.
+        let ticket = self.admit()?;
+        // Records a failure if `f` panics, while the panic unwinds through this frame; on a
+        // normal return it is forgotten. Same effect as `catch_unwind` + `resume_unwind`, but
+        // free when nothing panics (a landing pad instead of an indirect call per call).
+        let on_unwind = FailOnUnwind {
+            breaker: self,
+            ticket: &ticket,
+        };
+        let result = f();
+        std::mem::forget(on_unwind);
+        match result {
+            Ok(v) => {
+                self.finish(&ticket, false);
                 Ok(v)
             }
-            Ok(Err(e)) => {
-                permit.record(is_failure(&e));
+            Err(e) => {
+                self.finish(&ticket, is_failure(&e));
                 Err(CallError::Inner(e))
-            }
-            Err(panic) => {
-                permit.failure();
-                resume_unwind(panic)
             }
         }
     }
@@ -826,6 +834,20 @@ impl<C: Clock> CircuitBreaker<C> {
     }
 }
 
+/// Records its ticket as a failure when dropped: armed around a closure that may panic, and
+/// forgotten when it returns.
+struct FailOnUnwind<'a, C: Clock> {
+    breaker: &'a CircuitBreaker<C>,
+    ticket: &'a Ticket,
+}
+
+impl<C: Clock> Drop for FailOnUnwind<'_, C> {
+    #[cold]
+    fn drop(&mut self) {
+        self.breaker.finish(self.ticket, true);
+    }
+}
+
 /// SplitMix64: a well-mixed 64-bit hash of `x`, for the jitter.
 fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -870,14 +892,6 @@ macro_rules! permit_methods {
             self.record(true);
         }
 
-        /// Records the call as failed if `failed`, else as successful.
-        #[inline(always)]
-        pub fn record(mut self, failed: bool) {
-            let ticket = self.ticket;
-            self.ticket.kind = Kind::Done;
-            self.breaker.finish(&ticket, failed);
-        }
-
         /// Whether this is a half-open trial call.
         pub fn is_trial(&self) -> bool {
             self.ticket.kind == Kind::Trial
@@ -887,10 +901,26 @@ macro_rules! permit_methods {
 
 impl<C: Clock> Permit<'_, C> {
     permit_methods!();
+
+    /// Records the call as failed if `failed`, else as successful.
+    #[inline(always)]
+    pub fn record(self, failed: bool) {
+        // Reported: nothing left for `Drop` to do, and no copy of the ticket either.
+        let this = std::mem::ManuallyDrop::new(self);
+        this.breaker.finish(&this.ticket, failed);
+    }
 }
 
 impl<C: Clock> OwnedPermit<C> {
     permit_methods!();
+
+    /// Records the call as failed if `failed`, else as successful.
+    #[inline]
+    pub fn record(mut self, failed: bool) {
+        let ticket = self.ticket;
+        self.ticket.kind = Kind::Done;
+        self.breaker.finish(&ticket, failed);
+    }
 }
 
 impl<C: Clock> Drop for Permit<'_, C> {
