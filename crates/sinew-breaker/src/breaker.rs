@@ -59,26 +59,34 @@ pub struct Metrics {
     pub trial_successes: u32,
 }
 
-/// What a permit remembers of its admission.
+/// What a permit remembers of its admission: two `u64`s, so it travels in registers (a
+/// ticket with a narrower field, copied through memory, costs a failed store-to-load
+/// forwarding: a stall longer than the rest of a closed call).
 #[derive(Debug, Clone, Copy)]
 struct Ticket {
-    kind: Kind,
-    /// The state word at admission. A closed-state word never changes until the next
-    /// transition, so "is this outcome still current" is one comparison with it.
+    /// The state word at admission; its state bits say what kind of permit this is
+    /// (closed, half-open trial, disabled, or [`DONE`] once reported). A closed-state word
+    /// never changes until the next transition, so "is this outcome still current" is one
+    /// comparison with it.
     word: u64,
     /// Clock reading at admission (nanoseconds), when the slow-call rule is on; else 0.
     start: u64,
 }
 
-/// `u64`-sized so a ticket has no padding: copying a ticket with a one-byte field costs a
-/// failed store-to-load forwarding (a stall longer than the rest of a closed call).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u64)]
-enum Kind {
-    Closed,
-    Trial,
-    Disabled,
-    Done,
+/// State bits no state uses: a ticket already reported, or (in [`CircuitBreaker::admit_other`]'s
+/// packed answer) a rejection.
+const DONE: u64 = 0b111;
+
+impl Ticket {
+    #[inline(always)]
+    fn kind(&self) -> u64 {
+        self.word & 0b111
+    }
+
+    #[inline(always)]
+    fn is_trial(&self) -> bool {
+        self.kind() == HALF_OPEN
+    }
 }
 
 /// Deadline word: generation (21 bits) above a deadline in ms since the breaker's time base.
@@ -448,40 +456,67 @@ impl<C: Clock> CircuitBreaker<C> {
         self.clock.now_nanos()
     }
 
-    /// Admission. The closed answer (one load) is inlined into the caller, so the permit
-    /// stays in registers; everything else is one call away.
+    /// Admission. The closed answer (one load) and the two common rejections (forced open;
+    /// open with its wait not over: a clock read and a load of the deadline word) are inlined
+    /// into the caller, so the permit stays in registers; everything else is one call away.
     #[inline(always)]
     fn admit(&self) -> Result<Ticket, Rejected> {
         let w = self.load();
         if w.state_bits() == CLOSED {
             return Ok(Ticket {
-                kind: Kind::Closed,
                 word: w.0,
                 start: self.start_time(),
             });
         }
-        self.admit_other(w)
+        if w.state_bits() == FORCED_OPEN {
+            return Err(self.reject(Rejected::forced_open()));
+        }
+        if w.state_bits() == OPEN {
+            let d = self.head.deadline.load(Ordering::Acquire);
+            if d >> DL_BITS == w.generation() {
+                let now = self.rel_now();
+                let deadline = (d & DL_MASK) * MS;
+                if now < deadline {
+                    return Err(self.reject(Rejected::open(deadline - now)));
+                }
+            }
+        }
+        // Two registers back, not a `Result` through memory.
+        let (a, b) = self.admit_other(w);
+        if a & 0b111 == DONE {
+            Err(Rejected::from_parts(a >> 3, b))
+        } else {
+            Ok(Ticket { word: a, start: b })
+        }
     }
 
-    /// Admission outside closed. Rejections from forced open and from an open breaker whose
-    /// wait is not over (a clock read and a load of the deadline word) are answered here;
-    /// anything that may change the state goes on to [`admit_slow`](Self::admit_slow).
+    /// Admission outside closed, when [`admit`](Self::admit)'s inlined checks did not answer:
+    /// rejections are answered here, anything that may change the state goes on to
+    /// [`admit_slow`](Self::admit_slow).
+    ///
+    /// The answer is packed into two `u64`s (returned in registers): a ticket as is, or a
+    /// rejection as `(state << 3 | DONE, retry_after)`.
     #[inline(never)]
-    fn admit_other(&self, w: Word) -> Result<Ticket, Rejected> {
-        match w.state_bits() {
+    fn admit_other(&self, w: Word) -> (u64, u64) {
+        let answer = match w.state_bits() {
             OPEN => {
                 let d = self.head.deadline.load(Ordering::Acquire);
                 if d >> DL_BITS == w.generation() {
                     let now = self.rel_now();
                     let deadline = (d & DL_MASK) * MS;
                     if now < deadline {
-                        return Err(self.reject(Rejected::open(deadline - now)));
+                        let r = self.reject(Rejected::open(deadline - now));
+                        return (r.state_bits() << 3 | DONE, r.retry_after_nanos());
                     }
                 }
                 self.admit_slow(w)
             }
             FORCED_OPEN => Err(self.reject(Rejected::forced_open())),
             _ => self.admit_slow(w),
+        };
+        match answer {
+            Ok(t) => (t.word, t.start),
+            Err(r) => (r.state_bits() << 3 | DONE, r.retry_after_nanos()),
         }
     }
 
@@ -492,11 +527,6 @@ impl<C: Clock> CircuitBreaker<C> {
             match w.state_bits() {
                 CLOSED | DISABLED => {
                     return Ok(Ticket {
-                        kind: if w.state_bits() == CLOSED {
-                            Kind::Closed
-                        } else {
-                            Kind::Disabled
-                        },
                         word: w.0,
                         start: self.start_time(),
                     });
@@ -515,7 +545,6 @@ impl<C: Clock> CircuitBreaker<C> {
                     let to = w.next(HALF_OPEN, w.trips()).with_permits(1, 0);
                     if self.transition(w, to, now) {
                         return Ok(Ticket {
-                            kind: Kind::Trial,
                             word: to.0,
                             start: self.start_time(),
                         });
@@ -526,7 +555,6 @@ impl<C: Clock> CircuitBreaker<C> {
                         let to = w.with_permits(w.issued() + 1, w.succeeded());
                         if self.cas(w, to).is_ok() {
                             return Ok(Ticket {
-                                kind: Kind::Trial,
                                 word: w.0,
                                 start: self.start_time(),
                             });
@@ -709,10 +737,10 @@ impl<C: Clock> CircuitBreaker<C> {
 
     #[inline(always)]
     fn finish(&self, t: &Ticket, failed: bool) {
-        match t.kind {
-            Kind::Closed => self.record_closed(t, failed),
-            Kind::Trial => self.record_trial(t, failed),
-            Kind::Disabled | Kind::Done => {}
+        match t.kind() {
+            CLOSED => self.record_closed(t, failed),
+            HALF_OPEN => self.record_trial(t, failed),
+            _ => {} // disabled, or already reported
         }
     }
 
@@ -820,7 +848,7 @@ impl<C: Clock> CircuitBreaker<C> {
     /// A trial permit dropped unreported gives its slot back.
     #[cold]
     fn release(&self, t: &Ticket) {
-        if t.kind != Kind::Trial {
+        if !t.is_trial() {
             return;
         }
         let mut w = self.load();
@@ -894,7 +922,7 @@ macro_rules! permit_methods {
 
         /// Whether this is a half-open trial call.
         pub fn is_trial(&self) -> bool {
-            self.ticket.kind == Kind::Trial
+            self.ticket.is_trial()
         }
     };
 }
@@ -918,7 +946,7 @@ impl<C: Clock> OwnedPermit<C> {
     #[inline]
     pub fn record(mut self, failed: bool) {
         let ticket = self.ticket;
-        self.ticket.kind = Kind::Done;
+        self.ticket.word = DONE;
         self.breaker.finish(&ticket, failed);
     }
 }
@@ -926,7 +954,7 @@ impl<C: Clock> OwnedPermit<C> {
 impl<C: Clock> Drop for Permit<'_, C> {
     #[inline]
     fn drop(&mut self) {
-        if self.ticket.kind == Kind::Trial {
+        if self.ticket.is_trial() {
             self.breaker.release(&self.ticket);
         }
     }
@@ -934,7 +962,7 @@ impl<C: Clock> Drop for Permit<'_, C> {
 
 impl<C: Clock> Drop for OwnedPermit<C> {
     fn drop(&mut self) {
-        if self.ticket.kind == Kind::Trial {
+        if self.ticket.is_trial() {
             self.breaker.release(&self.ticket);
         }
     }

@@ -42,6 +42,24 @@ impl Rejected {
         }
     }
 
+    #[inline(always)]
+    pub(crate) const fn from_parts(state: u64, retry_after_nanos: u64) -> Rejected {
+        Rejected {
+            state,
+            retry_after: retry_after_nanos,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) const fn state_bits(&self) -> u64 {
+        self.state
+    }
+
+    #[inline(always)]
+    pub(crate) const fn retry_after_nanos(&self) -> u64 {
+        self.retry_after
+    }
+
     /// The state that rejected the call: [`Open`](crate::State::Open),
     /// [`HalfOpen`](crate::State::HalfOpen) (every trial permit taken) or
     /// [`ForcedOpen`](crate::State::ForcedOpen).
