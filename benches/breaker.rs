@@ -13,14 +13,21 @@
 //!   contention on it.
 //! - `open_reject`: one call turned away by an open breaker (tripped, with an hour left to
 //!   wait), single-threaded.
+//! - `tower_call_1_thread`: one request through a tower service guarded by a circuit-breaker
+//!   layer (`poll_ready`, `call`, then one poll of the response future with a no-op waker;
+//!   the inner `service_fn` answers at once). `service_fn, no layer` is the baseline. Peer:
+//!   tower-resilience-circuitbreaker 0.14 (`CircuitBreakerLayer::builder()` with a count
+//!   window of 100 and a 50% threshold, the same policy; it boxes each response future and
+//!   takes a `tokio::sync::Mutex` per call).
 //!
 //! # Configuration (the same policy everywhere it can be)
 //!
 //! - sinew: a count window of the last 100 calls, trip at 50% failures after 100 calls (the
 //!   defaults, which are resilience4j's), no slow-call rule, `SystemClock` unless named.
 //!   `sinew call` wraps the closure (with `catch_unwind`); `sinew permit` is
-//!   `try_acquire()?.success()` around it. `sinew, slow-call rule` adds the slow-call rule,
-//!   which reads the clock at admission and at report.
+//!   `try_acquire()?.success()` around it. `sinew call, slow-call rule` adds the slow-call
+//!   rule, which reads the clock at admission and at report (`SystemClock`, or `CachedClock`
+//!   where named).
 //! - recloser 1.4: `Recloser::default()`: a ring of the last 100 calls, trip at 50% (the same
 //!   policy), `call`.
 //! - failsafe 1.3: `Config::new().build()`, its recommended default (success rate over a time
@@ -40,6 +47,7 @@
 
 use std::hint::black_box;
 use std::sync::Barrier;
+use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -72,12 +80,13 @@ fn sinew_with<C: Clock>(clock: C) -> CircuitBreaker<C> {
         .unwrap()
 }
 
-fn sinew_slow() -> CircuitBreaker<SystemClock> {
+fn sinew_slow<C: Clock>(clock: C) -> CircuitBreaker<C> {
     CircuitBreaker::builder()
         .count_window(100)
         .minimum_calls(100)
         .slow_call(Duration::from_secs(1), 1.0)
         .wait_in_open(HOUR)
+        .clock(clock)
         .build()
         .unwrap()
 }
@@ -165,9 +174,13 @@ fn closed_call_1_thread(c: &mut Criterion) {
     let s = sinew();
     g.bench_function("sinew call", |b| b.iter(|| sinew_call(&s)));
     g.bench_function("sinew permit", |b| b.iter(|| sinew_permit(&s)));
-    let slow = sinew_slow();
+    let slow = sinew_slow(SystemClock);
     g.bench_function("sinew call, slow-call rule", |b| {
         b.iter(|| sinew_call(&slow));
+    });
+    let slow_cached = sinew_slow(CachedClock::new());
+    g.bench_function("sinew call, slow-call rule, CachedClock", |b| {
+        b.iter(|| sinew_call(&slow_cached));
     });
     let r = recloser();
     g.bench_function("recloser 1.4", |b| b.iter(|| recloser_call(&r)));
@@ -182,7 +195,7 @@ fn closed_call_2_threads(c: &mut Criterion) {
     g.bench_function("sinew call", |b| {
         b.iter_custom(|iters| two_threads(iters, &|| sinew_call(&s)));
     });
-    let slow = sinew_slow();
+    let slow = sinew_slow(SystemClock);
     g.bench_function("sinew call, slow-call rule", |b| {
         b.iter_custom(|iters| two_threads(iters, &|| sinew_call(&slow)));
     });
@@ -222,13 +235,64 @@ fn open_reject(c: &mut Criterion) {
         b.iter(|| forced.try_acquire().is_err());
     });
     let r = recloser();
-    for _ in 0..100 {
+    // recloser decides from the call after the one that fills its ring.
+    for _ in 0..101 {
         let _ = r.call(|| Err::<(), ()>(()));
     }
-    assert!(r.call(work).is_err(), "recloser is open");
+    assert!(
+        matches!(r.call(work), Err(recloser::Error::Rejected)),
+        "recloser is open"
+    );
     g.bench_function("recloser 1.4", |b| b.iter(|| r.call(work).is_err()));
     let f = failsafe_open();
+    assert!(
+        matches!(f.call(work), Err(failsafe::Error::Rejected)),
+        "failsafe is open"
+    );
     g.bench_function("failsafe 1.3", |b| b.iter(|| f.call(work).is_err()));
+    g.finish();
+}
+
+/// One request through `svc`: ready, call, one poll (every service here answers at once).
+fn tower_once<S: tower::Service<u64>>(svc: &mut S, cx: &mut Context<'_>) -> bool {
+    if !matches!(svc.poll_ready(cx), Poll::Ready(Ok(()))) {
+        return false;
+    }
+    let mut fut = std::pin::pin!(svc.call(black_box(1)));
+    matches!(fut.as_mut().poll(cx), Poll::Ready(Ok(_)))
+}
+
+fn tower_call_1_thread(c: &mut Criterion) {
+    use tower::Layer;
+    let mut g = c.benchmark_group("tower_call_1_thread");
+    let mut cx = Context::from_waker(Waker::noop());
+    let inner = || tower::service_fn(|x: u64| std::future::ready(Ok::<u64, ()>(x)));
+
+    let mut bare = inner();
+    assert!(tower_once(&mut bare, &mut cx));
+    g.bench_function("service_fn, no layer", |b| {
+        b.iter(|| tower_once(&mut bare, &mut cx));
+    });
+
+    let layer = sinew_breaker::tower::CircuitBreakerLayer::new(std::sync::Arc::new(sinew()));
+    let mut s = layer.layer(inner());
+    assert!(tower_once(&mut s, &mut cx), "sinew layer serves");
+    g.bench_function("sinew CircuitBreakerLayer", |b| {
+        b.iter(|| tower_once(&mut s, &mut cx));
+    });
+
+    let peer = tower_resilience_circuitbreaker::CircuitBreakerLayer::builder()
+        .failure_rate_threshold(0.5)
+        .sliding_window_size(100)
+        .minimum_number_of_calls(100)
+        .wait_duration_in_open(HOUR)
+        .build()
+        .unwrap();
+    let mut r = peer.layer(inner());
+    assert!(tower_once(&mut r, &mut cx), "tower-resilience layer serves");
+    g.bench_function("tower-resilience 0.14", |b| {
+        b.iter(|| tower_once(&mut r, &mut cx));
+    });
     g.finish();
 }
 
@@ -236,6 +300,7 @@ criterion_group!(
     benches,
     closed_call_1_thread,
     closed_call_2_threads,
-    open_reject
+    open_reject,
+    tower_call_1_thread
 );
 criterion_main!(benches);
