@@ -413,6 +413,62 @@ mod tests {
         assert_eq!(w.counts(1_000), Counts::default());
     }
 
+    proptest::proptest! {
+        /// A time window against a list of every recorded call: with time moving forwards,
+        /// its counts are exactly the calls whose bucket lies in the window.
+        #[test]
+        fn time_window_matches_a_list_of_calls(
+            buckets in 1u32..8,
+            bucket_nanos in 1u64..50,
+            steps in proptest::collection::vec((0u64..120, 0u8..8), 1..200),
+        ) {
+            let w = TimeWindow::new(bucket_nanos * u64::from(buckets), buckets);
+            let width = w.bucket_nanos;
+            let mut now = 0u64;
+            let mut calls: Vec<(u64, u8)> = Vec::new();
+            for (advance, bits) in steps {
+                now += advance;
+                let outcome = CALL | (bits & (FAILED | SLOW));
+                let seen = w.record(outcome, now);
+                calls.push((now / width, outcome));
+                let epoch = now / width;
+                let oldest = epoch.saturating_sub(u64::from(buckets) - 1);
+                let live = calls.iter().filter(|(e, _)| *e >= oldest && *e <= epoch);
+                let want = live.fold(Counts::default(), |mut c, (_, o)| {
+                    c.calls += 1;
+                    c.failures += u64::from(o & FAILED != 0);
+                    c.slow += u64::from(o & SLOW != 0);
+                    c
+                });
+                proptest::prop_assert_eq!(seen, want);
+                proptest::prop_assert_eq!(w.counts(now), want);
+            }
+        }
+
+        /// A count window against a list: its counts are exactly the last N outcomes.
+        #[test]
+        fn count_window_matches_a_list_of_calls(
+            size in 1u32..16,
+            outcomes in proptest::collection::vec(0u8..8, 1..200),
+        ) {
+            let w = CountWindow::new(size);
+            let mut all: Vec<u8> = Vec::new();
+            for bits in outcomes {
+                let outcome = CALL | (bits & (FAILED | SLOW));
+                w.record(outcome, 0);
+                all.push(outcome);
+                let start = all.len().saturating_sub(size as usize);
+                let last = all.get(start..).unwrap_or_default();
+                let want = Counts {
+                    calls: last.len() as u64,
+                    failures: last.iter().filter(|o| *o & FAILED != 0).count() as u64,
+                    slow: last.iter().filter(|o| *o & SLOW != 0).count() as u64,
+                };
+                proptest::prop_assert_eq!(w.counts(), want);
+            }
+        }
+    }
+
     #[test]
     fn implausible_counts_are_flagged() {
         let torn = Counts {
