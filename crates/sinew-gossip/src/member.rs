@@ -1017,6 +1017,9 @@ impl<R: Rng> Member<R> {
             return;
         }
         if inc.number < self.incarnation.number {
+            // A stale accusation still circulates: our refutation may have been lost (each
+            // rumour is sent a limited number of times), so queue it again, fresh.
+            self.broadcast_self();
             return;
         }
         self.bump_incarnation(inc);
