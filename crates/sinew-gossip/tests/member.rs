@@ -1,0 +1,323 @@
+//! One member driven by hand with crafted datagrams: the state rules, Lifeguard, and bad input.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use sinew_gossip::wire::{self, Message};
+use sinew_gossip::{Config, Event, Incarnation, Member, PacketError, State};
+
+fn addr(i: u8) -> SocketAddr {
+    SocketAddr::from(([10, 0, 0, i], 7946))
+}
+
+fn ms(v: u64) -> Duration {
+    Duration::from_millis(v)
+}
+
+const A: u8 = 1;
+
+fn member() -> Member {
+    Member::new(Config::lan(), addr(A), 1, Duration::ZERO, 99).unwrap()
+}
+
+/// Sends `msgs` to `m` as a datagram from member `from`.
+fn deliver(m: &mut Member, now: Duration, from: u8, msgs: &[Message]) {
+    let bytes = wire::encode(b"", &addr(from), msgs);
+    m.handle_packet(now, addr(from), &bytes).unwrap();
+}
+
+fn alive(i: u8, n: u32) -> Message {
+    Message::Alive {
+        addr: addr(i),
+        incarnation: Incarnation::new(1, n),
+        metadata: Bytes::new(),
+    }
+}
+
+/// `m` learns of members 2..=last, alive at incarnation (1, 0).
+fn populate(m: &mut Member, last: u8) {
+    let msgs: Vec<Message> = (2..=last).map(|i| alive(i, 0)).collect();
+    deliver(m, Duration::ZERO, 2, &msgs);
+    while m.poll_event().is_some() {}
+}
+
+fn drain(m: &mut Member) -> Vec<(SocketAddr, Vec<Message>)> {
+    let mut out = Vec::new();
+    while let Some(t) = m.poll_transmit() {
+        assert!(t.bytes.len() <= m.config().mtu);
+        out.push((t.to, wire::decode(&t.bytes).unwrap().messages));
+    }
+    out
+}
+
+#[test]
+fn ping_is_acked_to_the_transport_source() {
+    let mut m = member();
+    let bytes = wire::encode(b"", &addr(2), &[Message::Ping { seq: 77 }]);
+    let nat: SocketAddr = "192.168.1.9:40000".parse().unwrap();
+    m.handle_packet(ms(1), nat, &bytes).unwrap();
+    let out = drain(&mut m);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, nat);
+    assert!(out[0].1.contains(&Message::Ack { seq: 77 }));
+}
+
+#[test]
+fn bad_datagrams_are_refused_and_change_nothing() {
+    let mut m = member();
+    assert!(matches!(
+        m.handle_packet(ms(1), addr(2), &[1, 2, 3]),
+        Err(PacketError::Decode(_))
+    ));
+    let other_cluster = wire::encode(b"other", &addr(2), &[alive(3, 0)]);
+    assert_eq!(
+        m.handle_packet(ms(1), addr(2), &other_cluster),
+        Err(PacketError::WrongCluster)
+    );
+    assert_eq!(m.num_alive(), 1);
+    assert!(m.poll_event().is_none());
+    assert!(m.poll_transmit().is_none());
+}
+
+#[test]
+fn dead_member_is_not_resurrected_by_third_parties() {
+    let mut m = member();
+    populate(&mut m, 5);
+    let dead = Message::Dead {
+        addr: addr(3),
+        incarnation: Incarnation::new(1, 0),
+        from: addr(2),
+    };
+    deliver(&mut m, ms(10), 2, &[dead]);
+    assert_eq!(
+        m.poll_event(),
+        Some(Event::Dead {
+            addr: addr(3),
+            incarnation: Incarnation::new(1, 0)
+        })
+    );
+    // Third parties repeat old news of it being alive, directly and through anti-entropy.
+    deliver(&mut m, ms(20), 4, &[alive(3, 0)]);
+    deliver(
+        &mut m,
+        ms(30),
+        5,
+        &[Message::SyncState {
+            addr: addr(3),
+            incarnation: Incarnation::new(1, 0),
+            state: State::Alive,
+            metadata: Bytes::new(),
+        }],
+    );
+    assert_eq!(m.member(addr(3)).unwrap().state, State::Dead);
+    assert!(m.poll_event().is_none());
+    // Only a newer incarnation (which only member 3 itself creates) brings it back.
+    deliver(&mut m, ms(40), 4, &[alive(3, 1)]);
+    assert_eq!(m.member(addr(3)).unwrap().state, State::Alive);
+    assert!(matches!(m.poll_event(), Some(Event::Joined { .. })));
+}
+
+#[test]
+fn accusation_is_refuted_with_a_higher_incarnation() {
+    let mut m = member();
+    populate(&mut m, 4);
+    let before = m.incarnation();
+    let suspect = Message::Suspect {
+        addr: addr(A),
+        incarnation: before,
+        from: addr(2),
+    };
+    deliver(&mut m, ms(5), 2, &[suspect, Message::Ping { seq: 1 }]);
+    assert_eq!(m.incarnation(), Incarnation::new(1, 1));
+    assert_eq!(m.health(), 1, "being accused raises the health multiplier");
+    // The refutation rides on the ack.
+    let out = drain(&mut m);
+    assert!(out[0].1.contains(&alive(A, 1)), "{:?}", out);
+    // A stale accusation does not bump again.
+    deliver(
+        &mut m,
+        ms(6),
+        3,
+        &[Message::Dead {
+            addr: addr(A),
+            incarnation: before,
+            from: addr(3),
+        }],
+    );
+    assert_eq!(m.incarnation(), Incarnation::new(1, 1));
+}
+
+#[test]
+fn failed_probe_goes_indirect_then_suspects_and_raises_health() {
+    let mut m = member();
+    populate(&mut m, 6);
+    // Run until the first probe goes out.
+    let mut now = Duration::ZERO;
+    let (target, seq) = loop {
+        now += ms(10);
+        m.handle_timeout(now);
+        if let Some((to, msgs)) = drain(&mut m)
+            .into_iter()
+            .find(|(_, msgs)| msgs.iter().any(|x| matches!(x, Message::Ping { .. })))
+        {
+            let seq = msgs
+                .iter()
+                .find_map(|x| match x {
+                    Message::Ping { seq } => Some(*seq),
+                    _ => None,
+                })
+                .unwrap();
+            break (to, seq);
+        }
+    };
+    // No ack: after the probe timeout (500 ms), ping-reqs go to 3 other members.
+    m.handle_timeout(now + ms(500));
+    let reqs: Vec<_> = drain(&mut m)
+        .into_iter()
+        .filter(|(_, msgs)| msgs.contains(&Message::PingReq { seq, target }))
+        .collect();
+    assert_eq!(reqs.len(), 3);
+    assert!(reqs.iter().all(|(to, _)| *to != target));
+    // One relay nacks; two stay silent (missed nacks count against our own health).
+    let relay = reqs[0].0.ip().to_string();
+    let relay_id: u8 = relay.rsplit('.').next().unwrap().parse().unwrap();
+    deliver(&mut m, now + ms(700), relay_id, &[Message::Nack { seq }]);
+    m.handle_timeout(now + ms(1000));
+    assert_eq!(m.member(target).unwrap().state, State::Suspect);
+    assert_eq!(m.health(), 2, "two missed nacks");
+    assert!(matches!(m.poll_event(), Some(Event::Suspected { addr, .. }) if addr == target));
+}
+
+#[test]
+fn probe_of_a_suspect_tells_it_so() {
+    let mut m = member();
+    populate(&mut m, 2);
+    deliver(
+        &mut m,
+        ms(1),
+        2,
+        &[Message::Suspect {
+            addr: addr(2),
+            incarnation: Incarnation::new(1, 0),
+            from: addr(9),
+        }],
+    );
+    // The only member to probe is the suspect; its ping carries the suspicion (buddy rule).
+    let mut now = ms(1);
+    loop {
+        now += ms(50);
+        m.handle_timeout(now);
+        let out = drain(&mut m);
+        if let Some((_, msgs)) = out
+            .iter()
+            .find(|(_, msgs)| msgs.iter().any(|x| matches!(x, Message::Ping { .. })))
+        {
+            assert!(matches!(
+                msgs[0],
+                Message::Suspect { addr: a, from, .. } if a == addr(2) && from == addr(A)
+            ));
+            break;
+        }
+        assert!(now < Duration::from_secs(3));
+    }
+}
+
+/// Member with 10 alive members (itself included): min suspicion timeout = 4 x log10(10) x
+/// 1 s = 4 s, max = 6 x 4 s = 24 s, k = 4 - 2 = 2 confirmations expected. Lifeguard's timeout
+/// after c confirmations is max(min, max - (max - min) x ln(c + 1) / ln(k + 1)):
+/// c = 0 -> 24 s, c = 1 -> 24 - 20 x ln 2 / ln 3 = 11.381 s, c = 2 -> 4 s.
+fn suspicion_deadline(confirmations: u8) -> (bool, bool, Duration) {
+    let expected = match confirmations {
+        0 => ms(24_000),
+        1 => ms(11_381),
+        _ => ms(4_000),
+    };
+    let mut m = member();
+    populate(&mut m, 10);
+    let inc = Incarnation::new(1, 0);
+    for from in 0..=confirmations {
+        deliver(
+            &mut m,
+            Duration::ZERO,
+            11 + from,
+            &[Message::Suspect {
+                addr: addr(2),
+                incarnation: inc,
+                from: addr(11 + from),
+            }],
+        );
+    }
+    m.handle_timeout(expected - ms(5));
+    let before = m.member(addr(2)).unwrap().state == State::Suspect;
+    m.handle_timeout(expected + ms(5));
+    let after = m.member(addr(2)).unwrap().state == State::Dead;
+    (before, after, expected)
+}
+
+#[test]
+fn suspicion_timeout_shrinks_with_independent_confirmations() {
+    for c in 0..3 {
+        let (before, after, at) = suspicion_deadline(c);
+        assert!(before, "{c} confirmations: dead before {at:?}");
+        assert!(after, "{c} confirmations: not dead at {at:?}");
+    }
+}
+
+#[test]
+fn leaving_stops_answering_and_goes_quiet() {
+    let mut m = member();
+    populate(&mut m, 5);
+    m.leave();
+    assert!(m.has_left());
+    deliver(&mut m, ms(1), 2, &[Message::Ping { seq: 3 }]);
+    assert!(drain(&mut m).is_empty(), "a left member does not answer");
+    // It gossips its departure until the retransmit limit, then needs no more timers.
+    let mut now = ms(1);
+    let mut saw_left = false;
+    while let Some(t) = m.poll_timeout() {
+        now = now.max(t);
+        m.handle_timeout(now);
+        for (_, msgs) in drain(&mut m) {
+            saw_left |= msgs.iter().any(|x| matches!(x, Message::Left { .. }));
+        }
+        assert!(now < Duration::from_secs(30));
+    }
+    assert!(saw_left);
+}
+
+#[test]
+fn unanswered_join_is_retried_without_help() {
+    let mut m = member();
+    m.join(&[addr(2), addr(A)]);
+    let first = drain(&mut m);
+    assert_eq!(first.len(), 1, "own address is skipped");
+    assert_eq!(first[0].0, addr(2));
+    assert!(
+        first[0]
+            .1
+            .iter()
+            .any(|x| matches!(x, Message::SyncDigest { reply: false, .. }))
+    );
+    // Nobody answers; within a reconnect interval (10 s) the seed is tried again.
+    let mut now = Duration::ZERO;
+    let mut retried = false;
+    while now < Duration::from_secs(11) && !retried {
+        now = m.poll_timeout().unwrap().max(now);
+        m.handle_timeout(now);
+        retried = drain(&mut m).iter().any(|(to, msgs)| {
+            *to == addr(2) && msgs.iter().any(|x| matches!(x, Message::SyncDigest { .. }))
+        });
+    }
+    assert!(retried);
+}
+
+#[test]
+fn metadata_update_bumps_incarnation_and_is_validated() {
+    let mut m = member();
+    m.set_metadata(&b"v1"[..]).unwrap();
+    assert_eq!(m.incarnation(), Incarnation::new(1, 1));
+    assert_eq!(&m.metadata()[..], b"v1");
+    assert!(m.set_metadata(vec![0u8; 10_000]).is_err());
+    assert_eq!(&m.metadata()[..], b"v1");
+}
