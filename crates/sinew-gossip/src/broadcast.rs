@@ -62,8 +62,11 @@ impl BroadcastQueue {
     /// Returns how many were added.
     pub(crate) fn fill(&mut self, packer: &mut Packer<'_>, limit: u32) -> usize {
         let mut sent = Vec::new();
+        let mut misses = 0;
         for &(transmits, Reverse(id)) in &self.order {
-            if packer.has_messages() && packer.remaining() < MIN_RUMOUR_LEN {
+            // Stop when the datagram is full, or after a run of rumours too big for the
+            // space left (scanning a long queue for a small one costs more than it saves).
+            if packer.has_messages() && (packer.remaining() < MIN_RUMOUR_LEN || misses >= 8) {
                 break;
             }
             let Some(item) = self.items.get(&id) else {
@@ -76,6 +79,8 @@ impl BroadcastQueue {
             };
             if added {
                 sent.push((transmits, id));
+            } else {
+                misses += 1;
             }
         }
         for &(transmits, id) in &sent {

@@ -477,6 +477,7 @@ impl<R: Rng> Member<R> {
             }
         }
         self.broadcast_self();
+        self.next_reconnect = self.now + self.config.probe_interval;
         let seeds = self.seeds.clone();
         for seed in seeds {
             let digest = self.digest_message(false);
@@ -639,7 +640,14 @@ impl<R: Rng> Member<R> {
             }
         }
         if now >= self.next_reconnect {
-            self.next_reconnect = now + self.config.reconnect_interval;
+            // While this member knows nobody alive (an unanswered join, or cut off from
+            // everyone), retry every probe interval rather than every reconnect interval.
+            let every = if self.live == 0 {
+                self.config.probe_interval
+            } else {
+                self.config.reconnect_interval
+            };
+            self.next_reconnect = now + every;
             self.reap(now);
             self.reconnect();
         }
@@ -667,6 +675,10 @@ impl<R: Rng> Member<R> {
                 for relay in relays {
                     self.send(relay, &[Message::PingReq { seq, target }], false);
                 }
+                // A second direct ping alongside the indirect ones (memberlist sends a TCP
+                // ping here): one more independent path, so a single lost datagram on the
+                // direct path no longer counts against the target.
+                self.send(target, &[Message::Ping { seq }], false);
             }
         }
         if let Some(p) = self.probe.as_ref().filter(|p| now >= p.end) {
@@ -1093,7 +1105,9 @@ impl<R: Rng> Member<R> {
                 // Insert at a random place in the probe order so a newcomer is probed soon.
                 let lo = self.probe_pos.min(self.probe_order.len());
                 let at = self.rng.random_range(lo..=self.probe_order.len());
-                self.probe_order.insert(at, addr);
+                self.probe_order.push(addr);
+                let last = self.probe_order.len() - 1;
+                self.probe_order.swap(at, last);
                 self.events.push_back(Event::Joined {
                     addr,
                     incarnation: inc,

@@ -357,6 +357,16 @@ impl Simulation {
         Some(latest.saturating_sub(w.started))
     }
 
+    /// Like [`watch_result`](Self::watch_result) but measured from the moment the first
+    /// member saw the news (the dissemination proper, without the time the news took to
+    /// enter the cluster).
+    pub fn watch_spread(&self, watch: usize) -> Option<Duration> {
+        let total = self.watch_result(watch)?;
+        let w = self.watches.get(watch)?;
+        let first = w.seen.values().min()?.saturating_sub(w.started);
+        Some(total.saturating_sub(first))
+    }
+
     /// Per-member times (since the watch started) at which each member saw the news.
     pub fn watch_times(&self, watch: usize) -> Vec<Duration> {
         self.watches.get(watch).map_or_else(Vec::new, |w| {
@@ -369,6 +379,21 @@ impl Simulation {
 
     /// Whether every up member that has not left sees every other such member alive.
     pub fn converged(&self) -> bool {
+        let up_count = self
+            .nodes
+            .iter()
+            .filter_map(|n| n.member.as_ref())
+            .filter(|m| !m.has_left())
+            .count();
+        // Cheap necessary condition first (O(N)), the full check (O(N^2)) only if it holds.
+        if self
+            .nodes
+            .iter()
+            .filter_map(|n| n.member.as_ref())
+            .any(|m| !m.has_left() && m.num_alive() != up_count)
+        {
+            return false;
+        }
         let up: Vec<(SocketAddr, Incarnation)> = self
             .nodes
             .iter()
@@ -585,6 +610,305 @@ impl Simulation {
                 }
             }
         }
+    }
+}
+
+/// Which scenario [`ReportCard::run`] plays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Scenario {
+    /// Joins, dissemination of new members, steady state under loss, crash detection.
+    Steady,
+    /// As `Steady`, then the cluster is split in two halves for 60 s and healed; reports the
+    /// time until every member sees every other alive.
+    Partition,
+}
+
+/// Parameters of a [`ReportCard`] run.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ReportOptions {
+    /// Members in the cluster (at least 30).
+    pub nodes: usize,
+    /// iid loss of every datagram.
+    pub loss: f64,
+    /// The fraction of members that are starved during the steady phase.
+    pub starved: f64,
+    /// The seed of everything random.
+    pub seed: u64,
+    /// How long the steady phase runs.
+    pub steady: Duration,
+    /// The scenario.
+    pub scenario: Scenario,
+    /// The protocol configuration (memberlist LAN by default).
+    pub config: Config,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        Self {
+            nodes: 1000,
+            loss: 0.0,
+            starved: 0.0,
+            seed: 1,
+            steady: Duration::from_secs(120),
+            scenario: Scenario::Steady,
+            config: Config::lan(),
+        }
+    }
+}
+
+/// The measurements of one simulated run; [`ReportCard::to_json`] prints them.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ReportCard {
+    /// Members.
+    pub nodes: usize,
+    /// iid loss.
+    pub loss: f64,
+    /// Fraction of starved members.
+    pub starved: f64,
+    /// The seed.
+    pub seed: u64,
+    /// Time for the initial cluster to converge after the joins, in seconds.
+    pub converge_s: f64,
+    /// Over the late joiners: the 99th percentile of gossip rounds (`gossip_interval`s) from
+    /// the first member knowing the newcomer (usually the seed it joined through) until every
+    /// member knew it.
+    pub dissemination_rounds_p99: u64,
+    /// The maximum of the same.
+    pub dissemination_rounds_max: u64,
+    /// Over the crashed members: median seconds from the crash to "dead" at every member.
+    pub detection_s_p50: f64,
+    /// The 99th percentile of the same.
+    pub detection_s_p99: f64,
+    /// Crashes not detected by everyone within 120 s.
+    pub undetected: usize,
+    /// Live members declared dead (once per member and incarnation), from the start until
+    /// the partition (if any).
+    pub false_deaths: usize,
+    /// Live members suspected (once per member and incarnation), counted the same way.
+    pub false_suspicions: usize,
+    /// Bytes sent per member per second (UDP payloads) in 30 s of healthy steady state
+    /// (loss applies, nobody starved).
+    pub bytes_per_member_per_s: f64,
+    /// Datagrams sent per member per second in the same window.
+    pub messages_per_member_per_s: f64,
+    /// Bytes per member per second in the steady phase proper (with the starved members).
+    pub bytes_per_member_per_s_steady: f64,
+    /// Datagrams per member per second in the steady phase proper.
+    pub messages_per_member_per_s_steady: f64,
+    /// The largest datagram sent.
+    pub max_datagram: usize,
+    /// For [`Scenario::Partition`]: seconds from the heal until full convergence (`None`
+    /// for the other scenario, or if it did not converge within 300 s).
+    pub heal_s: Option<f64>,
+    /// Simulated member-seconds.
+    pub member_seconds: f64,
+}
+
+// Ranks are small non-negative numbers; the casts cannot truncate meaningfully.
+#[allow(clippy::cast_possible_truncation)]
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted.get(rank - 1).copied().unwrap_or(0.0)
+}
+
+impl ReportCard {
+    /// Plays `opts.scenario`:
+    ///
+    /// 1. `nodes - 20` members join through member 0, 10 ms apart; run until converged.
+    /// 2. The 20 remaining members join one by one, 5 s apart; each is watched until every
+    ///    member knows it (dissemination rounds).
+    /// 3. The cluster runs 30 s healthy (traffic is measured), then `starved x nodes`
+    ///    members are starved and it runs for `steady`.
+    /// 4. Ten members crash, 5 s apart; each is watched until everyone sees it dead.
+    /// 5. For [`Scenario::Partition`]: split into halves for 60 s, heal, time the convergence.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] if `opts.config` does not validate.
+    // Counts and round numbers are small, non-negative and clamped before the casts.
+    #[allow(clippy::cast_possible_truncation)]
+    pub fn run(opts: &ReportOptions) -> Result<ReportCard, ConfigError> {
+        let s = Duration::from_secs(1);
+        let n = opts.nodes.max(30);
+        let late = 20;
+        let mut sim = Simulation::new(
+            opts.config.clone(),
+            NetConfig::with_loss(opts.loss),
+            opts.seed,
+        )?;
+        for _ in 0..n - late {
+            sim.add_member();
+        }
+        // 1. Initial joins.
+        for id in 1..n - late {
+            sim.join(id, &[0]);
+            sim.run_for(Duration::from_millis(10));
+        }
+        let joined = sim.now();
+        while !sim.converged() && sim.now() - joined < 300 * s {
+            sim.run_for(s / 2);
+        }
+        let converge_s = (sim.now() - joined).as_secs_f64();
+        // 2. Late joiners, watched.
+        let mut rounds = Vec::new();
+        for _ in 0..late {
+            let id = sim.add_member();
+            let w = sim.watch(id, Watch::Joined);
+            sim.join(id, &[0]);
+            sim.run_for(5 * s);
+            let mut extra = Duration::ZERO;
+            while sim.watch_result(w).is_none() && extra < 60 * s {
+                sim.run_for(s);
+                extra += s;
+            }
+            if let Some(t) = sim.watch_spread(w) {
+                let r = t.as_secs_f64() / opts.config.gossip_interval.as_secs_f64();
+                rounds.push(r.ceil());
+            } else {
+                rounds.push(f64::INFINITY);
+            }
+        }
+        rounds.sort_by(f64::total_cmp);
+        // 3. Steady state: first healthy (the traffic the report quotes), then with starved
+        // members (false deaths are counted throughout).
+        let (healthy_bytes, healthy_messages) = measure_traffic(&mut sim, 30 * s);
+        let starved = ((n as f64) * opts.starved.clamp(0.0, 1.0)).round() as usize;
+        let mut ids: Vec<MemberId> = (1..n).collect();
+        shuffle_ids(&mut sim.rng, &mut ids);
+        for &id in ids.iter().take(starved) {
+            sim.set_starved(id, true);
+        }
+        let (bytes_per_member_per_s, messages_per_member_per_s) =
+            measure_traffic(&mut sim, opts.steady);
+        for &id in ids.iter().take(starved) {
+            sim.set_starved(id, false);
+        }
+        // 4. Crashes.
+        let victims: Vec<MemberId> = ids.iter().copied().skip(starved).take(10).collect();
+        let mut watches = Vec::new();
+        for &v in &victims {
+            watches.push(sim.watch(v, Watch::Gone));
+            sim.crash(v);
+            sim.run_for(5 * s);
+        }
+        let mut waited = Duration::ZERO;
+        while watches.iter().any(|&w| sim.watch_result(w).is_none()) && waited < 120 * s {
+            sim.run_for(s);
+            waited += s;
+        }
+        let mut detection: Vec<f64> = watches
+            .iter()
+            .filter_map(|&w| sim.watch_result(w))
+            .map(|d| d.as_secs_f64())
+            .collect();
+        let undetected = watches.len() - detection.len();
+        detection.sort_by(f64::total_cmp);
+        // The partition's deaths are the detector doing its job (the other side is
+        // unreachable), so false deaths and suspicions are counted up to here.
+        let false_deaths = sim.metrics.false_deaths.len();
+        let false_suspicions = sim.metrics.false_suspicions.len();
+        // 5. Partition.
+        let heal_s = if opts.scenario == Scenario::Partition {
+            let up: Vec<MemberId> = (0..n).filter(|&i| sim.is_up(i)).collect();
+            let (a, b) = up.split_at(up.len() / 2);
+            sim.partition(&[a, b]);
+            sim.run_for(60 * s);
+            sim.heal();
+            let healed = sim.now();
+            while !sim.converged() && sim.now() - healed < 300 * s {
+                sim.run_for(s / 10);
+            }
+            sim.converged().then(|| (sim.now() - healed).as_secs_f64())
+        } else {
+            None
+        };
+        let m = &sim.metrics;
+        Ok(ReportCard {
+            nodes: n,
+            loss: opts.loss,
+            starved: opts.starved,
+            seed: opts.seed,
+            converge_s,
+            dissemination_rounds_p99: percentile(&rounds, 0.99).min(1e9) as u64,
+            dissemination_rounds_max: rounds.last().copied().unwrap_or(0.0).min(1e9) as u64,
+            detection_s_p50: percentile(&detection, 0.5),
+            detection_s_p99: percentile(&detection, 0.99),
+            undetected,
+            false_deaths,
+            false_suspicions,
+            bytes_per_member_per_s: healthy_bytes,
+            messages_per_member_per_s: healthy_messages,
+            bytes_per_member_per_s_steady: bytes_per_member_per_s,
+            messages_per_member_per_s_steady: messages_per_member_per_s,
+            max_datagram: m.max_datagram,
+            heal_s,
+            member_seconds: m.member_seconds,
+        })
+    }
+
+    /// The report as one JSON object.
+    pub fn to_json(&self) -> String {
+        let heal = self
+            .heal_s
+            .map_or_else(|| "null".to_owned(), |h| format!("{h:.1}"));
+        format!(
+            concat!(
+                "{{\"nodes\":{},\"loss\":{},\"starved\":{},\"seed\":{},\"converge_s\":{:.1},",
+                "\"dissemination_rounds_p99\":{},\"dissemination_rounds_max\":{},",
+                "\"detection_s_p50\":{:.2},\"detection_s_p99\":{:.2},\"undetected\":{},",
+                "\"false_deaths\":{},\"false_suspicions\":{},",
+                "\"bytes_per_member_per_s\":{:.1},\"messages_per_member_per_s\":{:.2},",
+                "\"bytes_per_member_per_s_steady\":{:.1},\"messages_per_member_per_s_steady\":{:.2},",
+                "\"max_datagram\":{},\"heal_s\":{},\"member_seconds\":{:.0}}}"
+            ),
+            self.nodes,
+            self.loss,
+            self.starved,
+            self.seed,
+            self.converge_s,
+            self.dissemination_rounds_p99,
+            self.dissemination_rounds_max,
+            self.detection_s_p50,
+            self.detection_s_p99,
+            self.undetected,
+            self.false_deaths,
+            self.false_suspicions,
+            self.bytes_per_member_per_s,
+            self.messages_per_member_per_s,
+            self.bytes_per_member_per_s_steady,
+            self.messages_per_member_per_s_steady,
+            self.max_datagram,
+            heal,
+            self.member_seconds,
+        )
+    }
+}
+
+/// Runs for `d`; returns bytes and datagrams sent per member-second meanwhile.
+fn measure_traffic(sim: &mut Simulation, d: Duration) -> (f64, f64) {
+    let (b0, d0, ms0) = (
+        sim.metrics.bytes_sent,
+        sim.metrics.datagrams_sent,
+        sim.metrics.member_seconds,
+    );
+    sim.run_for(d);
+    let member_s = (sim.metrics.member_seconds - ms0).max(1e-9);
+    (
+        (sim.metrics.bytes_sent - b0) as f64 / member_s,
+        (sim.metrics.datagrams_sent - d0) as f64 / member_s,
+    )
+}
+
+fn shuffle_ids(rng: &mut Xoshiro256PlusPlus, v: &mut [MemberId]) {
+    for i in (1..v.len()).rev() {
+        let j = rng.random_range(0..=i);
+        v.swap(i, j);
     }
 }
 

@@ -1,5 +1,7 @@
 //! Seeded simulations of whole clusters (50-200 members): the behaviours the protocol
 //! promises, checked end to end.
+// Test helpers outside #[test] functions fail loudly too.
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 
 use std::time::Duration;
 

@@ -1,4 +1,6 @@
 //! One member driven by hand with crafted datagrams: the state rules, Lifeguard, and bad input.
+// Test helpers outside #[test] functions fail loudly too.
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -15,6 +15,7 @@
 //! | `ratelimit` | `sinew-ratelimit` | lock-free GCRA rate limiters, keyed limiters in bounded memory, sliding windows |
 //! | `ring` | `sinew-ring` | consistent hashing: ring, jump, rendezvous, Maglev, bounded loads |
 //! | `breaker` | `sinew-breaker` | a lock-free circuit breaker: failure-rate and slow-call rules, exact half-open trials |
+//! | `gossip` | `sinew-gossip` | SWIM + Lifeguard membership and failure detection (sans-io), phi-accrual detector, cluster simulator |
 //!
 //! # Examples
 //!
@@ -47,6 +48,7 @@
 //! - `ratelimit`: [`sinew-ratelimit`](https://docs.rs/sinew-ratelimit) as `sinew::ratelimit`.
 //! - `ring`: [`sinew-ring`](https://docs.rs/sinew-ring) as `sinew::ring`.
 //! - `breaker`: [`sinew-breaker`](https://docs.rs/sinew-breaker) as `sinew::breaker`.
+//! - `gossip`: [`sinew-gossip`](https://docs.rs/sinew-gossip) as `sinew::gossip`.
 //! - `full`: every primitive, with the `tokio`, `tower`, `quanta` and `tracing` integrations.
 //! - `serde`: serde support in every enabled primitive.
 //! - `tokio`: tokio integration (async waiting) in every enabled primitive.
@@ -72,3 +74,6 @@ pub use sinew_ratelimit as ratelimit;
 pub use sinew_breaker as breaker;
 #[cfg(feature = "ring")]
 pub use sinew_ring as ring;
+
+#[cfg(feature = "gossip")]
+pub use sinew_gossip as gossip;
