@@ -282,6 +282,7 @@ pub struct Member<R = Xoshiro256PlusPlus> {
     next_probe: Duration,
     next_gossip: Duration,
     next_push_pull: Duration,
+    next_bulk_sync: Duration,
     next_reconnect: Duration,
 
     broadcasts: BroadcastQueue,
@@ -363,6 +364,7 @@ impl<R: Rng> Member<R> {
             next_probe,
             next_gossip,
             next_push_pull,
+            next_bulk_sync: now,
             next_reconnect,
             broadcasts: BroadcastQueue::default(),
             transmits: VecDeque::new(),
@@ -926,6 +928,17 @@ impl<R: Rng> Member<R> {
             .zip(theirs.iter().chain(std::iter::repeat(&0)))
             .map(|(a, b)| a != b)
             .collect();
+        // Views that differ in many buckets (a healed partition, a member back from a long
+        // stall) converge faster by bulk anti-entropy than by rumours, which are sent a few
+        // at a time: pull the next push-pull (with a random live member) forward, at most
+        // once per probe interval, so the bulk state spreads epidemically.
+        let differing = differs.iter().filter(|d| **d).count();
+        if differing >= DIGEST_BUCKETS / 4 && self.now >= self.next_bulk_sync {
+            self.next_bulk_sync = self.now + self.config.probe_interval;
+            self.next_push_pull = self
+                .next_push_pull
+                .min(self.now + self.config.gossip_interval);
+        }
         let mut msgs = Vec::new();
         if !reply {
             msgs.push(Message::SyncDigest {
