@@ -162,7 +162,7 @@ impl Suspicion {
         let frac = (c + 1.0).ln() / (f64::from(self.k) + 1.0).ln();
         let span = self.max.saturating_sub(self.min).as_secs_f64();
         let t = self.max.as_secs_f64() - span * frac;
-        Duration::from_secs_f64(t.max(self.min.as_secs_f64()))
+        secs(t.max(self.min.as_secs_f64()))
     }
 }
 
@@ -314,6 +314,11 @@ impl Member<Xoshiro256PlusPlus> {
     }
 }
 
+/// Seconds to a `Duration`, saturating (never panics on huge or odd values).
+fn secs(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::MAX)
+}
+
 fn scaled(d: Duration, factor: u32) -> Duration {
     d.saturating_mul(factor)
 }
@@ -337,11 +342,12 @@ impl<R: Rng> Member<R> {
             let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1);
             Duration::from_nanos(rng.random_range(0..nanos))
         };
-        let next_probe = now + jitter(&mut rng, config.probe_interval);
-        let next_gossip = now + jitter(&mut rng, config.gossip_interval);
-        let next_push_pull =
-            now + config.push_pull_interval / 2 + jitter(&mut rng, config.push_pull_interval);
-        let next_reconnect = now + jitter(&mut rng, config.reconnect_interval);
+        let next_probe = now.saturating_add(jitter(&mut rng, config.probe_interval));
+        let next_gossip = now.saturating_add(jitter(&mut rng, config.gossip_interval));
+        let next_push_pull = now
+            .saturating_add(config.push_pull_interval / 2)
+            .saturating_add(jitter(&mut rng, config.push_pull_interval));
+        let next_reconnect = now.saturating_add(jitter(&mut rng, config.reconnect_interval));
         Ok(Self {
             config,
             me: addr,
@@ -479,7 +485,7 @@ impl<R: Rng> Member<R> {
             }
         }
         self.broadcast_self();
-        self.next_reconnect = self.now + self.config.probe_interval;
+        self.next_reconnect = self.now.saturating_add(self.config.probe_interval);
         let seeds = self.seeds.clone();
         for seed in seeds {
             let digest = self.digest_message(false);
@@ -608,7 +614,7 @@ impl<R: Rng> Member<R> {
         if self.left {
             if now >= self.next_gossip {
                 self.gossip_round();
-                self.next_gossip = now + self.config.gossip_interval;
+                self.next_gossip = now.saturating_add(self.config.gossip_interval);
             }
             return;
         }
@@ -629,10 +635,13 @@ impl<R: Rng> Member<R> {
         self.run_probe(now);
         if now >= self.next_gossip {
             self.gossip_round();
-            self.next_gossip = (self.next_gossip + self.config.gossip_interval).max(now);
+            self.next_gossip = self
+                .next_gossip
+                .saturating_add(self.config.gossip_interval)
+                .max(now);
         }
         if now >= self.next_push_pull {
-            self.next_push_pull = now + self.config.push_pull_interval;
+            self.next_push_pull = now.saturating_add(self.config.push_pull_interval);
             let live = self.random_members(1, None, |_, e| {
                 matches!(e.state, State::Alive | State::Suspect)
             });
@@ -649,7 +658,7 @@ impl<R: Rng> Member<R> {
             } else {
                 self.config.reconnect_interval
             };
-            self.next_reconnect = now + every;
+            self.next_reconnect = now.saturating_add(every);
             self.reap(now);
             self.reconnect();
         }
@@ -664,24 +673,21 @@ impl<R: Rng> Member<R> {
             && !p.indirect_sent
             && now >= p.indirect_at
         {
-            {
-                p.indirect_sent = true;
-                let (target, seq) = (p.target, p.seq);
-                let relays =
-                    self.random_members(self.config.indirect_probes, Some(target), |_, e| {
-                        e.state == State::Alive
-                    });
-                if let Some(p) = &mut self.probe {
-                    p.expected_nacks = u32::try_from(relays.len()).unwrap_or(u32::MAX);
-                }
-                for relay in relays {
-                    self.send(relay, &[Message::PingReq { seq, target }], false);
-                }
-                // A second direct ping alongside the indirect ones (memberlist sends a TCP
-                // ping here): one more independent path, so a single lost datagram on the
-                // direct path no longer counts against the target.
-                self.send(target, &[Message::Ping { seq }], false);
+            p.indirect_sent = true;
+            let (target, seq) = (p.target, p.seq);
+            let relays = self.random_members(self.config.indirect_probes, Some(target), |_, e| {
+                e.state == State::Alive
+            });
+            if let Some(p) = &mut self.probe {
+                p.expected_nacks = u32::try_from(relays.len()).unwrap_or(u32::MAX);
             }
+            for relay in relays {
+                self.send(relay, &[Message::PingReq { seq, target }], false);
+            }
+            // A second direct ping alongside the indirect ones (memberlist sends a TCP
+            // ping here): one more independent path, so a single lost datagram on the
+            // direct path no longer counts against the target.
+            self.send(target, &[Message::Ping { seq }], false);
         }
         if let Some(p) = self.probe.as_ref().filter(|p| now >= p.end) {
             let (target, acked, expected, nacks, end) =
@@ -712,8 +718,8 @@ impl<R: Rng> Member<R> {
                     self.probe = Some(Probe {
                         target,
                         seq,
-                        indirect_at: now + scaled(self.config.probe_timeout, factor),
-                        end: now + scaled(self.config.probe_interval, factor),
+                        indirect_at: now.saturating_add(scaled(self.config.probe_timeout, factor)),
+                        end: now.saturating_add(scaled(self.config.probe_interval, factor)),
                         indirect_sent: false,
                         acked: false,
                         expected_nacks: 0,
@@ -726,7 +732,7 @@ impl<R: Rng> Member<R> {
                     msgs.push(Message::Ping { seq });
                     self.send(target, &msgs, true);
                 }
-                None => self.next_probe = now + self.config.probe_interval,
+                None => self.next_probe = now.saturating_add(self.config.probe_interval),
             }
         }
     }
@@ -791,13 +797,13 @@ impl<R: Rng> Member<R> {
         }
         let seq = self.next_seq();
         // Lifeguard: nack at 80% of the probe timeout if the target stays silent.
-        let nack_in = self.config.probe_timeout.mul_f64(0.8);
+        let nack_in = secs(self.config.probe_timeout.as_secs_f64() * 0.8);
         self.relays.push(Relay {
             seq,
             requester,
             their_seq,
-            nack_at: Some(self.now + nack_in),
-            expires: self.now + self.config.probe_interval,
+            nack_at: Some(self.now.saturating_add(nack_in)),
+            expires: self.now.saturating_add(self.config.probe_interval),
         });
         let mut msgs = Vec::with_capacity(2);
         if let Some(notice) = self.notice_for(target) {
@@ -934,10 +940,10 @@ impl<R: Rng> Member<R> {
         // once per probe interval, so the bulk state spreads epidemically.
         let differing = differs.iter().filter(|d| **d).count();
         if differing >= DIGEST_BUCKETS / 4 && self.now >= self.next_bulk_sync {
-            self.next_bulk_sync = self.now + self.config.probe_interval;
+            self.next_bulk_sync = self.now.saturating_add(self.config.probe_interval);
             self.next_push_pull = self
                 .next_push_pull
-                .min(self.now + self.config.gossip_interval);
+                .min(self.now.saturating_add(self.config.gossip_interval));
         }
         let mut msgs = Vec::new();
         if !reply {
@@ -1208,7 +1214,7 @@ impl<R: Rng> Member<R> {
             }
             s.confirmations.push(from);
             let old = s.deadline;
-            s.deadline = s.start + s.timeout();
+            s.deadline = s.start.saturating_add(s.timeout());
             let new = s.deadline;
             self.suspicion_timers.remove(&(old, addr));
             self.suspicion_timers.insert((new, addr));
@@ -1226,7 +1232,7 @@ impl<R: Rng> Member<R> {
         e.incarnation = inc;
         let (mult, max_mult, interval) = cfg;
         let scale = (n as f64).log10().max(1.0);
-        let min = interval.mul_f64(f64::from(mult) * scale);
+        let min = secs(interval.as_secs_f64() * f64::from(mult) * scale);
         let max = min.saturating_mul(max_mult);
         let k = if n.saturating_sub(2) < mult.saturating_sub(2) as usize {
             0
@@ -1241,7 +1247,7 @@ impl<R: Rng> Member<R> {
             max,
             deadline: now,
         };
-        s.deadline = now + s.timeout();
+        s.deadline = now.saturating_add(s.timeout());
         self.suspicion_timers.insert((s.deadline, addr));
         self.set_state(addr, State::Suspect);
         if let Some(e) = self.entry_mut(addr) {

@@ -430,7 +430,7 @@ impl Simulation {
 
     /// Runs until `now + d`.
     pub fn run_for(&mut self, d: Duration) {
-        let until = self.now + d;
+        let until = self.now.saturating_add(d);
         self.run_until(until);
     }
 

@@ -323,3 +323,16 @@ fn metadata_update_bumps_incarnation_and_is_validated() {
     assert!(m.set_metadata(vec![0u8; 10_000]).is_err());
     assert_eq!(&m.metadata()[..], b"v1");
 }
+
+#[test]
+fn extreme_times_do_not_panic() {
+    let mut m = member();
+    populate(&mut m, 6);
+    deliver(&mut m, Duration::MAX, 2, &[Message::Ping { seq: 1 }]);
+    m.handle_timeout(Duration::MAX);
+    m.handle_timeout(Duration::MAX);
+    let _ = drain(&mut m);
+    // Time going backwards is treated as no time passing.
+    m.handle_timeout(Duration::ZERO);
+    assert!(m.poll_timeout().is_some());
+}
