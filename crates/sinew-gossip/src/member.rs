@@ -283,6 +283,8 @@ pub struct Member<R = Xoshiro256PlusPlus> {
     next_gossip: Duration,
     next_push_pull: Duration,
     next_bulk_sync: Duration,
+    /// A reconnect not yet answered: the peer and when to try it once more.
+    reconnect_retry: Option<(SocketAddr, Duration)>,
     next_reconnect: Duration,
 
     broadcasts: BroadcastQueue,
@@ -371,6 +373,7 @@ impl<R: Rng> Member<R> {
             next_gossip,
             next_push_pull,
             next_bulk_sync: now,
+            reconnect_retry: None,
             next_reconnect,
             broadcasts: BroadcastQueue::default(),
             transmits: VecDeque::new(),
@@ -464,6 +467,9 @@ impl<R: Rng> Member<R> {
             .min(self.next_reconnect);
         if let Some(&(d, _)) = self.suspicion_timers.first() {
             t = t.min(d);
+        }
+        if let Some((_, at)) = self.reconnect_retry {
+            t = t.min(at);
         }
         for r in &self.relays {
             t = t.min(r.nack_at.unwrap_or(r.expires).min(r.expires));
@@ -586,7 +592,12 @@ impl<R: Rng> Member<R> {
                     from,
                 } => self.apply_dead(addr, incarnation, from),
                 Message::Left { addr, incarnation } => self.apply_left(addr, incarnation),
-                Message::SyncDigest { reply, buckets } => self.on_digest(sender, reply, &buckets),
+                Message::SyncDigest { reply, buckets } => {
+                    if reply && self.reconnect_retry.is_some_and(|(peer, _)| peer == sender) {
+                        self.reconnect_retry = None;
+                    }
+                    self.on_digest(sender, reply, &buckets);
+                }
                 Message::SyncState {
                     addr,
                     incarnation,
@@ -649,6 +660,12 @@ impl<R: Rng> Member<R> {
                 let digest = self.digest_message(false);
                 self.send(peer, &[digest], false);
             }
+        }
+        if let Some((peer, at)) = self.reconnect_retry
+            && now >= at
+        {
+            self.reconnect_retry = None;
+            self.send_reconnect(peer);
         }
         if now >= self.next_reconnect {
             // While this member knows nobody alive (an unanswered join, or cut off from
@@ -878,10 +895,18 @@ impl<R: Rng> Member<R> {
         }
         let i = self.rng.random_range(0..candidates.len());
         if let Some(&peer) = candidates.get(i) {
-            let digest = self.digest_message(false);
-            let alive = self.self_alive();
-            self.send(peer, &[alive, digest], false);
+            self.send_reconnect(peer);
+            // One retry a probe interval later if no digest comes back: a single lost
+            // datagram should not cost a whole reconnect interval of healing.
+            self.reconnect_retry =
+                Some((peer, self.now.saturating_add(self.config.probe_interval)));
         }
+    }
+
+    fn send_reconnect(&mut self, peer: SocketAddr) {
+        let digest = self.digest_message(false);
+        let alive = self.self_alive();
+        self.send(peer, &[alive, digest], false);
     }
 
     fn reap(&mut self, now: Duration) {
