@@ -82,6 +82,15 @@ pub enum VerifyError {
         /// How many the proof has.
         actual: usize,
     },
+    /// A proof object's own tree size is not the trusted size it was verified against
+    /// ([`InclusionProof::verify`](crate::InclusionProof::verify),
+    /// [`ConsistencyProof::verify`](crate::ConsistencyProof::verify)).
+    SizeMismatch {
+        /// The size the proof carries.
+        proof: u64,
+        /// The trusted size given to the verifier.
+        trusted: u64,
+    },
     /// A hash given as bytes is not 32 bytes long (the `_raw` verifiers).
     HashLength {
         /// Its length.
@@ -110,6 +119,10 @@ impl fmt::Display for VerifyError {
             Self::ProofLength { expected, actual } => {
                 write!(f, "proof has {actual} hashes, expected {expected}")
             }
+            Self::SizeMismatch { proof, trusted } => write!(
+                f,
+                "proof is for tree size {proof}, but the trusted tree size is {trusted}"
+            ),
             Self::HashLength { len } => write!(f, "hash is {len} bytes, expected 32"),
             Self::RootMismatch => f.write_str("proof does not match the root hash"),
         }

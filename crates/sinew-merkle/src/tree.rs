@@ -399,7 +399,7 @@ mod tests {
         let p = t.inclusion_proof(7, 50).unwrap();
         assert!(verify_inclusion_with(&h, &leaf, 7, 50, p.hashes(), &t.root()).is_ok());
         assert!(
-            p.verify(&leaf, &t.root()).is_err(),
+            p.verify(&leaf, 50, &t.root()).is_err(),
             "SHA-256 must not accept a BLAKE3 proof"
         );
         let old = t.root_at(20).unwrap();
