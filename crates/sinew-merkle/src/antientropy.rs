@@ -404,6 +404,12 @@ impl AntiEntropyTree {
 /// The buckets in which two trees in one process differ, as sorted ranges: the same answer
 /// as a [`Reconciler`](crate::Reconciler) exchange, without the messages.
 ///
+/// The answer is exact for trees that are not written while `diff` runs. It reads the trees
+/// level by level, so a write that lands meanwhile may be missed (its ancestors were already
+/// found equal) or seen only in part; the next `diff` catches it. Its memory grows with the
+/// number of differing nodes on a level, at most `2^depth` candidates (no limit is needed: no
+/// peer is involved).
+///
 /// # Errors
 ///
 /// [`ReconcileError::Incompatible`] if the trees differ in depth or seed.

@@ -203,6 +203,18 @@ pub enum ReconcileError {
     /// The message is not the one expected at this point of the protocol (wrong kind, wrong
     /// level, wrong number of digests, or the exchange has already finished).
     Unexpected(&'static str),
+    /// The next round would hold more candidates than the limit
+    /// ([`DEFAULT_MAX_CANDIDATES`](crate::reconcile::DEFAULT_MAX_CANDIDATES) or the one given
+    /// to `with_limit`): the trees differ almost everywhere, or the peer claims they do. Fall
+    /// back to a full copy, or retry with a larger limit on both sides.
+    TooManyDifferences {
+        /// The level of the round that would exceed the limit.
+        level: u8,
+        /// The candidates it would hold.
+        candidates: usize,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for ReconcileError {
@@ -215,6 +227,15 @@ impl fmt::Display for ReconcileError {
                 local.0, local.1, remote.0, remote.1
             ),
             Self::Unexpected(why) => write!(f, "unexpected message: {why}"),
+            Self::TooManyDifferences {
+                level,
+                candidates,
+                limit,
+            } => write!(
+                f,
+                "too many differences: level {level} would hold {candidates} candidates, \
+                 more than the limit of {limit}"
+            ),
         }
     }
 }

@@ -127,7 +127,7 @@ pub use hasher::{
     Hash, LEAF_PREFIX, MerkleHasher, NODE_PREFIX, Sha256Hasher, empty_root, leaf_hash, node_hash,
 };
 pub use proof::{ConsistencyProof, InclusionProof};
-pub use reconcile::{Message, Reconciler, Responder, Step};
+pub use reconcile::{DEFAULT_MAX_CANDIDATES, Message, Reconciler, Responder, Step};
 pub use tree::MerkleTree;
 pub use verify::{
     root_from_inclusion_proof, verify_consistency, verify_consistency_raw, verify_consistency_with,

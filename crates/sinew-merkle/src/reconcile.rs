@@ -13,6 +13,29 @@
 //! round costs 16 bytes per candidate plus one bit: the bytes grow with the number of differing
 //! buckets times the depth, not with the data.
 //!
+//! # Memory, and a dishonest peer
+//!
+//! Each round, the candidates are the children of the nodes that differ, so their number can
+//! double every round. A peer that claims that everything differs (a responder answering
+//! "differs" for every candidate, or a reconciler sending digests that match nothing) would
+//! make the other side hold `2^depth` candidates at the bucket level: at depth 24, 16 million
+//! candidates, about 64 MiB of indices plus a 256 MiB digests message. Honest replicas that
+//! differ almost everywhere get there too, where a full copy would be cheaper anyway.
+//!
+//! So both sides cap the candidates of a round at a limit, [`DEFAULT_MAX_CANDIDATES`] (65,536)
+//! unless set with [`Reconciler::with_limit`] / [`Responder::with_limit`]; a round that would
+//! exceed it fails with [`ReconcileError::TooManyDifferences`] (fall back to a full copy, or
+//! retry with a larger limit). Memory per side is then at most about 40 bytes per candidate
+//! (indices, digests and the encoded message), about 2.5 MiB at the default.
+//!
+//! # Concurrent writes
+//!
+//! The result is exact for trees that are not written during the exchange. Each round reads
+//! the digests of the tree as it is at that moment, so a write that lands during the exchange
+//! may be missed (its bucket's ancestors were already compared and found equal) or reported
+//! partly. Writes that keep arriving are caught by the next exchange; to repair a settled
+//! state, reconcile when writes are paused or over snapshots.
+//!
 //! # Byte encoding (version 1, stable)
 //!
 //! Little-endian integers:
@@ -31,11 +54,17 @@
 //! ```
 //!
 //! Decoding rejects anything else (wrong magic, kind, depth, level, count, length, padding)
-//! with a [`DecodeError`], without panicking and without allocating more than the input's
-//! length.
+//! with a [`DecodeError`], without panicking. It allocates in proportion to the input: the
+//! digests' 16 bytes each, and one `bool` per bit of a `Diff` (so at most 8 bytes per input
+//! byte).
 
 use crate::antientropy::{AntiEntropyTree, BucketRange, Digest, MAX_DEPTH, to_ranges};
 use crate::error::{DecodeError, ReconcileError};
+use std::fmt;
+
+/// The default limit on the candidates of one round (see the [module docs](crate::reconcile)):
+/// 65,536, enough for 32,768 differing nodes on one level, about 2.5 MiB of memory per side.
+pub const DEFAULT_MAX_CANDIDATES: usize = 1 << 16;
 
 const MAGIC: u8 = 0xAE;
 const KIND_DIGESTS: u8 = 1;
@@ -207,10 +236,12 @@ struct Walk {
     rounds: u32,
     bytes_sent: u64,
     bytes_received: u64,
+    /// The most candidates a round may have (at least 2, the candidates of level 1).
+    limit: usize,
 }
 
 impl Walk {
-    fn new() -> Self {
+    fn new(limit: usize) -> Self {
         Self {
             level: 1,
             candidates: vec![0, 1],
@@ -218,11 +249,24 @@ impl Walk {
             rounds: 0,
             bytes_sent: 0,
             bytes_received: 0,
+            limit: limit.max(2),
         }
     }
 
     /// Takes the verdict on this level's candidates; finishes or moves to the next level.
-    fn advance(&mut self, depth: u8, differs: &[bool]) {
+    /// Checks the next level's candidates against the limit first, so that a rejected verdict
+    /// leaves the walk unchanged.
+    fn advance(&mut self, depth: u8, differs: &[bool]) -> Result<(), ReconcileError> {
+        if self.level < depth {
+            let next = differs.iter().filter(|d| **d).count().saturating_mul(2);
+            if next > self.limit {
+                return Err(ReconcileError::TooManyDifferences {
+                    level: self.level + 1,
+                    candidates: next,
+                    limit: self.limit,
+                });
+            }
+        }
         self.rounds += 1;
         let differing = self
             .candidates
@@ -232,7 +276,7 @@ impl Walk {
             .map(|(&c, _)| c);
         if self.level >= depth {
             self.result = Some(to_ranges(differing));
-            return;
+            return Ok(());
         }
         let next: Vec<u32> = differing.flat_map(|c| [2 * c, 2 * c + 1]).collect();
         if next.is_empty() {
@@ -241,6 +285,7 @@ impl Walk {
             self.candidates = next;
             self.level += 1;
         }
+        Ok(())
     }
 
     fn check(&self, level: u8, count: usize) -> Result<(), ReconcileError> {
@@ -269,6 +314,14 @@ pub enum Step {
 
 /// The side that starts a reconciliation. Sans-io: it makes bytes to send and takes bytes
 /// received; moving them is up to you (TCP, HTTP, a message queue, a function call).
+///
+/// Each round holds at most [`DEFAULT_MAX_CANDIDATES`] candidates (or the limit given to
+/// [`with_limit`](Self::with_limit)), so a dishonest responder cannot make it allocate more
+/// (see the [module docs](crate::reconcile#memory-and-a-dishonest-peer)).
+///
+/// The ranges are exact for trees that are not written during the exchange; a write that
+/// lands during it may be missed (see the
+/// [module docs](crate::reconcile#concurrent-writes)).
 ///
 /// # Examples
 ///
@@ -299,19 +352,44 @@ pub enum Step {
 /// assert_eq!(reconciler.rounds(), 10);
 /// Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Reconciler<'a> {
     tree: &'a AntiEntropyTree,
     walk: Walk,
     awaiting: bool,
 }
 
+impl fmt::Debug for Reconciler<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reconciler")
+            .field("depth", &self.tree.depth())
+            .field("seed", &format_args!("{:#x}", self.tree.seed()))
+            .field("level", &self.walk.level)
+            .field("candidates", &self.walk.candidates.len())
+            .field("limit", &self.walk.limit)
+            .field("rounds", &self.walk.rounds)
+            .field("awaiting", &self.awaiting)
+            .field("done", &self.walk.result.is_some())
+            .field("bytes_sent", &self.walk.bytes_sent)
+            .field("bytes_received", &self.walk.bytes_received)
+            .finish()
+    }
+}
+
 impl<'a> Reconciler<'a> {
-    /// A reconciler over the local tree.
+    /// A reconciler over the local tree, with at most [`DEFAULT_MAX_CANDIDATES`] candidates
+    /// per round.
     pub fn new(tree: &'a AntiEntropyTree) -> Self {
+        Self::with_limit(tree, DEFAULT_MAX_CANDIDATES)
+    }
+
+    /// A reconciler that holds at most `max_candidates` candidates in a round (at least 2, the
+    /// nodes of level 1; smaller values count as 2). A round that would need more fails with
+    /// [`ReconcileError::TooManyDifferences`]. Memory is about 40 bytes per candidate.
+    pub fn with_limit(tree: &'a AntiEntropyTree, max_candidates: usize) -> Self {
         Self {
             tree,
-            walk: Walk::new(),
+            walk: Walk::new(max_candidates),
             awaiting: false,
         }
     }
@@ -342,7 +420,9 @@ impl<'a> Reconciler<'a> {
     /// # Errors
     ///
     /// [`ReconcileError`] if the reply does not decode, comes from an incompatible tree, or is
-    /// not the reply to the last message sent. The reconciler is unchanged by a rejected reply.
+    /// not the reply to the last message sent, and [`ReconcileError::TooManyDifferences`] if
+    /// the next round would exceed the candidate limit. The reconciler is unchanged by a
+    /// rejected reply.
     pub fn receive(&mut self, reply: &[u8]) -> Result<Step, ReconcileError> {
         let message = Message::decode(reply)?;
         let Message::Diff {
@@ -359,9 +439,9 @@ impl<'a> Reconciler<'a> {
             return Err(ReconcileError::Unexpected("no message is awaiting a reply"));
         }
         self.walk.check(level, differs.len())?;
+        self.walk.advance(self.tree.depth(), &differs)?;
         self.walk.bytes_received += reply.len() as u64;
         self.awaiting = false;
-        self.walk.advance(self.tree.depth(), &differs);
         match &self.walk.result {
             Some(ranges) => Ok(Step::Done(ranges.clone())),
             None => Ok(Step::Send(self.digests_message())),
@@ -391,18 +471,46 @@ impl<'a> Reconciler<'a> {
 
 /// The side that answers a [`Reconciler`]. It learns the same differing ranges, so both
 /// replicas can repair.
-#[derive(Debug, Clone)]
+///
+/// Like the reconciler, it holds at most [`DEFAULT_MAX_CANDIDATES`] candidates per round (or
+/// the limit given to [`with_limit`](Self::with_limit)), whatever digests a dishonest
+/// reconciler sends; both sides must allow the same number for an honest exchange to pass.
+/// The ranges are exact for trees that are not written during the exchange.
+#[derive(Clone)]
 pub struct Responder<'a> {
     tree: &'a AntiEntropyTree,
     walk: Walk,
 }
 
+impl fmt::Debug for Responder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Responder")
+            .field("depth", &self.tree.depth())
+            .field("seed", &format_args!("{:#x}", self.tree.seed()))
+            .field("level", &self.walk.level)
+            .field("candidates", &self.walk.candidates.len())
+            .field("limit", &self.walk.limit)
+            .field("rounds", &self.walk.rounds)
+            .field("done", &self.walk.result.is_some())
+            .field("bytes_sent", &self.walk.bytes_sent)
+            .field("bytes_received", &self.walk.bytes_received)
+            .finish()
+    }
+}
+
 impl<'a> Responder<'a> {
-    /// A responder over the local tree.
+    /// A responder over the local tree, with at most [`DEFAULT_MAX_CANDIDATES`] candidates per
+    /// round.
     pub fn new(tree: &'a AntiEntropyTree) -> Self {
+        Self::with_limit(tree, DEFAULT_MAX_CANDIDATES)
+    }
+
+    /// A responder that holds at most `max_candidates` candidates in a round (at least 2), as
+    /// [`Reconciler::with_limit`].
+    pub fn with_limit(tree: &'a AntiEntropyTree, max_candidates: usize) -> Self {
         Self {
             tree,
-            walk: Walk::new(),
+            walk: Walk::new(max_candidates),
         }
     }
 
@@ -411,7 +519,9 @@ impl<'a> Responder<'a> {
     /// # Errors
     ///
     /// [`ReconcileError`] if the message does not decode, comes from an incompatible tree, or
-    /// is out of turn. The responder is unchanged by a rejected message.
+    /// is out of turn, and [`ReconcileError::TooManyDifferences`] if the next round would
+    /// exceed the candidate limit (no reply is made). The responder is unchanged by a rejected
+    /// message.
     pub fn respond(&mut self, message: &[u8]) -> Result<Vec<u8>, ReconcileError> {
         let decoded = Message::decode(message)?;
         let Message::Digests {
@@ -425,18 +535,18 @@ impl<'a> Responder<'a> {
         };
         self.tree.check_compatible(depth, seed)?;
         self.walk.check(level, digests.len())?;
-        self.walk.bytes_received += message.len() as u64;
         let ours = self.tree.node_digests(level, &self.walk.candidates);
         let differs: Vec<bool> = ours.iter().zip(&digests).map(|(a, b)| a != b).collect();
+        self.walk.advance(self.tree.depth(), &differs)?;
         let reply = Message::Diff {
             depth: self.tree.depth(),
             seed: self.tree.seed(),
             level,
-            differs: differs.clone(),
+            differs,
         }
         .encode();
+        self.walk.bytes_received += message.len() as u64;
         self.walk.bytes_sent += reply.len() as u64;
-        self.walk.advance(self.tree.depth(), &differs);
         Ok(reply)
     }
 

@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use sinew_merkle::{
-    AntiEntropyTree, BucketRange, Message, ReconcileError, Reconciler, Responder, Step, diff,
+    AntiEntropyTree, BucketRange, DEFAULT_MAX_CANDIDATES, Message, ReconcileError, Reconciler,
+    Responder, Step, diff,
 };
 
 type Store = BTreeMap<u32, u64>;
@@ -196,6 +197,146 @@ fn depth_24_and_rounds() {
     );
     // One differing path: two candidates per level, 16 + 32 bytes out and 17 back.
     assert_eq!(bytes, 24 * (16 + 32 + 17));
+}
+
+#[test]
+fn a_responder_claiming_everything_differs_hits_the_limit() {
+    // Without a limit, "all differ" at every level doubles the reconciler's candidates each
+    // round, to 2^depth. With the default limit (65,536) a depth-20 exchange stops at level
+    // 17, which would need 131,072.
+    let a = AntiEntropyTree::new(20).unwrap();
+    a.insert("k", 1);
+    let hostile = |msg: &[u8]| -> Vec<u8> {
+        let Ok(Message::Digests {
+            depth,
+            seed,
+            level,
+            digests,
+        }) = Message::decode(msg)
+        else {
+            panic!("expected digests");
+        };
+        Message::Diff {
+            depth,
+            seed,
+            level,
+            differs: vec![true; digests.len()],
+        }
+        .encode()
+    };
+    let mut rec = Reconciler::new(&a);
+    let mut msg = rec.start();
+    let err = loop {
+        let reply = hostile(&msg);
+        match rec.receive(&reply) {
+            Ok(Step::Send(next)) => msg = next,
+            Ok(Step::Done(_)) => panic!("the limit must stop the exchange"),
+            Err(e) => {
+                // A rejected reply leaves the reconciler as it was.
+                assert_eq!(rec.rounds(), 15);
+                assert!(rec.differences().is_none());
+                assert_eq!(rec.receive(&reply), Err(e.clone()));
+                break e;
+            }
+        }
+    };
+    assert_eq!(
+        err,
+        ReconcileError::TooManyDifferences {
+            level: 17,
+            candidates: 131_072,
+            limit: DEFAULT_MAX_CANDIDATES,
+        }
+    );
+    assert!(msg.len() <= 16 + 16 * DEFAULT_MAX_CANDIDATES);
+
+    // A custom limit, on a small tree.
+    let a = AntiEntropyTree::new(10).unwrap();
+    let mut rec = Reconciler::with_limit(&a, 100);
+    let mut msg = rec.start();
+    let err = loop {
+        match rec.receive(&hostile(&msg)) {
+            Ok(Step::Send(next)) => msg = next,
+            Ok(Step::Done(_)) => panic!("the limit must stop the exchange"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(
+        err,
+        ReconcileError::TooManyDifferences {
+            level: 7,
+            candidates: 128,
+            limit: 100
+        }
+    );
+}
+
+#[test]
+fn a_reconciler_whose_digests_match_nothing_hits_the_responders_limit() {
+    let b = AntiEntropyTree::new(10).unwrap();
+    let mut resp = Responder::with_limit(&b, 16);
+    let mut candidates = 2usize;
+    for level in 1..=10u8 {
+        let msg = Message::Digests {
+            depth: 10,
+            seed: b.seed(),
+            level,
+            digests: vec![u128::MAX; candidates],
+        }
+        .encode();
+        match resp.respond(&msg) {
+            Ok(_) => candidates *= 2,
+            Err(e) => {
+                assert_eq!(
+                    e,
+                    ReconcileError::TooManyDifferences {
+                        level: 5,
+                        candidates: 32,
+                        limit: 16
+                    }
+                );
+                assert_eq!(resp.rounds(), 3);
+                assert!(!resp.is_done());
+                return;
+            }
+        }
+    }
+    panic!("the limit must stop the exchange");
+}
+
+#[test]
+fn honest_exchanges_within_the_limit_pass() {
+    // Every bucket differs (an empty replica against a full one): 2^depth candidates at the
+    // last level, accepted when the limit allows them on both sides.
+    let a = AntiEntropyTree::new(6).unwrap();
+    let b = AntiEntropyTree::new(6).unwrap();
+    for k in 0..2000u32 {
+        a.insert(k.to_be_bytes(), 1);
+    }
+    let mut rec = Reconciler::with_limit(&a, 64);
+    let mut resp = Responder::with_limit(&b, 64);
+    let mut msg = rec.start();
+    let ranges = loop {
+        match rec.receive(&resp.respond(&msg).unwrap()).unwrap() {
+            Step::Send(next) => msg = next,
+            Step::Done(ranges) => break ranges,
+        }
+    };
+    assert_eq!(ranges, vec![BucketRange { start: 0, end: 64 }]);
+    let mut rec = Reconciler::with_limit(&a, 63);
+    let mut resp = Responder::with_limit(&b, 64);
+    let mut msg = rec.start();
+    let err = loop {
+        match rec.receive(&resp.respond(&msg).unwrap()) {
+            Ok(Step::Send(next)) => msg = next,
+            Ok(Step::Done(_)) => panic!("64 candidates exceed 63"),
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(
+        err,
+        ReconcileError::TooManyDifferences { level: 6, .. }
+    ));
 }
 
 #[test]
