@@ -288,6 +288,30 @@ impl Walk {
         Ok(())
     }
 
+    /// A concise `Debug` for the side that owns the walk: counts, not the candidates.
+    fn debug(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        name: &str,
+        tree: &AntiEntropyTree,
+        awaiting: Option<bool>,
+    ) -> fmt::Result {
+        let mut d = f.debug_struct(name);
+        d.field("depth", &tree.depth())
+            .field("seed", &format_args!("{:#x}", tree.seed()))
+            .field("level", &self.level)
+            .field("candidates", &self.candidates.len())
+            .field("limit", &self.limit)
+            .field("rounds", &self.rounds);
+        if let Some(awaiting) = awaiting {
+            d.field("awaiting", &awaiting);
+        }
+        d.field("done", &self.result.is_some())
+            .field("bytes_sent", &self.bytes_sent)
+            .field("bytes_received", &self.bytes_received)
+            .finish()
+    }
+
     fn check(&self, level: u8, count: usize) -> Result<(), ReconcileError> {
         if self.result.is_some() {
             return Err(ReconcileError::Unexpected("the exchange has finished"));
@@ -361,18 +385,8 @@ pub struct Reconciler<'a> {
 
 impl fmt::Debug for Reconciler<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Reconciler")
-            .field("depth", &self.tree.depth())
-            .field("seed", &format_args!("{:#x}", self.tree.seed()))
-            .field("level", &self.walk.level)
-            .field("candidates", &self.walk.candidates.len())
-            .field("limit", &self.walk.limit)
-            .field("rounds", &self.walk.rounds)
-            .field("awaiting", &self.awaiting)
-            .field("done", &self.walk.result.is_some())
-            .field("bytes_sent", &self.walk.bytes_sent)
-            .field("bytes_received", &self.walk.bytes_received)
-            .finish()
+        self.walk
+            .debug(f, "Reconciler", self.tree, Some(self.awaiting))
     }
 }
 
@@ -484,17 +498,7 @@ pub struct Responder<'a> {
 
 impl fmt::Debug for Responder<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Responder")
-            .field("depth", &self.tree.depth())
-            .field("seed", &format_args!("{:#x}", self.tree.seed()))
-            .field("level", &self.walk.level)
-            .field("candidates", &self.walk.candidates.len())
-            .field("limit", &self.walk.limit)
-            .field("rounds", &self.walk.rounds)
-            .field("done", &self.walk.result.is_some())
-            .field("bytes_sent", &self.walk.bytes_sent)
-            .field("bytes_received", &self.walk.bytes_received)
-            .finish()
+        self.walk.debug(f, "Responder", self.tree, None)
     }
 }
 
@@ -584,6 +588,19 @@ impl<'a> Responder<'a> {
 )] // tests fail loudly
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_is_concise() {
+        let t = AntiEntropyTree::new(20).unwrap();
+        let mut r = Reconciler::new(&t);
+        let _ = r.start();
+        let text = format!("{r:?} {:?}", Responder::new(&t));
+        assert!(text.len() < 400, "{text}");
+        assert!(
+            text.starts_with("Reconciler { depth: 20, seed: 0x7369") && text.contains("Responder"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn messages_round_trip_and_reject_garbage() {
