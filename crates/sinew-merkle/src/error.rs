@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-/// Why a tree could not answer a request (a root or a proof for sizes it does not have).
+/// Why a tree could not answer a request (a root or a proof for sizes it does not have) or
+/// take another leaf.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TreeError {
@@ -31,6 +32,12 @@ pub enum TreeError {
     /// A consistency proof was asked for from the empty tree, which RFC 9162 does not define
     /// (every tree extends the empty tree; there is nothing to prove).
     EmptyOldTree,
+    /// The tree already has `u64::MAX` leaves, the most its size can count (a
+    /// [`CompactTree`](crate::CompactTree) restored with that size).
+    Full {
+        /// The tree's size.
+        len: u64,
+    },
 }
 
 impl fmt::Display for TreeError {
@@ -48,6 +55,7 @@ impl fmt::Display for TreeError {
             Self::EmptyOldTree => {
                 f.write_str("consistency proofs from the empty tree are undefined")
             }
+            Self::Full { len } => write!(f, "the tree is full ({len} leaves)"),
         }
     }
 }

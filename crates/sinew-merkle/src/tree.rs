@@ -415,7 +415,7 @@ mod tests {
         let mut c = CompactTree::with_hasher(h);
         for i in 0..50u32 {
             t.push(&i.to_le_bytes());
-            c.push(&i.to_le_bytes());
+            c.push(&i.to_le_bytes()).unwrap();
         }
         assert_eq!(t.root(), c.root());
         assert_ne!(
