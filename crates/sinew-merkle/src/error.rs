@@ -140,7 +140,8 @@ impl fmt::Display for VerifyError {
 impl std::error::Error for VerifyError {}
 
 /// Why bytes could not be decoded (a proof or a reconciliation message). Decoding never
-/// panics and never allocates more than the input's length justifies.
+/// panics and allocates in proportion to the input (at most 8 bytes per input byte, for the
+/// one `bool` per bit of a [`Message::Diff`](crate::Message::Diff)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DecodeError {
@@ -148,10 +149,9 @@ pub enum DecodeError {
     Truncated,
     /// The input has bytes after the encoded value.
     TrailingBytes,
-    /// The first byte is not the tag of the expected type.
+    /// The first byte is not the tag of the expected type (the formats have no separate
+    /// version field: a future version will use new tag bytes, which land here).
     UnknownTag(u8),
-    /// The format version is not one this crate reads.
-    UnsupportedVersion(u8),
     /// The fields are well formed but inconsistent (for example a leaf index not below the
     /// tree size, or a hash count that does not match the sizes).
     Invalid(&'static str),
@@ -163,7 +163,6 @@ impl fmt::Display for DecodeError {
             Self::Truncated => f.write_str("input ended early"),
             Self::TrailingBytes => f.write_str("trailing bytes after the encoded value"),
             Self::UnknownTag(t) => write!(f, "unknown tag byte {t:#04x}"),
-            Self::UnsupportedVersion(v) => write!(f, "unsupported format version {v}"),
             Self::Invalid(why) => write!(f, "invalid encoding: {why}"),
         }
     }

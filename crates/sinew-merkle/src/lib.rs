@@ -87,8 +87,11 @@
 //! - **Bad input.** The verifiers return [`VerifyError`] for every input they reject (zero or
 //!   huge sizes, index beyond size, proofs of the wrong length, altered hashes) and never panic
 //!   or allocate. Decoders ([`InclusionProof::from_bytes`], [`Message::decode`]) return
-//!   [`DecodeError`] for any malformed input and never allocate more than the input's length
-//!   justifies. Both are fuzzed (`merkle_verify`, `merkle_decode`).
+//!   [`DecodeError`] for any malformed input and allocate in proportion to the input (at most
+//!   8 bytes per input byte: a [`Message::Diff`] holds one `bool` per bit). Both are fuzzed
+//!   (`merkle_verify`, `merkle_decode`). The [`Reconciler`] and [`Responder`] cap the
+//!   candidates of a round ([`DEFAULT_MAX_CANDIDATES`]), so a dishonest peer cannot make them
+//!   hold `2^depth`.
 //! - **Complexity.** [`MerkleTree::push`]: amortized two hashes. Roots and proofs: `O(log n)`
 //!   hashes. Memory: 64 bytes per leaf. [`CompactTree`]: at most 64 hashes of state.
 //!   [`AntiEntropyTree`]: about `17 * 2^depth` bytes; a write is three atomic operations; a

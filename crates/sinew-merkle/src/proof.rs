@@ -9,7 +9,8 @@
 //! consistency:  0x02 | old_size: u64 | new_size: u64  | count: u8 | count x hash
 //! ```
 //!
-//! The first byte is the type tag (which doubles as the format version). Decoding checks the
+//! The first byte is the type tag, which doubles as the format version: a later format will
+//! use new tag bytes, which this version rejects with [`DecodeError::UnknownTag`]. Decoding checks the
 //! shape: `index < size`, `0 < old_size <= new_size`, that `count` is exactly the number of
 //! hashes a proof for those sizes has (at most 64, or 65 for consistency), and that no bytes
 //! trail. A decoded proof can still be wrong; only verification against a trusted size and root

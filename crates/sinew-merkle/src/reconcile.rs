@@ -53,7 +53,9 @@
 //!               the unused high bits of the last byte are zero
 //! ```
 //!
-//! Decoding rejects anything else (wrong magic, kind, depth, level, count, length, padding)
+//! The magic byte doubles as the format version: a later format will use a new magic, which
+//! this version rejects with [`DecodeError::UnknownTag`]. Decoding rejects anything else
+//! (wrong magic, kind, depth, level, count, length, padding)
 //! with a [`DecodeError`], without panicking. It allocates in proportion to the input: the
 //! digests' 16 bytes each, and one `bool` per bit of a `Diff` (so at most 8 bytes per input
 //! byte).
