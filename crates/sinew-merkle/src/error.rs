@@ -140,8 +140,7 @@ impl fmt::Display for VerifyError {
 impl std::error::Error for VerifyError {}
 
 /// Why bytes could not be decoded (a proof or a reconciliation message). Decoding never
-/// panics and allocates in proportion to the input (at most 8 bytes per input byte, for the
-/// one `bool` per bit of a [`Message::Diff`](crate::Message::Diff)).
+/// panics and never allocates more than the input's length.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DecodeError {

@@ -87,8 +87,8 @@
 //! - **Bad input.** The verifiers return [`VerifyError`] for every input they reject (zero or
 //!   huge sizes, index beyond size, proofs of the wrong length, altered hashes) and never panic
 //!   or allocate. Decoders ([`InclusionProof::from_bytes`], [`Message::decode`]) return
-//!   [`DecodeError`] for any malformed input and allocate in proportion to the input (at most
-//!   8 bytes per input byte: a [`Message::Diff`] holds one `bool` per bit). Both are fuzzed
+//!   [`DecodeError`] for any malformed input and never allocate more than the input's length
+//!   (a [`Message::Diff`] keeps its flags packed, as sent). Both are fuzzed
 //!   (`merkle_verify`, `merkle_decode`). The [`Reconciler`] and [`Responder`] cap the
 //!   candidates of a round ([`DEFAULT_MAX_CANDIDATES`]), so a dishonest peer cannot make them
 //!   hold `2^depth`.
@@ -130,7 +130,7 @@ pub use hasher::{
     Hash, LEAF_PREFIX, MerkleHasher, NODE_PREFIX, Sha256Hasher, empty_root, leaf_hash, node_hash,
 };
 pub use proof::{ConsistencyProof, InclusionProof};
-pub use reconcile::{DEFAULT_MAX_CANDIDATES, Message, Reconciler, Responder, Step};
+pub use reconcile::{DEFAULT_MAX_CANDIDATES, DiffBits, Message, Reconciler, Responder, Step};
 pub use tree::MerkleTree;
 pub use verify::{
     root_from_inclusion_proof, verify_consistency, verify_consistency_raw, verify_consistency_with,

@@ -56,9 +56,9 @@
 //! The magic byte doubles as the format version: a later format will use a new magic, which
 //! this version rejects with [`DecodeError::UnknownTag`]. Decoding rejects anything else
 //! (wrong magic, kind, depth, level, count, length, padding)
-//! with a [`DecodeError`], without panicking. It allocates in proportion to the input: the
-//! digests' 16 bytes each, and one `bool` per bit of a `Diff` (so at most 8 bytes per input
-//! byte).
+//! with a [`DecodeError`], without panicking. It allocates no more than the input's length:
+//! the digests' 16 bytes each, and a `Diff`'s flags as the packed bytes they arrive in
+//! ([`DiffBits`]).
 
 use crate::antientropy::{AntiEntropyTree, BucketRange, Digest, MAX_DEPTH, to_ranges};
 use crate::error::{DecodeError, ReconcileError};
@@ -96,9 +96,76 @@ pub enum Message {
         seed: u64,
         /// The level of the candidates.
         level: u8,
-        /// One flag per candidate, `true` where the digests differ.
-        differs: Vec<bool>,
+        /// One flag per candidate, set where the digests differ.
+        differs: DiffBits,
     },
+}
+
+/// The flags of a [`Message::Diff`], one per candidate, packed eight to a byte (bit `i` of the
+/// set is bit `i % 8`, least significant first, of byte `i / 8`) as on the wire, so a decoded
+/// `Diff` takes no more memory than its bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct DiffBits {
+    /// `len.div_ceil(8)` bytes; the unused high bits of the last one are zero.
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl DiffBits {
+    /// The number of flags.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no flags.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Flag `i`, if there is one.
+    pub fn get(&self, i: usize) -> Option<bool> {
+        if i >= self.len {
+            return None;
+        }
+        self.bytes.get(i / 8).map(|b| b >> (i % 8) & 1 == 1)
+    }
+
+    /// The flags in order.
+    pub fn iter(&self) -> impl Iterator<Item = bool> + '_ {
+        (0..self.len).map(|i| self.get(i).unwrap_or(false))
+    }
+
+    /// The number of flags set.
+    pub fn count_ones(&self) -> usize {
+        self.bytes.iter().map(|b| b.count_ones() as usize).sum()
+    }
+
+    /// The packed bytes, as encoded.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl FromIterator<bool> for DiffBits {
+    fn from_iter<I: IntoIterator<Item = bool>>(iter: I) -> Self {
+        let mut bits = Self::default();
+        for flag in iter {
+            if bits.len % 8 == 0 {
+                bits.bytes.push(0);
+            }
+            if let Some(last) = bits.bytes.last_mut() {
+                *last |= u8::from(flag) << (bits.len % 8);
+            }
+            bits.len += 1;
+        }
+        bits
+    }
+}
+
+impl From<Vec<bool>> for DiffBits {
+    fn from(flags: Vec<bool>) -> Self {
+        flags.into_iter().collect()
+    }
 }
 
 impl Message {
@@ -129,15 +196,7 @@ impl Message {
                     out.extend_from_slice(&d.to_le_bytes());
                 }
             }
-            Self::Diff { differs, .. } => {
-                for chunk in differs.chunks(8) {
-                    let byte = chunk
-                        .iter()
-                        .enumerate()
-                        .fold(0u8, |acc, (i, &d)| acc | (u8::from(d) << i));
-                    out.push(byte);
-                }
-            }
+            Self::Diff { differs, .. } => out.extend_from_slice(differs.as_bytes()),
         }
         out
     }
@@ -210,12 +269,13 @@ impl Message {
                 digests,
             });
         }
-        let differs: Vec<bool> = (0..count)
-            .map(|i| body.get(i / 8).is_some_and(|b| b >> (i % 8) & 1 == 1))
-            .collect();
         if !count.is_multiple_of(8) && body.last().is_some_and(|&b| b >> (count % 8) != 0) {
             return Err(DecodeError::Invalid("padding bits are not zero"));
         }
+        let differs = DiffBits {
+            bytes: body.to_vec(),
+            len: count,
+        };
         Ok(Self::Diff {
             depth,
             seed,
@@ -258,9 +318,9 @@ impl Walk {
     /// Takes the verdict on this level's candidates; finishes or moves to the next level.
     /// Checks the next level's candidates against the limit first, so that a rejected verdict
     /// leaves the walk unchanged.
-    fn advance(&mut self, depth: u8, differs: &[bool]) -> Result<(), ReconcileError> {
+    fn advance(&mut self, depth: u8, differs: &DiffBits) -> Result<(), ReconcileError> {
         if self.level < depth {
-            let next = differs.iter().filter(|d| **d).count().saturating_mul(2);
+            let next = differs.count_ones().saturating_mul(2);
             if next > self.limit {
                 return Err(ReconcileError::TooManyDifferences {
                     level: self.level + 1,
@@ -273,8 +333,8 @@ impl Walk {
         let differing = self
             .candidates
             .iter()
-            .zip(differs)
-            .filter(|(_, d)| **d)
+            .zip(differs.iter())
+            .filter(|(_, d)| *d)
             .map(|(&c, _)| c);
         if self.level >= depth {
             self.result = Some(to_ranges(differing));
@@ -542,7 +602,7 @@ impl<'a> Responder<'a> {
         self.tree.check_compatible(depth, seed)?;
         self.walk.check(level, digests.len())?;
         let ours = self.tree.node_digests(level, &self.walk.candidates);
-        let differs: Vec<bool> = ours.iter().zip(&digests).map(|(a, b)| a != b).collect();
+        let differs: DiffBits = ours.iter().zip(&digests).map(|(a, b)| a != b).collect();
         self.walk.advance(self.tree.depth(), &differs)?;
         let reply = Message::Diff {
             depth: self.tree.depth(),
@@ -613,10 +673,23 @@ mod tests {
             level: 4,
             differs: vec![
                 true, false, true, true, false, false, false, false, true, false,
-            ],
+            ]
+            .into(),
         };
         let bytes = m.encode();
         assert_eq!(bytes.len(), 16 + 2);
+        assert_eq!(bytes[16..], [0b0000_1101, 0b0000_0001]);
+        if let Message::Diff { differs, .. } = &m {
+            assert_eq!((differs.len(), differs.count_ones()), (10, 4));
+            assert_eq!(differs.get(8), Some(true));
+            assert_eq!(differs.get(10), None);
+            assert_eq!(
+                differs.iter().collect::<Vec<_>>(),
+                [
+                    true, false, true, true, false, false, false, false, true, false
+                ]
+            );
+        }
         assert_eq!(Message::decode(&bytes), Ok(m));
         let mut padded = bytes.clone();
         if let Some(last) = padded.last_mut() {

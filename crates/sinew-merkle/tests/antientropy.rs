@@ -263,7 +263,7 @@ fn scripted_reply(msg: &[u8], depth: u8, seed: u64, bucket: u32) -> Vec<u8> {
         depth,
         seed,
         level,
-        differs: vec![target & 1 == 0, target & 1 == 1],
+        differs: vec![target & 1 == 0, target & 1 == 1].into(),
     }
     .encode()
 }
@@ -312,7 +312,7 @@ fn a_responder_claiming_everything_differs_hits_the_limit() {
             depth,
             seed,
             level,
-            differs: vec![true; digests.len()],
+            differs: vec![true; digests.len()].into(),
         }
         .encode()
     };
