@@ -102,7 +102,10 @@
 //!   (loom-checked).
 //! - **Security.** Leaf and node hashes are domain-separated and odd nodes are not duplicated,
 //!   so neither the second-preimage attack on unseparated trees nor the CVE-2012-2459
-//!   duplicate-leaf ambiguity applies. The anti-entropy digests use XXH3, a fast
+//!   duplicate-leaf ambiguity applies. RFC 9162's verifiers do not pin down the tree size a
+//!   proof is for, so take sizes with roots from a trusted tree head: the free verifiers take
+//!   them as arguments, and [`InclusionProof::verify`] / [`ConsistencyProof::verify`] take the
+//!   trusted sizes and reject a proof that carries others. The anti-entropy digests use XXH3, a fast
 //!   non-cryptographic hash: they detect accidental divergence between replicas you run, and
 //!   are not meant to resist a replica that crafts collisions.
 
