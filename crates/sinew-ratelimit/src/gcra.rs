@@ -80,15 +80,33 @@ pub struct RateLimiter<C = SystemClock> {
     quota: QuotaCell,
     start: u64,
     clock: C,
-    /// The FIFO queue of `until_ready` waiters.
-    #[cfg(feature = "tokio")]
-    queue: crate::wait::Queue,
 }
 
 impl RateLimiter {
     /// A limiter on the [`SystemClock`], with a full bucket.
     pub fn new(quota: Quota) -> Self {
         Self::with_clock(quota, SystemClock)
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<C> RateLimiter<C> {
+    /// Gives back tokens of cost `inc` that were taken or reserved and not used: moves the TAT
+    /// back by `inc` (saturating; a TAT at or before now is a full bucket either way).
+    /// Reservations made after them keep their admission times.
+    pub(crate) fn refund(&self, inc: u64) {
+        let mut tat = self.tat.load(Ordering::Relaxed);
+        loop {
+            match self.tat.compare_exchange_weak(
+                tat,
+                tat.saturating_sub(inc),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(actual) => tat = actual,
+            }
+        }
     }
 }
 
@@ -102,14 +120,7 @@ impl<C: Clock> RateLimiter<C> {
             quota: QuotaCell::new(quota),
             start,
             clock,
-            #[cfg(feature = "tokio")]
-            queue: crate::wait::Queue::default(),
         }
-    }
-
-    #[cfg(feature = "tokio")]
-    pub(crate) fn queue(&self) -> &crate::wait::Queue {
-        &self.queue
     }
 
     /// Nanoseconds since the limiter started; a clock reading before the start reads as 0.
@@ -160,6 +171,42 @@ impl<C: Clock> RateLimiter<C> {
                 .compare_exchange_weak(tat, new_tat, Ordering::Relaxed, Ordering::Relaxed)
             {
                 Ok(_) => return Ok(()),
+                Err(actual) => tat = actual,
+            }
+        }
+    }
+
+    /// Takes `n` tokens now (as [`check_n`](Self::check_n)) and returns their cost in
+    /// nanoseconds, for a later [`refund`](Self::refund).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn take_n(&self, n: u32) -> Result<u64, CheckNError> {
+        let p = self.quota.load();
+        let inc = cost(p, n)?;
+        self.acquire(self.now(), inc, p.depth)?;
+        Ok(inc)
+    }
+
+    /// Reserves `n` tokens unconditionally: moves the TAT forward by their cost even if that
+    /// puts the bucket in debt, and returns `(cost, wait)`: the nanoseconds to refund if the
+    /// reservation is abandoned, and how long until the tokens would have been admitted by
+    /// [`check_n`](Self::check_n) (0 if they were there at once).
+    ///
+    /// Reservations are ordered by their compare-exchange: a later one is admitted after an
+    /// earlier one, and synchronous checks see the debt and are denied until it is paid.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn reserve(&self, n: u32) -> Result<(u64, u64), CheckNError> {
+        let p = self.quota.load();
+        let inc = cost(p, n)?;
+        let now = self.now();
+        let mut tat = self.tat.load(Ordering::Relaxed);
+        loop {
+            let new_tat = tat.max(now).saturating_add(inc);
+            let wait = new_tat.saturating_sub(p.depth).saturating_sub(now);
+            match self
+                .tat
+                .compare_exchange_weak(tat, new_tat, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return Ok((inc, wait)),
                 Err(actual) => tat = actual,
             }
         }

@@ -110,7 +110,7 @@ async fn many_waiters_get_exactly_the_rate() {
     }
 }
 
-/// A waiter for 5 tokens is not starved by a later waiter for 1: FIFO.
+/// A waiter for 5 tokens is not starved by a later waiter for 1: reservations are FIFO.
 #[tokio::test(start_paused = true)]
 async fn waiters_are_served_in_fifo_order() {
     let l = Arc::new(RateLimiter::with_clock(quota(), TokioClock::new()));
@@ -138,7 +138,7 @@ async fn waiters_are_served_in_fifo_order() {
     assert_eq!(small.await.unwrap(), Duration::from_millis(600));
 }
 
-/// A waiter cancelled while queued leaves the queue; the next one is served.
+/// A waiter cancelled while waiting refunds its reservation; the next one is served.
 #[tokio::test(start_paused = true)]
 async fn cancelled_queued_waiter_leaves_the_queue() {
     let l = Arc::new(RateLimiter::with_clock(quota(), TokioClock::new()));
@@ -153,6 +153,119 @@ async fn cancelled_queued_waiter_leaves_the_queue() {
     assert!(head.await.unwrap_err().is_cancelled());
     l.until_ready().await;
     assert_eq!(Instant::now() - start, Duration::from_millis(100));
+}
+
+/// Regression: a waiter that is kept but never polled again must not freeze the limiter. With
+/// the old FIFO turn (a `tokio::sync::Mutex` guard held across the sleep) the abandoned
+/// future kept the turn forever and every later waiter hung.
+#[tokio::test(start_paused = true)]
+async fn abandoned_waiter_blocks_nobody() {
+    let l = Arc::new(RateLimiter::with_clock(quota(), TokioClock::new()));
+    l.check_n(5).unwrap();
+    let start = Instant::now();
+    let mut abandoned = Box::pin(l.until_n_ready(2));
+    // Polled once (it reserves its tokens), then left alone but kept alive.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1), &mut abandoned)
+            .await
+            .is_err()
+    );
+    let later = tokio::time::timeout(Duration::from_secs(10), l.until_ready()).await;
+    assert!(later.is_ok(), "a later waiter hung behind an abandoned one");
+    // Scheduled after the abandoned reservation: tokens 1-2 at 100-200 ms, its own at 300 ms.
+    assert_eq!(Instant::now() - start, Duration::from_millis(300));
+    // The abandoned future still completes at once when polled (its tokens were reserved),
+    // and dropping it then takes nothing more.
+    abandoned.await.unwrap();
+    assert_eq!(Instant::now() - start, Duration::from_millis(300));
+}
+
+/// The tower form of the freeze: `timeout(svc.ready())` gives up but the service is kept.
+#[tokio::test(start_paused = true)]
+async fn abandoned_waiting_service_blocks_nobody() {
+    let limiter = Arc::new(RateLimiter::with_clock(
+        Quota::per_second(10).unwrap().burst(1).unwrap(),
+        TokioClock::new(),
+    ));
+    let layer = RateLimitLayer::from_limiter(Arc::clone(&limiter)).on_limit(OnLimit::Wait);
+    let mut kept = layer.layer(echo());
+    let mut other = layer.layer(echo());
+    assert_eq!(kept.ready().await.unwrap().call(1).await.unwrap(), 1);
+    let start = Instant::now();
+    // Gives up waiting, keeps the service (its wait future lives inside it).
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1), kept.ready())
+            .await
+            .is_err()
+    );
+    let ready = tokio::time::timeout(Duration::from_secs(10), other.ready()).await;
+    assert_eq!(ready.unwrap().unwrap().call(2).await.unwrap(), 2);
+    assert_eq!(Instant::now() - start, Duration::from_millis(200));
+    let direct = tokio::time::timeout(Duration::from_secs(10), limiter.until_ready()).await;
+    assert!(direct.is_ok());
+    assert_eq!(Instant::now() - start, Duration::from_millis(300));
+    // Dropping the kept service, whose token is still reserved, refunds nothing it used:
+    // here its token (due at 100 ms) is past, so the bucket is simply one token further on.
+    drop(kept);
+}
+
+/// A waiter dropped while waiting gives its reserved tokens back.
+#[tokio::test(start_paused = true)]
+async fn dropped_waiter_refunds_its_reservation() {
+    let l = RateLimiter::with_clock(quota(), TokioClock::new());
+    l.check_n(5).unwrap();
+    {
+        let mut waiter = Box::pin(l.until_n_ready(3));
+        assert!(
+            tokio::time::timeout(Duration::from_millis(1), &mut waiter)
+                .await
+                .is_err()
+        );
+        // Reserved: the bucket is in debt, a synchronous check is denied for longer.
+        assert_eq!(
+            l.check().unwrap_err().retry_after(),
+            Duration::from_millis(399)
+        );
+    }
+    assert_eq!(
+        l.check().unwrap_err().retry_after(),
+        Duration::from_millis(99)
+    );
+}
+
+/// A service whose own `poll_ready` fails.
+#[derive(Clone)]
+struct Broken;
+
+impl Service<u32> for Broken {
+    type Response = u32;
+    type Error = std::io::Error;
+    type Future = std::future::Ready<Result<u32, std::io::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Err(std::io::Error::other("broken")))
+    }
+
+    fn call(&mut self, req: u32) -> Self::Future {
+        std::future::ready(Ok(req))
+    }
+}
+
+/// Wait mode takes the token before asking the inner service; if that fails, the token is
+/// given back rather than lost.
+#[tokio::test(start_paused = true)]
+async fn wait_mode_refunds_the_token_when_the_inner_service_fails() {
+    let limiter = Arc::new(RateLimiter::with_clock(quota(), TokioClock::new()));
+    let mut svc = RateLimitLayer::from_limiter(Arc::clone(&limiter))
+        .on_limit(OnLimit::Wait)
+        .layer(Broken);
+    for _ in 0..10 {
+        assert!(svc.ready().await.is_err());
+    }
+    assert_eq!(limiter.remaining(), 5);
 }
 
 fn echo() -> impl Service<u32, Response = u32, Error = Infallible, Future: Send> + Clone {
@@ -224,7 +337,7 @@ async fn layer_wait_mode_applies_backpressure() {
     assert_eq!(start.elapsed(), Duration::from_millis(500));
 }
 
-/// Waiting services join the limiter's FIFO queue: a service does not overtake an earlier
+/// Waiting services reserve in order: a service does not overtake an earlier
 /// waiter for more tokens.
 #[tokio::test(start_paused = true)]
 async fn layer_wait_mode_queues_behind_earlier_waiters() {
