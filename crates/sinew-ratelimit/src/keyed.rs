@@ -42,6 +42,18 @@ const MIN_SHARDS: usize = 32;
 /// refilled key exists. Size `max_keys` for the number of clients active within one refill
 /// time ([`Quota::refill_time`]).
 ///
+/// # Time that moves backwards
+///
+/// Each shard remembers the latest time it has seen and treats an earlier clock reading as
+/// that time. Otherwise a key evicted after refilling (its state forgotten) would be refilled
+/// again by a clock set back before its TAT. The clamp is per shard (no shared write on the
+/// check path), so after the clock moves back, keys in a shard that saw the later time are
+/// judged at that time, and keys in other shards at their own shard's latest time: never more
+/// admissions than the latest time seen allows. (The single-bucket [`RateLimiter`] keeps its
+/// whole state and judges an earlier reading against it, which is stricter.)
+///
+/// [`RateLimiter`]: crate::RateLimiter
+///
 /// # Examples
 ///
 /// ```
@@ -83,9 +95,24 @@ struct Table<K> {
     /// Do not sweep this shard before this time: too few keys will have refilled (see
     /// [`Table::sweep`]).
     sweep_at: u64,
+    /// The latest time this shard has seen. Time that appears to move backwards is clamped
+    /// to it: an evicted key's TAT is forgotten, so without the clamp an earlier clock
+    /// reading would find it "new" and refill it (see [`Table::clamp`]).
+    latest: u64,
 }
 
 impl<K> Table<K> {
+    /// `now`, or the latest time this shard has seen if that is later; records it.
+    ///
+    /// Every eviction in a shard happens at a clamped time, so a key is evicted only once
+    /// its TAT is at or before `latest`, and every later decision in the shard is made at
+    /// `latest` or after: a key re-appearing after its eviction finds the full bucket it
+    /// had when it was evicted, whatever the clock says.
+    fn clamp(&mut self, now: u64) -> u64 {
+        self.latest = self.latest.max(now);
+        self.latest
+    }
+
     /// Evicts every key whose bucket has refilled; returns how many went.
     ///
     /// Also decides when this shard is next worth sweeping: when about an eighth of the keys
@@ -170,6 +197,7 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
                     table: Mutex::new(Table {
                         map: HashTable::new(),
                         sweep_at: u64::MAX,
+                        latest: 0,
                     }),
                 })
                 .collect(),
@@ -255,7 +283,7 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
         let hash = self.hasher.hash_one(key);
         let index = self.shard_index(hash);
         let mut table = self.lock_shard(index);
-        let now = self.now();
+        let now = table.clamp(self.now());
         if let Some((_, tat)) = table.map.find_mut(hash, |(k, _)| k.borrow() == key) {
             *tat = decide(*tat, now, inc, depth).map_err(Denied::after)?;
             return Ok(());
@@ -307,6 +335,7 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
                     Err(std::sync::TryLockError::WouldBlock) => None,
                 };
                 if let Some(mut other_table) = guard {
+                    let now = other_table.clamp(now);
                     if now >= other_table.sweep_at {
                         let freed = other_table.sweep(now);
                         self.len.fetch_sub(freed, Ordering::Relaxed);
@@ -364,7 +393,7 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
             .map
             .find(hash, |(k, _)| k.borrow() == key)
             .map_or(0, |(_, tat)| *tat);
-        decide(tat, self.now(), p.interval, p.depth)
+        decide(tat, self.now().max(table.latest), p.interval, p.depth)
             .map(drop)
             .map_err(Denied::after)
     }
@@ -381,7 +410,7 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
             .map
             .find(hash, |(k, _)| k.borrow() == key)
             .map_or(0, |(_, tat)| *tat);
-        remaining(tat, self.now(), self.quota.load())
+        remaining(tat, self.now().max(table.latest), self.quota.load())
     }
 
     /// Evicts every key whose bucket has refilled, one shard at a time (each shard is locked
@@ -393,7 +422,8 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
         let hasher = &self.hasher;
         for index in 0..self.shards.len() {
             let mut table = self.lock_shard(index);
-            let freed = table.sweep(self.now());
+            let now = table.clamp(self.now());
+            let freed = table.sweep(now);
             self.len.fetch_sub(freed, Ordering::Relaxed);
             total += freed;
             // Give memory back once a table is mostly empty (tables never shrink on their own).
@@ -464,6 +494,29 @@ mod tests {
         assert_eq!(big.shards.len(), 1_000_000usize.div_ceil(784));
         let mid: KeyedRateLimiter<u64> = KeyedRateLimiter::new(q, 10_000);
         assert!(mid.shards.len() >= MIN_SHARDS);
+    }
+
+    /// Regression: at 1/s burst 1, a key admitted at t=10 (TAT 11) and evicted at t=12 must
+    /// not be admitted again when the clock is set back to 5.
+    #[test]
+    fn clock_set_back_after_eviction_admits_nothing_extra() {
+        let clock = ManualClock::new(Duration::from_secs(10));
+        let q = Quota::per_second(1).unwrap().burst(1).unwrap();
+        let l = KeyedRateLimiter::with_clock(q, 100, clock.clone());
+        l.check_key(&7u32).unwrap();
+        clock.set(Duration::from_secs(12));
+        assert_eq!(l.evict_refilled(), 1);
+        clock.set(Duration::from_secs(5));
+        // The shard still judges at t=12: the key's bucket is full there, one admission...
+        l.check_key(&7u32).unwrap();
+        // ...and no more until the clock passes 13.
+        assert!(l.check_key(&7u32).is_err());
+        assert!(l.peek_key(&7u32).is_err());
+        assert_eq!(l.remaining_key(&7u32), 0);
+        clock.set(Duration::from_secs(12));
+        assert!(l.check_key(&7u32).is_err());
+        clock.set(Duration::from_secs(13));
+        l.check_key(&7u32).unwrap();
     }
 
     #[test]
