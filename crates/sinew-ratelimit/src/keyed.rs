@@ -19,6 +19,10 @@ use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, lock};
 const SHARES: [usize; 8] = [896, 448, 224, 112, 56, 28, 14, 7];
 /// Aim for at least this many shards, so threads rarely meet on one lock.
 const MIN_SHARDS: usize = 32;
+/// Never more shards than this (512 KiB of shard headers), whatever `max_keys` says: above
+/// `MAX_SHARDS × 784` keys, each shard's share grows instead, so a huge `max_keys` (even
+/// `usize::MAX`) allocates nothing up front beyond these headers.
+const MAX_SHARDS: usize = 4096;
 
 /// A rate limiter with one token bucket per key (client id, IP address, API key), all sharing
 /// one [`Quota`], in memory bounded by a maximum number of keys.
@@ -29,7 +33,8 @@ const MIN_SHARDS: usize = 32;
 /// hashbrown table, divided by the table's load factor (at most 7/8). Keys whose bucket has
 /// refilled are indistinguishable from keys never seen, so they are evicted — never a key that
 /// still owes tokens, so no admission decision is lost. Eviction is incremental: the keys live
-/// in many small shards (each at most about a thousand keys, behind its own lock), and a shard
+/// in many small shards (each at most about a thousand keys, behind its own lock; above
+/// about 3.2 million keys the shard count stops at 4,096 and the shards grow instead), and a shard
 /// is swept of refilled keys only when it is about to grow or the limiter is at its key limit,
 /// and then only once about an eighth of its keys have refilled, so the work per evicted key is
 /// constant. There is no stop-the-world sweep.
@@ -189,7 +194,18 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
             .copied()
             .find(|&share| max_keys.div_ceil(share * 7 / 8) >= MIN_SHARDS)
             .unwrap_or(7);
-        let shards = max_keys.div_ceil((share * 7 / 8).max(1));
+        let mut shards = max_keys.div_ceil((share * 7 / 8).max(1));
+        // A shard may hold about twice its share, so a skewed spread of keys still fits.
+        let mut shard_limit = share.saturating_mul(2).saturating_add(8);
+        if shards > MAX_SHARDS {
+            // Past the largest share: fixed shard count, larger (growable) tables.
+            shards = MAX_SHARDS;
+            let per_shard = max_keys.div_ceil(MAX_SHARDS);
+            shard_limit = per_shard
+                .saturating_add(per_shard / 7)
+                .saturating_mul(2)
+                .saturating_add(8);
+        }
         let start = clock.now_nanos();
         KeyedRateLimiter {
             shards: (0..shards)
@@ -201,7 +217,7 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
                     }),
                 })
                 .collect(),
-            shard_limit: share.saturating_mul(2).saturating_add(8),
+            shard_limit,
             max_keys,
             len: AtomicUsize::new(0),
             cursor: AtomicUsize::new(0),
@@ -494,6 +510,36 @@ mod tests {
         assert_eq!(big.shards.len(), 1_000_000usize.div_ceil(784));
         let mid: KeyedRateLimiter<u64> = KeyedRateLimiter::new(q, 10_000);
         assert!(mid.shards.len() >= MIN_SHARDS);
+        let just_one: KeyedRateLimiter<u64> = KeyedRateLimiter::new(q, 1);
+        assert_eq!(just_one.shards.len(), 1);
+        assert!(just_one.check_key(&1).is_ok());
+        assert!(just_one.check_key(&2).unwrap_err().is_key_capacity());
+    }
+
+    /// Huge caps neither overflow nor allocate per key up front: the shard count stops at
+    /// `MAX_SHARDS` and each shard's limit grows (saturating) instead.
+    #[test]
+    fn huge_max_keys_are_capped_in_shards_not_refused() {
+        let q = Quota::per_second(1).unwrap();
+        for max_keys in [
+            usize::MAX,
+            usize::MAX / 2,
+            1_000_000_000_000,
+            4096 * 784 + 1,
+        ] {
+            let l: KeyedRateLimiter<u64> = KeyedRateLimiter::new(q, max_keys);
+            assert_eq!(l.max_keys(), max_keys);
+            assert_eq!(l.shards.len(), MAX_SHARDS);
+            assert!(l.shard_limit >= max_keys.div_ceil(MAX_SHARDS));
+            for k in 0..10_000u64 {
+                l.check_key(&k).unwrap();
+            }
+            assert_eq!(l.len(), 10_000);
+            assert!(l.check_key(&0).is_err());
+        }
+        let edge: KeyedRateLimiter<u64> = KeyedRateLimiter::new(q, 4096 * 784);
+        assert_eq!(edge.shards.len(), MAX_SHARDS);
+        assert_eq!(edge.shard_limit, 1800);
     }
 
     /// Regression: at 1/s burst 1, a key admitted at t=10 (TAT 11) and evicted at t=12 must
