@@ -11,7 +11,7 @@ use sinew_clock::{Clock, SystemClock};
 use crate::error::{CheckNError, Denied};
 use crate::gcra::{cost, decide, remaining};
 use crate::quota::{Quota, QuotaCell};
-use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, lock};
+use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, lock, try_lock};
 
 /// Per-shard shares to choose from: 7/8 of a power of two, the most keys a hashbrown table of
 /// that many buckets holds before it grows. Sizing shards this way keeps a full limiter's
@@ -35,17 +35,20 @@ const MAX_SHARDS: usize = 4096;
 /// still owes tokens, so no admission decision is lost. Eviction is incremental: the keys live
 /// in many small shards (each at most about a thousand keys, behind its own lock; above
 /// about 3.2 million keys the shard count stops at 4,096 and the shards grow instead), and a shard
-/// is swept of refilled keys only when it is about to grow or the limiter is at its key limit,
-/// and then only once about an eighth of its keys have refilled, so the work per evicted key is
-/// constant. There is no stop-the-world sweep.
+/// is swept of refilled keys when it is about to grow, once about an eighth of its keys have
+/// refilled, so the work per evicted key is constant. There is no stop-the-world sweep.
 ///
 /// When the limiter already tracks `max_keys` keys, a **new** key is admitted only once room is
-/// made by evicting refilled keys. Until then it is denied ([`Denied::is_key_capacity`]), rather
-/// than admitted untracked or allowed to evict a key that still owes tokens; `retry_after` is
-/// then an estimate of when its shard is next swept. Because sweeps are batched, a new key may
-/// be refused for a short while (until an eighth of a shard has refilled) even though one
-/// refilled key exists. Size `max_keys` for the number of clients active within one refill
-/// time ([`Quota::refill_time`]).
+/// made by evicting refilled keys. To make it, the new key's own shard and up to 4 other shards
+/// (round robin, skipping any that another thread holds) are swept if they are due on that
+/// batch schedule, and, for one shard per call, as soon as any of its keys has refilled: a
+/// bounded amount of work (at most 5 shards of about a thousand keys). If no room is found, the
+/// key is denied ([`Denied::is_key_capacity`]), rather than admitted untracked or allowed to
+/// evict a key that still owes tokens; `retry_after` is then the earliest refill among the
+/// shards looked at. Residual delay: a refilled key in a shard not looked at in this call is
+/// found only by later calls (each looks at the next 4 shards), so a new key may be refused
+/// while refilled keys exist elsewhere, for up to `shards / 4` refused calls. Size `max_keys`
+/// for the number of clients active within one refill time ([`Quota::refill_time`]).
 ///
 /// # Time that moves backwards
 ///
@@ -100,6 +103,10 @@ struct Table<K> {
     /// Do not sweep this shard before this time: too few keys will have refilled (see
     /// [`Table::sweep`]).
     sweep_at: u64,
+    /// No key here refills before this time: the earliest TAT kept by the last sweep or
+    /// inserted since (checks only move TATs later, so it is a lower bound). At the key cap,
+    /// a shard is swept ahead of its batch schedule once this has passed.
+    earliest: u64,
     /// The latest time this shard has seen. Time that appears to move backwards is clamped
     /// to it: an evicted key's TAT is forgotten, so without the clamp an earlier clock
     /// reading would find it "new" and refill it (see [`Table::clamp`]).
@@ -129,9 +136,11 @@ impl<K> Table<K> {
         let stride = (before / SAMPLES).max(1);
         let mut samples = [u64::MAX; SAMPLES];
         let (mut seen, mut taken) = (0usize, 0usize);
+        let mut earliest = u64::MAX;
         self.map.retain(|(_, tat)| {
             let keep = *tat > now;
             if keep {
+                earliest = earliest.min(*tat);
                 if seen % stride == 0
                     && let Some(slot) = samples.get_mut(taken)
                 {
@@ -145,12 +154,16 @@ impl<K> Table<K> {
         samples.sort_unstable();
         // The second smallest of 16 samples: about the 1/8 quantile.
         self.sweep_at = if taken >= 2 { samples[1] } else { samples[0] };
+        self.earliest = earliest;
         before - self.map.len()
     }
 }
 
 /// TAT samples a sweep keeps to schedule the next one.
 const SAMPLES: usize = 16;
+
+/// Other shards a new key at the key cap may sweep to make room.
+const PROBES: usize = 4;
 
 impl<K, C: fmt::Debug, S> fmt::Debug for KeyedRateLimiter<K, C, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -213,6 +226,7 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
                     table: Mutex::new(Table {
                         map: HashTable::new(),
                         sweep_at: u64::MAX,
+                        earliest: u64::MAX,
                         latest: 0,
                     }),
                 })
@@ -308,6 +322,7 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
         let new_tat = now.saturating_add(inc);
         self.make_room(&mut table, index, now)?;
         table.sweep_at = table.sweep_at.min(new_tat);
+        table.earliest = table.earliest.min(new_tat);
         let hasher = &self.hasher;
         table
             .map
@@ -327,40 +342,45 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
         if self.reserve(table) {
             return Ok(());
         }
-        if now >= table.sweep_at {
+        // At the key cap (or this shard's limit). First this shard: on its batch schedule,
+        // or early (one sweep per call, a bounded `shard_limit` keys) once a key has refilled.
+        let mut early_sweep = true;
+        if now >= table.sweep_at || now >= table.earliest {
+            early_sweep = now >= table.sweep_at;
             let freed = table.sweep(now);
             self.len.fetch_sub(freed, Ordering::Relaxed);
             if self.reserve(table) {
                 return Ok(());
             }
         }
-        // The whole limiter is full: help by sweeping one other shard, if it is free now
-        // (`try_lock`, so two threads doing this can never deadlock).
-        let mut wait_until = table.sweep_at;
+        let mut wait_until = table.earliest;
+        // The whole limiter is full: help by sweeping up to `PROBES` other shards, round
+        // robin, each if it is free now (`try_lock`, so two threads doing this can never
+        // deadlock) and due: on its batch schedule, or (for one shard per call) because one of
+        // its keys has refilled. A key freed anywhere makes room for this one.
         if table.map.len() < self.shard_limit && self.shards.len() > 1 {
-            let other = self.cursor.fetch_add(1, Ordering::Relaxed) % self.shards.len();
-            let other = if other == index {
-                (other + 1) % self.shards.len()
-            } else {
-                other
-            };
-            if let Some(shard) = self.shards.get(other) {
-                let guard = match shard.table.try_lock() {
-                    Ok(guard) => Some(guard),
-                    Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
-                    Err(std::sync::TryLockError::WouldBlock) => None,
+            for _ in 0..PROBES.min(self.shards.len() - 1) {
+                let other = self.cursor.fetch_add(1, Ordering::Relaxed) % self.shards.len();
+                let other = if other == index {
+                    (other + 1) % self.shards.len()
+                } else {
+                    other
                 };
-                if let Some(mut other_table) = guard {
-                    let now = other_table.clamp(now);
-                    if now >= other_table.sweep_at {
-                        let freed = other_table.sweep(now);
-                        self.len.fetch_sub(freed, Ordering::Relaxed);
-                    }
-                    wait_until = wait_until.min(other_table.sweep_at);
-                    drop(other_table);
-                    if self.reserve(table) {
-                        return Ok(());
-                    }
+                let Some(mut other_table) = self.shards.get(other).and_then(|s| try_lock(&s.table))
+                else {
+                    continue;
+                };
+                let now = other_table.clamp(now);
+                let scheduled = now >= other_table.sweep_at;
+                if scheduled || (early_sweep && now >= other_table.earliest) {
+                    early_sweep &= scheduled;
+                    let freed = other_table.sweep(now);
+                    self.len.fetch_sub(freed, Ordering::Relaxed);
+                }
+                wait_until = wait_until.min(other_table.earliest);
+                drop(other_table);
+                if self.reserve(table) {
+                    return Ok(());
                 }
             }
         }
@@ -563,6 +583,54 @@ mod tests {
         assert!(l.check_key(&7u32).is_err());
         clock.set(Duration::from_secs(13));
         l.check_key(&7u32).unwrap();
+    }
+
+    /// At the key cap, one refilled key is enough to make room, even before its shard's
+    /// batch schedule (an eighth of its keys refilled) says a sweep is due.
+    #[test]
+    fn at_the_cap_one_refilled_key_makes_room() {
+        let clock = ManualClock::new(Duration::from_secs(10));
+        let q = Quota::per_second(1).unwrap().burst(1).unwrap();
+        let l = KeyedRateLimiter::with_clock(q, 2, clock.clone());
+        assert_eq!(l.shards.len(), 1);
+        l.check_key("a").unwrap(); // TAT 11.0
+        clock.advance(Duration::from_millis(500));
+        l.check_key("b").unwrap(); // TAT 11.5
+        clock.advance(Duration::from_millis(100));
+        // A sweep now schedules the next one for the second-smallest TAT sampled: 11.5.
+        assert_eq!(l.evict_refilled(), 0);
+        let denied = l.check_key("c").unwrap_err();
+        assert!(denied.is_key_capacity());
+        assert_eq!(denied.retry_after(), Duration::from_millis(400));
+        clock.advance(Duration::from_millis(400)); // t = 11.0: "a" has refilled
+        l.check_key("c").unwrap();
+        assert_eq!(l.len(), 2);
+    }
+
+    /// The probes reach other shards: with every shard full but one refilled key in some
+    /// shard, a new key is admitted within a few refused calls (4 shards looked at per call).
+    #[test]
+    fn at_the_cap_other_shards_are_probed() {
+        let clock = ManualClock::new(Duration::from_secs(10));
+        let q = Quota::per_second(1).unwrap().burst(1).unwrap();
+        let l = KeyedRateLimiter::with_clock(q, 200, clock.clone());
+        let shards = l.shards.len();
+        assert!(shards > 8);
+        l.check_key(&0u32).unwrap(); // TAT 11.0
+        clock.advance(Duration::from_millis(500));
+        let mut k = 1u32;
+        while l.len() < 200 {
+            l.check_key(&k).unwrap(); // TAT 11.5
+            k += 1;
+        }
+        assert_eq!(l.evict_refilled(), 0);
+        clock.advance(Duration::from_millis(500)); // t = 11.0: only key 0 has refilled
+        let mut refused = 0;
+        while l.check_key(&1_000_000u32).is_err() {
+            refused += 1;
+            assert!(refused <= shards / 4 + 1, "refused {refused} times");
+        }
+        assert_eq!(l.len(), 200);
     }
 
     #[test]
