@@ -484,6 +484,17 @@ impl<K, C, S> KeyedRateLimiter<K, C, S> {
         self.len.load(Ordering::Relaxed)
     }
 
+    /// The entries actually stored, counted table by table (each shard locked in turn), for
+    /// tests that check the key cap without trusting [`len`](Self::len)'s counter. Not part
+    /// of the stable API.
+    #[doc(hidden)]
+    pub fn stored_keys(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| lock(&shard.table).map.len())
+            .sum()
+    }
+
     /// True if no key is tracked.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
