@@ -257,7 +257,8 @@ impl<C: Clock> RateLimiter<C> {
         self.quota.quota()
     }
 
-    /// Replaces the quota, without a lock: checks running meanwhile use either the old or the
+    /// Replaces the quota; checks never wait for it (concurrent `set_quota` calls take turns
+    /// on a writer-only mutex). Checks running meanwhile use either the old or the
     /// new quota, never a mix of the two. Tokens already taken stay taken (the TAT is kept), so
     /// shrinking the burst below what is in use denies until the backlog drains, and growing it
     /// makes the extra tokens available at once.

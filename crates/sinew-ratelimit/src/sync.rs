@@ -1,21 +1,15 @@
 //! The one place that names atomics, locks and threads, so loom can replace them.
 
 #[cfg(sinew_loom)]
-pub(crate) use loom::{
-    sync::{
-        Mutex, MutexGuard,
-        atomic::{AtomicU64, AtomicUsize, Ordering, fence},
-    },
-    thread::yield_now,
+pub(crate) use loom::sync::{
+    Mutex, MutexGuard,
+    atomic::{AtomicU64, AtomicUsize, Ordering, fence},
 };
 
 #[cfg(not(sinew_loom))]
-pub(crate) use std::{
-    sync::{
-        Mutex, MutexGuard,
-        atomic::{AtomicU64, AtomicUsize, Ordering, fence},
-    },
-    thread::yield_now,
+pub(crate) use std::sync::{
+    Mutex, MutexGuard,
+    atomic::{AtomicU64, AtomicUsize, Ordering, fence},
 };
 
 /// Locks `mutex`, recovering the data if another thread panicked while holding it: every
