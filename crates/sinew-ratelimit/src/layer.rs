@@ -4,7 +4,6 @@ use std::fmt;
 use std::future::Future;
 use std::hash::Hash;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -12,7 +11,9 @@ use sinew_clock::{Clock, SystemClock};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::gcra::Ticket;
 use crate::{Denied, KeyedRateLimiter, Quota, RateLimiter};
+use std::sync::Arc;
 
 /// The error type of the services: `Box<dyn Error + Send + Sync>`, as in tower. A rejection
 /// is a [`Denied`] inside it: `err.downcast_ref::<Denied>()` gives the `retry_after` for a
@@ -117,24 +118,25 @@ impl<S, C> Layer<S> for RateLimitLayer<C> {
 }
 
 /// A wait for a token in [`OnLimit::Wait`] mode: the limiter's `until_ready`, boxed so the
-/// service can hold it across `poll_ready` calls. Its output is the token's cost, for a refund.
-type Waiting = Pin<Box<dyn Future<Output = u64> + Send + Sync>>;
+/// service can hold it across `poll_ready` calls. Its output is the token's ticket, for a refund.
+type Waiting = Pin<Box<dyn Future<Output = Ticket> + Send + Sync>>;
 
 /// The service [`RateLimitLayer`] makes. Clones share the limiter.
 ///
 /// In [`OnLimit::Wait`] mode the token is taken in `poll_ready` (as tower's `RateLimit`
 /// does): a service made ready and then dropped without a call has spent it. If the inner
-/// service's `poll_ready` then fails, the token is given back to the limiter. While a
-/// service waits, its token is reserved (see [`RateLimiter::until_ready`]): a service that
-/// is left waiting and never polled again holds that one token and delays nobody else beyond
-/// it; dropping it refunds the token.
+/// service's `poll_ready` then fails, the token is given back to the limiter if no token was
+/// taken after it (otherwise it stays spent, so the rate is never exceeded). While a service
+/// waits, its token is reserved (see [`RateLimiter::until_ready`]): a service that is left
+/// waiting and never polled again holds that one token and delays nobody else beyond it;
+/// dropping it refunds the token on the same rule as a dropped `until_ready` future.
 pub struct RateLimitService<S, C = SystemClock> {
     inner: S,
     limiter: Arc<RateLimiter<C>>,
     on_limit: OnLimit,
     waiting: Option<Waiting>,
-    /// Wait mode: the cost of the token taken for the next call, if one was.
-    permit: Option<u64>,
+    /// Wait mode: the token taken for the next call, if one was.
+    permit: Option<Ticket>,
 }
 
 impl<S: fmt::Debug, C: fmt::Debug> fmt::Debug for RateLimitService<S, C> {
@@ -175,27 +177,31 @@ where
             if self.waiting.is_none() {
                 // The common case, without an allocation: a token free (reserved tokens of
                 // waiters are not free, so this does not overtake them).
-                if let Ok(cost) = self.limiter.take_n(1) {
-                    self.permit = Some(cost);
+                if let Ok(ticket) = self.limiter.take_n(1) {
+                    self.permit = Some(ticket);
                 } else {
                     let limiter = Arc::clone(&self.limiter);
                     self.waiting = Some(Box::pin(async move {
-                        // One token always fits, so the error cannot happen.
-                        limiter.wait_n(1, Duration::ZERO).await.unwrap_or(0)
+                        // One token always fits, so the error cannot happen (and would
+                        // leave nothing to refund).
+                        limiter
+                            .wait_n(1, Duration::ZERO)
+                            .await
+                            .unwrap_or(Ticket::EMPTY)
                     }));
                 }
             }
             if let Some(waiting) = self.waiting.as_mut() {
-                let cost = ready!(waiting.as_mut().poll(cx));
+                let ticket = ready!(waiting.as_mut().poll(cx));
                 self.waiting = None;
-                self.permit = Some(cost);
+                self.permit = Some(ticket);
             }
         }
         match self.inner.poll_ready(cx) {
             Poll::Ready(Err(err)) => {
                 // The call this token was for will not happen: give it back.
-                if let Some(cost) = self.permit.take() {
-                    self.limiter.refund(cost);
+                if let Some(ticket) = self.permit.take() {
+                    self.limiter.refund(ticket);
                 }
                 Poll::Ready(Err(err.into()))
             }

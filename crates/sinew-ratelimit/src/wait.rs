@@ -7,6 +7,7 @@ use std::time::Duration;
 use sinew_clock::{Clock, SystemClock};
 
 use crate::error::CheckNError;
+use crate::gcra::Ticket;
 use crate::{KeyedRateLimiter, RateLimiter, SlidingWindow};
 
 /// A [`Clock`] that reads tokio's time, so a limiter follows `tokio::time::pause` and
@@ -141,9 +142,12 @@ macro_rules! fifo_docs {
             "but abandoned, a service never driven) holds only its own tokens and blocks nobody; ",
             "later waiters are scheduled after it, exactly as if it had been served.\n\n",
             "**Cancel-safe**: dropping the future before it completes refunds its tokens (the ",
-            "TAT moves back by their cost). Waiters that reserved after it keep their wake-up ",
-            "times, so the refunded tokens go to the next caller, which may be a synchronous ",
-            "`check`. Once it completes, the tokens are taken.\n\n",
+            "TAT moves back by their cost) if nobody has taken or reserved tokens after it, ",
+            "which covers a lone waiter giving up on a timeout and the last of a queue. If ",
+            "others have reserved after it, they keep their wake-up times, and handing its tokens ",
+            "to anyone else could admit more than the quota in a short window; its tokens are ",
+            "then forfeited (the limiter is stricter for one refill, never looser). Once it ",
+            "completes, the tokens are taken.\n\n",
             "**Not a busy loop**: one reservation, one sleep on tokio's timer until the tokens ",
             "are due (tokio rounds up to its 1 ms resolution; every waiter has its own tokens, ",
             "so waits shorter than 1 ms do not cut throughput, they only complete up to 1 ms ",
@@ -160,13 +164,14 @@ macro_rules! fifo_docs {
 /// Refunds a reservation unless it was completed.
 struct Reservation<'a, C> {
     limiter: &'a RateLimiter<C>,
-    cost: u64,
+    /// `None` once completed.
+    ticket: Option<Ticket>,
 }
 
 impl<C> Drop for Reservation<'_, C> {
     fn drop(&mut self) {
-        if self.cost != 0 {
-            self.limiter.refund(self.cost);
+        if let Some(ticket) = self.ticket.take() {
+            self.limiter.refund(ticket);
         }
     }
 }
@@ -210,25 +215,25 @@ impl<C: Clock> RateLimiter<C> {
         self.wait_n(n, jitter).await.map(drop)
     }
 
-    /// The wait behind the `until_*` methods; returns the cost of the tokens taken, for a
+    /// The wait behind the `until_*` methods; returns the ticket of the tokens taken, for a
     /// [`refund`](Self::refund) if the caller cannot use them.
-    pub(crate) async fn wait_n(&self, n: u32, jitter: Duration) -> Result<u64, CheckNError> {
+    pub(crate) async fn wait_n(&self, n: u32, jitter: Duration) -> Result<Ticket, CheckNError> {
         if n == 0 {
-            return Ok(0);
+            return Ok(Ticket::EMPTY);
         }
-        let (cost, wait) = self.reserve(n)?;
+        let (ticket, wait) = self.reserve(n)?;
         if wait == 0 {
-            return Ok(cost);
+            return Ok(ticket);
         }
         let mut reservation = Reservation {
             limiter: self,
-            cost,
+            ticket: Some(ticket),
         };
         let sleep = Duration::from_nanos(wait).saturating_add(jitter_of(jitter));
         tokio::time::sleep(sleep).await;
         // Completed: the tokens are the caller's now.
-        reservation.cost = 0;
-        Ok(cost)
+        reservation.ticket = None;
+        Ok(ticket)
     }
 }
 

@@ -204,9 +204,69 @@ async fn abandoned_waiting_service_blocks_nobody() {
     let direct = tokio::time::timeout(Duration::from_secs(10), limiter.until_ready()).await;
     assert!(direct.is_ok());
     assert_eq!(Instant::now() - start, Duration::from_millis(300));
-    // Dropping the kept service, whose token is still reserved, refunds nothing it used:
-    // here its token (due at 100 ms) is past, so the bucket is simply one token further on.
+    // Dropping the kept service, whose token is still reserved, gives nothing back: others
+    // reserved after it, and its token, handed to a new caller now, would be a second token
+    // at 300 ms from a bucket of one.
     drop(kept);
+    assert!(limiter.check().is_err());
+    assert_eq!(limiter.remaining(), 0);
+}
+
+/// The refund is exact only for the last reservation. With a burst of 1, waiters A then B
+/// reserve (due at 100 and 200 ms) and A is cancelled: giving A's token back would let a
+/// `check` at 200 ms in beside B, two tokens at once. So A's token is forfeited, and the
+/// next free token is at 300 ms; with B cancelled too (last first), both come back.
+#[tokio::test(start_paused = true)]
+async fn cancelled_waiter_refunds_only_when_last() {
+    let l = RateLimiter::with_clock(
+        Quota::per_second(10).unwrap().burst(1).unwrap(),
+        TokioClock::new(),
+    );
+    l.check().unwrap();
+    let start = Instant::now();
+    let mut a = Box::pin(l.until_ready());
+    let mut b = Box::pin(l.until_ready());
+    for waiter in [&mut a, &mut b] {
+        assert!(
+            tokio::time::timeout(Duration::from_millis(1), waiter)
+                .await
+                .is_err()
+        );
+    }
+    drop(a);
+    // B still wakes at 200 ms; nobody else gets a token before 300 ms.
+    tokio::time::sleep_until(start + Duration::from_millis(150)).await;
+    assert_eq!(
+        l.check().unwrap_err().retry_after(),
+        Duration::from_millis(150)
+    );
+    b.await;
+    assert_eq!(Instant::now() - start, Duration::from_millis(200));
+    assert!(
+        l.check().is_err(),
+        "a second token at 200 ms from a bucket of 1"
+    );
+
+    // Cancelled last first, both reservations come back.
+    tokio::time::sleep_until(start + Duration::from_millis(300)).await;
+    l.check().unwrap(); // 300 ms: empty again
+    let mut c = Box::pin(l.until_ready());
+    let mut d = Box::pin(l.until_ready());
+    for waiter in [&mut c, &mut d] {
+        assert!(
+            tokio::time::timeout(Duration::from_millis(1), waiter)
+                .await
+                .is_err()
+        );
+    }
+    drop(d);
+    drop(c);
+    tokio::time::sleep_until(start + Duration::from_millis(400)).await;
+    assert_eq!(
+        l.check(),
+        Ok(()),
+        "both refunded: the next token is due at 400 ms"
+    );
 }
 
 /// A waiter dropped while waiting gives its reserved tokens back.
