@@ -12,8 +12,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::gcra::Ticket;
+use crate::sync::Arc;
 use crate::{Denied, KeyedRateLimiter, Quota, RateLimiter};
-use std::sync::Arc;
 
 /// The error type of the services: `Box<dyn Error + Send + Sync>`, as in tower. A rejection
 /// is a [`Denied`] inside it: `err.downcast_ref::<Denied>()` gives the `retry_after` for a

@@ -1,11 +1,17 @@
-//! The one place that names atomics, locks and threads, so loom can replace them.
+//! The one place that names atomics, `Arc`, locks and threads, so loom can replace them.
 
+use std::sync::TryLockError; // loom's `try_lock` reports std's error type too
+
+#[cfg(all(sinew_loom, feature = "tower"))]
+pub(crate) use loom::sync::Arc;
 #[cfg(sinew_loom)]
 pub(crate) use loom::sync::{
     Mutex, MutexGuard,
     atomic::{AtomicU64, AtomicUsize, Ordering, fence},
 };
 
+#[cfg(all(not(sinew_loom), feature = "tower"))]
+pub(crate) use std::sync::Arc;
 #[cfg(not(sinew_loom))]
 pub(crate) use std::sync::{
     Mutex, MutexGuard,
@@ -26,7 +32,7 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) fn try_lock<T>(mutex: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
     match mutex.try_lock() {
         Ok(guard) => Some(guard),
-        Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-        Err(std::sync::TryLockError::WouldBlock) => None,
+        Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
     }
 }
