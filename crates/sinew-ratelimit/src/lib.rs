@@ -143,6 +143,12 @@ mod sync;
 #[cfg(feature = "tokio")]
 mod wait;
 
+// The README's code blocks, run as doctests (one uses the `tower` feature, so with it on, as
+// CI's `--all-features` test run has it).
+#[cfg(all(doctest, feature = "tower"))]
+#[doc = include_str!("../README.md")]
+mod readme {}
+
 pub use error::{CheckNError, Denied};
 pub use gcra::RateLimiter;
 pub use keyed::KeyedRateLimiter;
