@@ -91,7 +91,7 @@ impl RateLimiter {
 
 /// Tokens taken or reserved by [`RateLimiter::take_n`] or [`RateLimiter::reserve`], for a
 /// [`RateLimiter::refund`] if they go unused: where the TAT was left (`end`) and their cost.
-#[cfg(any(feature = "tokio", sinew_loom))]
+#[cfg(any(feature = "tokio", all(test, sinew_loom)))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ticket {
     pub(crate) end: u64,
@@ -104,7 +104,7 @@ impl Ticket {
     pub(crate) const EMPTY: Ticket = Ticket { end: 0, cost: 0 };
 }
 
-#[cfg(any(feature = "tokio", sinew_loom))]
+#[cfg(any(feature = "tokio", all(test, sinew_loom)))]
 impl<C> RateLimiter<C> {
     /// Gives back the tokens of `ticket`, which were taken or reserved and not used, **if no
     /// token was taken or reserved after them**: then the TAT still ends at `ticket.end`, and
@@ -200,7 +200,7 @@ impl<C: Clock> RateLimiter<C> {
 
     /// Takes `n` tokens now (as [`check_n`](Self::check_n)) and returns their [`Ticket`],
     /// for a later [`refund`](Self::refund).
-    #[cfg(any(feature = "tokio", sinew_loom))]
+    #[cfg(any(feature = "tokio", all(test, sinew_loom)))]
     pub(crate) fn take_n(&self, n: u32) -> Result<Ticket, CheckNError> {
         let p = self.quota.load();
         let cost = cost(p, n)?;
@@ -218,7 +218,7 @@ impl<C: Clock> RateLimiter<C> {
     /// earlier one, and synchronous checks see the debt and are denied until it is paid.
     /// Each reservation gets the same place in the TAT's timeline that a `check_n` admitted
     /// at its due time would have had, so waiters together never exceed the quota.
-    #[cfg(any(feature = "tokio", sinew_loom))]
+    #[cfg(any(feature = "tokio", all(test, sinew_loom)))]
     pub(crate) fn reserve(&self, n: u32) -> Result<(Ticket, u64), CheckNError> {
         let p = self.quota.load();
         let cost = cost(p, n)?;
@@ -334,6 +334,16 @@ mod loom_models {
 
     const MS: u64 = 1_000_000;
 
+    /// A full bucket of `burst` at one token per 100 ms, on a clock the model moves by hand.
+    fn limiter(burst: u32) -> (ManualClock, Arc<RateLimiter<ManualClock>>) {
+        let clock = ManualClock::new(Duration::from_secs(1_000));
+        let quota = Quota::per_second(10).unwrap().burst(burst).unwrap();
+        (
+            clock.clone(),
+            Arc::new(RateLimiter::with_clock(quota, clock)),
+        )
+    }
+
     /// Every window `[times[i], times[j]]` holds at most `burst + length / interval` tokens.
     fn assert_within_rate(times: &mut [u64], burst: u64, interval: u64) {
         times.sort_unstable();
@@ -362,9 +372,7 @@ mod loom_models {
     #[test]
     fn reserve_refund_never_exceeds_the_rate() {
         loom::model(|| {
-            let clock = ManualClock::new(Duration::from_secs(1_000));
-            let quota = Quota::per_second(10).unwrap().burst(1).unwrap();
-            let l = Arc::new(RateLimiter::with_clock(quota, clock.clone()));
+            let (clock, l) = limiter(1);
             assert!(l.check().is_ok());
             let a = {
                 let l = Arc::clone(&l);
@@ -407,9 +415,7 @@ mod loom_models {
     #[test]
     fn take_refund_against_check() {
         loom::model(|| {
-            let clock = ManualClock::new(Duration::from_secs(1_000));
-            let quota = Quota::per_second(10).unwrap().burst(2).unwrap();
-            let l = Arc::new(RateLimiter::with_clock(quota, clock.clone()));
+            let (clock, l) = limiter(2);
             let t = {
                 let l = Arc::clone(&l);
                 // `None` if the two checks took both tokens first.

@@ -212,6 +212,15 @@ async fn abandoned_waiting_service_blocks_nobody() {
     assert_eq!(limiter.remaining(), 0);
 }
 
+/// Polls `waiter` for 1 ms, so it reserves its tokens, and checks that it is still waiting.
+async fn start_waiting(waiter: &mut (impl Future<Output = ()> + Unpin)) {
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1), waiter)
+            .await
+            .is_err()
+    );
+}
+
 /// The refund is exact only for the last reservation. With a burst of 1, waiters A then B
 /// reserve (due at 100 and 200 ms) and A is cancelled: giving A's token back would let a
 /// `check` at 200 ms in beside B, two tokens at once. So A's token is forfeited, and the
@@ -226,13 +235,8 @@ async fn cancelled_waiter_refunds_only_when_last() {
     let start = Instant::now();
     let mut a = Box::pin(l.until_ready());
     let mut b = Box::pin(l.until_ready());
-    for waiter in [&mut a, &mut b] {
-        assert!(
-            tokio::time::timeout(Duration::from_millis(1), waiter)
-                .await
-                .is_err()
-        );
-    }
+    start_waiting(&mut a).await;
+    start_waiting(&mut b).await;
     drop(a);
     // B still wakes at 200 ms; nobody else gets a token before 300 ms.
     tokio::time::sleep_until(start + Duration::from_millis(150)).await;
@@ -252,13 +256,8 @@ async fn cancelled_waiter_refunds_only_when_last() {
     l.check().unwrap(); // 300 ms: empty again
     let mut c = Box::pin(l.until_ready());
     let mut d = Box::pin(l.until_ready());
-    for waiter in [&mut c, &mut d] {
-        assert!(
-            tokio::time::timeout(Duration::from_millis(1), waiter)
-                .await
-                .is_err()
-        );
-    }
+    start_waiting(&mut c).await;
+    start_waiting(&mut d).await;
     drop(d);
     drop(c);
     tokio::time::sleep_until(start + Duration::from_millis(400)).await;
