@@ -124,9 +124,9 @@ type Waiting = Pin<Box<dyn Future<Output = Ticket> + Send + Sync>>;
 /// The service [`RateLimitLayer`] makes. Clones share the limiter.
 ///
 /// In [`OnLimit::Wait`] mode the token is taken in `poll_ready` (as tower's `RateLimit`
-/// does): a service made ready and then dropped without a call has spent it. If the inner
-/// service's `poll_ready` then fails, the token is given back to the limiter if no token was
-/// taken after it (otherwise it stays spent, so the rate is never exceeded). While a service
+/// does). If the service is dropped before the call, or the inner service's `poll_ready`
+/// fails, the token is given back to the limiter if no token was taken after it (otherwise it
+/// stays spent, so the rate is never exceeded). While a service
 /// waits, its token is reserved (see [`RateLimiter::until_ready`]): a service that is left
 /// waiting and never polled again holds that one token and delays nobody else beyond it;
 /// dropping it refunds the token on the same rule as a dropped `until_ready` future.
@@ -147,6 +147,15 @@ impl<S: fmt::Debug, C: fmt::Debug> fmt::Debug for RateLimitService<S, C> {
             .field("on_limit", &self.on_limit)
             .field("permit", &self.permit)
             .finish_non_exhaustive()
+    }
+}
+
+impl<S, C> Drop for RateLimitService<S, C> {
+    fn drop(&mut self) {
+        // Made ready but never called: the call this token was for will not happen.
+        if let Some(ticket) = self.permit.take() {
+            self.limiter.refund(ticket);
+        }
     }
 }
 

@@ -292,6 +292,25 @@ async fn dropped_waiter_refunds_its_reservation() {
     );
 }
 
+/// Wait mode: a service made ready and dropped without a call gives its token back (it was the
+/// last taken), and one dropped after others took tokens does not.
+#[tokio::test(start_paused = true)]
+async fn wait_mode_refunds_the_token_of_a_service_dropped_before_its_call() {
+    let limiter = Arc::new(RateLimiter::with_clock(quota(), TokioClock::new()));
+    let layer = RateLimitLayer::from_limiter(Arc::clone(&limiter)).on_limit(OnLimit::Wait);
+    let mut svc = layer.layer(echo());
+    svc.ready().await.unwrap();
+    assert_eq!(limiter.remaining(), 4);
+    drop(svc);
+    assert_eq!(limiter.remaining(), 5);
+
+    let mut first = layer.layer(echo());
+    first.ready().await.unwrap();
+    limiter.check().unwrap();
+    drop(first);
+    assert_eq!(limiter.remaining(), 3, "a refund under a later token");
+}
+
 /// A service whose own `poll_ready` fails.
 #[derive(Clone)]
 struct Broken;
