@@ -60,7 +60,7 @@ impl<N> Default for Maglev<N> {
     }
 }
 
-/// Whether `n` is prime (trial division; `n` ≤ 2²⁴ so at most 2 048 divisions).
+/// Whether `n` is prime (trial division; `n` ≤ 2²⁰ so at most 1 024 divisions).
 fn is_prime(n: u64) -> bool {
     if n < 2 {
         return false;
@@ -78,8 +78,14 @@ fn is_prime(n: u64) -> bool {
 impl<N> Maglev<N> {
     /// The default table size, 65 537 (prime), as in the paper.
     pub const DEFAULT_TABLE_SIZE: u32 = 65_537;
-    /// The largest table size accepted, 2²⁴.
-    pub const MAX_TABLE_SIZE: u32 = 1 << 24;
+    /// The largest table size accepted, 2²⁰ (the largest prime below it is 1 048 573; a slot
+    /// costs 8 bytes, so about 8 MiB).
+    pub const MAX_TABLE_SIZE: u32 = 1 << 20;
+    /// The most slots per listed node a *deserialized* router may ask for: `table_size` must
+    /// be at most the larger of [`DEFAULT_TABLE_SIZE`](Self::DEFAULT_TABLE_SIZE) and
+    /// `1024 × nodes` (the paper's rule is at least 100 × nodes), checked before the table is
+    /// built, so hostile input cannot make a few bytes allocate megabytes.
+    pub const MAX_DECODED_SLOTS_PER_NODE: u32 = 1024;
 
     /// An empty router with a table of 65 537 slots.
     pub fn new() -> Self {

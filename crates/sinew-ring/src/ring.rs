@@ -81,8 +81,14 @@ impl<N> Default for HashRing<N> {
 impl<N> HashRing<N> {
     /// The default number of virtual nodes per unit of weight (160, as in ketama).
     pub const DEFAULT_VNODES: u32 = 160;
-    /// The most points (virtual nodes, over all nodes) a ring holds: 2²⁴ (about 0.8 GiB).
-    pub const MAX_POINTS: u64 = 1 << 24;
+    /// The most points (virtual nodes, over all nodes) a ring holds: 2²⁰ (a point costs about
+    /// 48 bytes, so about 48 MiB; 1000 nodes × 160 virtual nodes is 160 000 points). Every
+    /// constructor checks it before building anything.
+    pub const MAX_POINTS: u64 = 1 << 20;
+    /// The most points per listed node a *deserialized* ring may ask for (`vnodes × Σweight ≤
+    /// 4096 × nodes`, and at most [`MAX_POINTS`](Self::MAX_POINTS)), checked before anything
+    /// is built, so hostile input cannot make a few bytes allocate megabytes.
+    pub const MAX_DECODED_POINTS_PER_NODE: u64 = 4096;
 
     /// An empty ring with 160 virtual nodes per unit of weight.
     pub fn new() -> Self {
