@@ -75,9 +75,18 @@ pub fn jump_hash(mut key: u64, buckets: u32) -> u32 {
 /// assert!(owner.is_some());
 /// assert_eq!(shards.replicas(&12345u64, 5).count(), 3); // only 3 nodes
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Jump<N> {
     nodes: Vec<N>,
+}
+
+/// Concise: the node count, not the list (see [`nodes`](Jump::nodes) for that).
+impl<N> std::fmt::Debug for Jump<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jump")
+            .field("nodes", &self.nodes.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<N> Default for Jump<N> {

@@ -55,7 +55,7 @@ struct Point {
 /// assert_eq!(Some(replicas[0]), owner);
 /// Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HashRing<N> {
     vnodes: u32,
     members: Members<N>,
@@ -70,6 +70,17 @@ pub struct HashRing<N> {
     /// `index[b]` is the first position whose hash is in bucket `b` or later (`hash >> shift`).
     index: Vec<u32>,
     shift: u32,
+}
+
+/// Concise: the sizes, not the points (a ring holds up to 2²⁰ of them).
+impl<N> std::fmt::Debug for HashRing<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HashRing")
+            .field("nodes", &self.members.len())
+            .field("vnodes", &self.vnodes)
+            .field("points", &self.hashes.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<N> Default for HashRing<N> {
