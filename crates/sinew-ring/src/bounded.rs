@@ -27,7 +27,8 @@ use crate::{
 ///   [`ConsistentHash`] whose `replica_indices` repeats or skips nodes), a scan of every
 ///   node finds it. It returns `None` only for an empty router. Under contention it is
 ///   lock-free: it retries only when other threads placed keys in the meantime.
-/// - No node's load exceeds `⌈c × m / n⌉` for the `m` placed when it was last acquired:
+/// - No node's load exceeds [`capacity`](Self::capacity)`(m)` = `⌈c × m / n⌉` for the `m`
+///   placed when it was last acquired:
 ///   with acquires only, loads never exceed `⌈c × average⌉`. Releases lower the average
 ///   without moving keys, so afterwards a node can sit above the new bound until its keys
 ///   are released (as in the paper, which rebalances on the next placement only).

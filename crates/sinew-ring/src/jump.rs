@@ -61,6 +61,9 @@ pub fn jump_hash(mut key: u64, buckets: u32) -> u32 {
 /// shards that grow and shrink at the end; use [`HashRing`](crate::HashRing) or
 /// [`Rendezvous`](crate::Rendezvous) when arbitrary nodes come and go. Jump has no weights.
 ///
+/// `add` and `remove` are O(n) (a scan by equality: jump is meant for tens to hundreds of
+/// numbered shards); `pop` is O(1).
+///
 /// `route` is O(ln n) with no memory reads but the node list. Replica `i` of a key is bucket
 /// `(jump_hash(key) + i) mod n`: distinct, stable, and the first is the jump owner.
 ///
