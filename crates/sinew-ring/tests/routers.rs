@@ -607,7 +607,11 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(matches!(big.add("x"), Err(Error::TooManyPoints { .. })));
     assert!(big.is_empty());
     let refused = big.extend_weighted([("x", 1), ("y", 0)]);
-    assert_eq!(refused.len(), 2);
+    assert!(matches!(
+        refused.as_slice(),
+        [("x", Error::TooManyPoints { .. }), ("y", Error::ZeroWeight)]
+    ));
+    assert!(big.is_empty());
 
     let mut r = Rendezvous::new();
     r.add(Colliding(1)).unwrap();
@@ -659,8 +663,20 @@ fn maglev_slots_are_even() {
         slots.iter().all(|&(_, c)| c == 655 || c == 656),
         "{slots:?}"
     );
-    let small = Maglev::<u32>::with_table_size(7).unwrap();
+    let mut small = Maglev::<u32>::with_table_size(7).unwrap();
     assert_eq!(small.table_size(), 7);
+    assert!(small.slots().is_empty());
+    for n in 0..3 {
+        small.add(n).unwrap();
+    }
+    let mut counts: Vec<usize> = small.slots().into_iter().map(|(_, c)| c).collect();
+    counts.sort_unstable();
+    assert_eq!(counts, vec![2, 2, 3], "7 slots over 3 nodes");
+    // Removing a node hands its slots to the others: 7 = 3 + 4.
+    assert!(small.remove(&1));
+    let mut counts: Vec<usize> = small.slots().into_iter().map(|(_, c)| c).collect();
+    counts.sort_unstable();
+    assert_eq!(counts, vec![3, 4]);
 }
 
 #[test]
