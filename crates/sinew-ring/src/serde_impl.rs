@@ -168,11 +168,12 @@ impl<N: Serialize> Serialize for Jump<N> {
 impl<'de, N: Deserialize<'de> + Hash + Eq> Deserialize<'de> for Jump<N> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let nodes = Vec::<N>::deserialize(d)?;
-        let distinct: std::collections::HashSet<&N> = nodes.iter().collect();
-        if distinct.len() != nodes.len() {
-            return Err(D::Error::custom("a node is listed twice"));
+        let mut jump = Jump::new();
+        for node in nodes {
+            if !jump.add(node) {
+                return Err(D::Error::custom("a node is listed twice"));
+            }
         }
-        drop(distinct);
-        Ok(Jump::from_distinct(nodes))
+        Ok(jump)
     }
 }

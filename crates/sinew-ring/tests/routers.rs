@@ -977,6 +977,23 @@ fn large_memberships_change_one_node_at_a_time() {
     for key in 0..4u64 {
         assert_eq!(r.route(&key), fresh.route(&key));
     }
+    // Jump: the same churn against a plain list with swap_remove.
+    let mut jump: Jump<u64> = (0..N).collect();
+    let mut list: Vec<u64> = (0..N).collect();
+    let mut at: HashMap<u64, usize> = (0..N).map(|i| (i, i as usize)).collect();
+    for k in 0..N {
+        let i = k * 7919 % N;
+        if i % 2 == 1 {
+            assert!(jump.remove(&i));
+            let pos = at.remove(&i).unwrap();
+            list.swap_remove(pos);
+            if let Some(&moved) = list.get(pos) {
+                at.insert(moved, pos);
+            }
+        }
+    }
+    assert_eq!(jump.nodes(), &list[..]);
+    assert!(!jump.add(0) && jump.add(1) && jump.contains(&1));
     let mut ring = HashRing::with_vnodes(1);
     assert!(ring.extend_weighted((0..N).map(|i| (i, 1))).is_empty());
     assert_eq!(ring.points(), N as usize);
