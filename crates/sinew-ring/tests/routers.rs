@@ -241,6 +241,27 @@ fn maglev_disruption_is_small() {
     let f = moved_fraction(&m, &m2, 200_000);
     println!("maglev: adding a 21st node moved {f:.4} of keys (minimum 0.0476)");
     assert!(f > 0.04 && f < 0.1, "{f}");
+    // Exactly, slot by slot (each slot is a fixed range of key hashes): the new node takes
+    // ⌊M/21⌋ or ⌈M/21⌉ slots, and every other changed slot is churn among the old nodes.
+    const M: u64 = 65_537;
+    let first = |s: u64| ((u128::from(s) << 64).div_ceil(u128::from(M))) as u64;
+    let (mut to_new, mut churn) = (0u64, 0u64);
+    for s in 0..M {
+        let (a, b) = (m.route_hash(first(s)), m2.route_hash(first(s)));
+        if b == Some(&"node-new".to_string()) {
+            to_new += 1;
+        } else if a != b {
+            churn += 1;
+        }
+    }
+    println!("maglev: {to_new} slots to the new node, {churn} slots churned among the others");
+    assert!(to_new == M / 21 || to_new == M / 21 + 1, "{to_new}");
+    assert!(churn < M / 21, "churn {churn} above the new node's share");
+    let exact = (to_new + churn) as f64 / M as f64;
+    assert!(
+        (exact - f).abs() < 0.005,
+        "slot count {exact} vs sampled {f}"
+    );
 }
 
 #[test]
