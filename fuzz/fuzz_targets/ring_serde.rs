@@ -3,14 +3,20 @@
 //! crate's serde tests. Nothing may panic; decoding may allocate no more than the documented
 //! bounds justify for the input's size (measured by a counting global allocator); and
 //! whatever decodes re-encodes canonically, decodes again, and routes the same.
+//!
+//! Raw bytes rarely spell a valid object with the right field names, so the same bytes also
+//! drive a structured path: an arbitrary membership (any `vnodes`, weights, table sizes, node
+//! names, duplicates) written as JSON and fed through the same checks.
 #![no_main]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use serde::{Serialize, de::DeserializeOwned};
+use serde_json::{Value, json};
 use sinew_ring::{ConsistentHash, HashRing, Jump, Maglev, Rendezvous, sample_hash};
 
 /// The system allocator, counting the bytes live now and the most live since the last reset.
@@ -129,7 +135,8 @@ fn maglev_ok<N>(m: &Maglev<N>) {
     assert!(m.len() <= m.table_size() as usize);
 }
 
-fuzz_target!(|data: &[u8]| {
+/// Every type from the same bytes.
+fn all(data: &[u8]) {
     check::<HashRing<String>, _>(data, ring_ok);
     check::<HashRing<u64>, _>(data, ring_ok);
     check::<Rendezvous<String>, _>(data, |_| {});
@@ -138,4 +145,78 @@ fuzz_target!(|data: &[u8]| {
     check::<Maglev<u64>, _>(data, maglev_ok);
     check::<Jump<String>, _>(data, |_| {});
     check::<Jump<u64>, _>(data, |_| {});
+}
+
+/// A small number most of the time (so memberships are valid often), any `u32` otherwise.
+#[derive(Arbitrary, Debug)]
+enum Num {
+    Small(u8),
+    Any(u32),
+}
+
+impl Num {
+    fn get(&self) -> u32 {
+        match *self {
+            Num::Small(x) => u32::from(x % 16),
+            Num::Any(x) => x,
+        }
+    }
+}
+
+/// A membership in the shape of the routers' serde forms, with hostile values allowed.
+#[derive(Arbitrary, Debug)]
+struct Shape {
+    vnodes: Num,
+    /// An index into `SIZES` (primes and not), or any `u32`.
+    table_size: Num,
+    /// Node names (or numbers); weights.
+    nodes: Vec<(u16, Num)>,
+    numeric: bool,
+}
+
+const SIZES: [u32; 12] = [
+    3, 7, 97, 251, 4099, 65_537, 1_048_573, 0, 1, 4, 65_536, 16_777_213,
+];
+
+impl Shape {
+    fn node(&self, n: u16) -> Value {
+        if self.numeric {
+            json!(n)
+        } else {
+            json!(format!("n{n}"))
+        }
+    }
+
+    fn documents(&self) -> [Value; 4] {
+        // 256 nodes reach every limit (256 × 4096 points = MAX_POINTS) and keep runs fast.
+        let nodes = self
+            .nodes
+            .get(..self.nodes.len().min(256))
+            .unwrap_or_default();
+        let weighted: Vec<Value> = nodes
+            .iter()
+            .map(|(n, w)| json!([self.node(*n), w.get()]))
+            .collect();
+        let plain: Vec<Value> = nodes.iter().map(|(n, _)| self.node(*n)).collect();
+        let table_size = match self.table_size {
+            Num::Small(i) => SIZES[usize::from(i) % SIZES.len()],
+            Num::Any(x) => x,
+        };
+        [
+            json!({ "vnodes": self.vnodes.get(), "nodes": weighted }),
+            json!({ "nodes": weighted }),
+            json!({ "table_size": table_size, "nodes": plain }),
+            json!(plain),
+        ]
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    all(data);
+    let Ok(shape) = Shape::arbitrary(&mut Unstructured::new(data)) else {
+        return;
+    };
+    for doc in shape.documents() {
+        all(&serde_json::to_vec(&doc).expect("a Value encodes"));
+    }
 });
