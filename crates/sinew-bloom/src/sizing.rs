@@ -77,7 +77,10 @@ pub(crate) fn classic(n: usize, p: f64) -> Result<(u64, u32), ConfigError> {
         let kf = f64::from(k);
         // 1 - p^(1/k), computed without cancellation.
         let one_minus = -(p.ln() / kf).exp_m1();
-        let Ok(m) = to_bits(-kf * n / one_minus.ln()) else {
+        let Ok(m0) = to_bits(-kf * n / one_minus.ln()) else {
+            continue;
+        };
+        let Some(m) = smallest(m0, |m| classic_fpr(m, n, kf) <= p) else {
             continue;
         };
         if best.is_none_or(|(bm, _)| m < bm) {
@@ -87,6 +90,53 @@ pub(crate) fn classic(n: usize, p: f64) -> Result<(u64, u32), ConfigError> {
     let (bits, k) = best.ok_or(ConfigError::TooLarge { bits: u64::MAX })?;
     check_bits(bits)?;
     Ok((bits, k))
+}
+
+/// The expected rate of a classic filter of `m` bits holding `n` keys with `k` probes, to
+/// second order: `fill^k · (1 + k(k-1)·Var(X)/(2μ²) + k(k-1)/(2m)·(1/fill - 1))`, where `X`
+/// is the number of set bits (mean `μ`, the occupancy of `kn` balls in `m` bins). The first
+/// correction is the spread of `X` around its mean (Jensen), the second a query whose probes
+/// coincide (it checks fewer bits). Both vanish as `m` grows; without them a filter for 10
+/// keys at 1% measures about 1.5%.
+#[allow(clippy::cast_precision_loss)]
+fn classic_fpr(m: u64, n: f64, k: f64) -> f64 {
+    let m = m as f64;
+    let t = k * n;
+    let q1 = (t * (-1.0 / m).ln_1p()).exp();
+    let q2 = if m > 2.0 {
+        (t * (-2.0 / m).ln_1p()).exp()
+    } else {
+        0.0
+    };
+    let mu = m * (1.0 - q1);
+    let var = (m * (m - 1.0) * q2 + m * q1 - m * m * q1 * q1).max(0.0);
+    let fill = mu / m;
+    if fill <= 0.0 {
+        return 0.0;
+    }
+    let spread = k * (k - 1.0) * var / (2.0 * mu * mu);
+    let collide = k * (k - 1.0) / (2.0 * m) * (1.0 / fill - 1.0);
+    fill.powf(k) * (1.0 + spread + collide)
+}
+
+/// The smallest `m >= start` with `ok(m)`, for `ok` monotone in `m`; `None` past [`MAX_BITS`].
+fn smallest(start: u64, ok: impl Fn(u64) -> bool) -> Option<u64> {
+    if ok(start) {
+        return Some(start);
+    }
+    let (mut lo, mut hi) = (start, start.saturating_mul(2).max(start + 1));
+    while !ok(hi) {
+        if hi >= MAX_BITS {
+            return None;
+        }
+        lo = hi;
+        hi = hi.saturating_mul(2).min(MAX_BITS);
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if ok(mid) { hi = mid } else { lo = mid }
+    }
+    Some(hi)
 }
 
 /// `(blocks, hashes)` for a blocked filter of 512-bit blocks.

@@ -164,9 +164,17 @@ fn golden_scalable() {
         f.stages() >= 3,
         "the golden file should hold several stages"
     );
+    // Later stages are sized when they are added, by the sizing of the version that adds
+    // them, which may improve; so only the stored bytes (not a fresh build) are compared.
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/v1/scalable.bin");
+    let bytes = if std::env::var_os("SINEW_BLESS").is_some() {
+        f.to_bytes()
+    } else {
+        std::fs::read(path).unwrap()
+    };
     check(
         "scalable.bin",
-        f.to_bytes(),
+        bytes,
         ScalableBloomFilter::from_bytes,
         |f, i| f.contains(i),
         ScalableBloomFilter::to_bytes,
