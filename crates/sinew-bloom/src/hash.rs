@@ -70,7 +70,7 @@ impl Xxh3Builder {
 impl BuildHasher for Xxh3Builder {
     type Hasher = Xxh3Hasher;
 
-    #[inline]
+    #[inline(always)]
     fn build_hasher(&self) -> Xxh3Hasher {
         Xxh3Hasher {
             seed: self.seed,
@@ -81,6 +81,7 @@ impl BuildHasher for Xxh3Builder {
     }
 }
 
+/// Bytes hashed without allocating; longer inputs go to the streaming hasher.
 const INLINE: usize = 128;
 
 /// The [`Hasher`] made by [`Xxh3Builder`]: XXH3-64 of the written bytes, integers little-endian.
@@ -102,28 +103,35 @@ impl std::fmt::Debug for Xxh3Hasher {
 }
 
 impl Xxh3Hasher {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, bytes: &[u8]) {
-        if let Some(stream) = self.stream.as_mut() {
-            stream.write(bytes);
-            return;
-        }
         let end = self.len + bytes.len();
-        if let Some(dst) = self.buf.get_mut(self.len..end) {
-            dst.copy_from_slice(bytes);
-            self.len = end;
-        } else {
-            let mut stream = Box::new(XxHash3_64::with_seed(self.seed));
-            stream.write(self.buf.get(..self.len).unwrap_or_default());
-            stream.write(bytes);
-            self.stream = Some(stream);
+        match self.buf.get_mut(self.len..end) {
+            Some(dst) if self.stream.is_none() => {
+                dst.copy_from_slice(bytes);
+                self.len = end;
+            }
+            _ => self.spill(bytes),
         }
     }
-}
 
-impl Hasher for Xxh3Hasher {
-    #[inline]
-    fn finish(&self) -> u64 {
+    /// The slow path: more than [`INLINE`] bytes in all, hashed by the streaming hasher.
+    #[cold]
+    #[inline(never)]
+    fn spill(&mut self, bytes: &[u8]) {
+        let seed = self.seed;
+        let buffered = self.buf.get(..self.len).unwrap_or_default();
+        let stream = self.stream.get_or_insert_with(|| {
+            let mut s = Box::new(XxHash3_64::with_seed(seed));
+            s.write(buffered);
+            s
+        });
+        stream.write(bytes);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn finish_long(&self) -> u64 {
         match &self.stream {
             Some(stream) => stream.finish(),
             None => XxHash3_64::oneshot_with_seed(
@@ -132,13 +140,102 @@ impl Hasher for Xxh3Hasher {
             ),
         }
     }
+}
 
-    #[inline]
+impl Hasher for Xxh3Hasher {
+    #[inline(always)]
+    fn finish(&self) -> u64 {
+        if self.stream.is_none()
+            && self.len <= 16
+            && let Some(input) = self.buf.get(..self.len)
+        {
+            return xxh3_short(self.seed, input);
+        }
+        self.finish_long()
+    }
+
+    #[inline(always)]
     fn write(&mut self, bytes: &[u8]) {
         self.push(bytes);
     }
 
     le_integer_writes!();
+}
+
+/// XXH3-64 of at most 16 bytes with the default secret (the reference's `XXH3_len_0to16_64b`),
+/// inlined so hashing an integer key costs a few multiplies; tested equal to `twox-hash`.
+#[inline(always)]
+#[allow(clippy::cast_possible_truncation)] // halves of words, as the reference takes them
+fn xxh3_short(seed: u64, input: &[u8]) -> u64 {
+    // XORs of the default secret's words that each length range reads.
+    const S0: u64 = 0x8726_f910_5dc2_1ddc;
+    const S1_3: u64 = 0x8727_5a9b;
+    const S4_8: u64 = 0xc73a_b174_c5ec_d5a2;
+    const S9_16_LO: u64 = 0x6782_737b_ea42_39b9;
+    const S9_16_HI: u64 = 0xaf56_bc3b_0996_523a;
+    const PRIME64_2: u64 = 0xc2b2_ae3d_27d4_eb4f;
+    const PRIME64_3: u64 = 0x1656_67b1_9e37_79f9;
+    const PRIME_MX1: u64 = 0x1656_6791_9e37_79f9;
+    const PRIME_MX2: u64 = 0x9fb2_1c65_1e98_df25;
+
+    let avalanche_xxh64 = |mut x: u64| {
+        x ^= x >> 33;
+        x = x.wrapping_mul(PRIME64_2);
+        x ^= x >> 29;
+        x = x.wrapping_mul(PRIME64_3);
+        x ^ (x >> 32)
+    };
+    let len = input.len() as u64;
+    match input {
+        [] => avalanche_xxh64(seed ^ S0),
+        [first, .., last] | [first @ last] if input.len() <= 3 => {
+            let mid = input.get(input.len() >> 1).copied().unwrap_or(0);
+            let combined =
+                u64::from(*last) | (len << 8) | (u64::from(*first) << 16) | (u64::from(mid) << 24);
+            avalanche_xxh64(S1_3.wrapping_add(seed) ^ combined)
+        }
+        _ if input.len() <= 8 => {
+            let first = u64::from(read_u32(input, 0));
+            let last = u64::from(read_u32(input, input.len() - 4));
+            let seed = seed ^ (u64::from((seed as u32).swap_bytes()) << 32);
+            let mut v = S4_8.wrapping_sub(seed) ^ (last | (first << 32));
+            v ^= v.rotate_left(49) ^ v.rotate_left(24);
+            v = v.wrapping_mul(PRIME_MX2);
+            v ^= (v >> 35).wrapping_add(len);
+            v = v.wrapping_mul(PRIME_MX2);
+            v ^ (v >> 28)
+        }
+        _ => {
+            let low = S9_16_LO.wrapping_add(seed) ^ read_u64(input, 0);
+            let high = S9_16_HI.wrapping_sub(seed) ^ read_u64(input, input.len() - 8);
+            let product = u128::from(low) * u128::from(high);
+            let mut v = len
+                .wrapping_add(low.swap_bytes())
+                .wrapping_add(high)
+                .wrapping_add((product as u64) ^ ((product >> 64) as u64));
+            v ^= v >> 37;
+            v = v.wrapping_mul(PRIME_MX1);
+            v ^ (v >> 32)
+        }
+    }
+}
+
+#[inline(always)]
+fn read_u32(input: &[u8], at: usize) -> u32 {
+    let mut b = [0u8; 4];
+    if let Some(src) = input.get(at..at + 4) {
+        b.copy_from_slice(src);
+    }
+    u32::from_le_bytes(b)
+}
+
+#[inline(always)]
+fn read_u64(input: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    if let Some(src) = input.get(at..at + 8) {
+        b.copy_from_slice(src);
+    }
+    u64::from_le_bytes(b)
 }
 
 /// The murmur3 64-bit finalizer: a bijection that spreads every input bit over the output.
@@ -174,7 +271,7 @@ mod tests {
     #[test]
     fn matches_oneshot_on_either_side_of_the_inline_buffer() {
         let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 + 3) as u8).collect();
-        for len in [0, 1, 8, 127, 128, 129, 240, 241, 999] {
+        for len in [0, 1, 8, 15, 16, 17, 127, 128, 129, 240, 241, 999] {
             let mut h = Xxh3Builder::with_seed(99).build_hasher();
             // Written in pieces, to cross the inline buffer's edge mid-write.
             for chunk in data[..len].chunks(50) {
@@ -185,6 +282,23 @@ mod tests {
                 XxHash3_64::oneshot_with_seed(99, &data[..len]),
                 "len {len}"
             );
+        }
+    }
+
+    #[test]
+    fn short_inputs_match_twox_hash_exactly() {
+        let mut x = 0x1234_5678_9abc_def0u64;
+        for len in 0..=16usize {
+            for round in 0..200 {
+                x = mix64(x.wrapping_add(round));
+                let data: Vec<u8> = (0..len).map(|i| (mix64(x ^ i as u64) >> 7) as u8).collect();
+                let seed = if round % 3 == 0 { 0 } else { mix64(x) };
+                assert_eq!(
+                    xxh3_short(seed, &data),
+                    XxHash3_64::oneshot_with_seed(seed, &data),
+                    "len {len} seed {seed:x}"
+                );
+            }
         }
     }
 
