@@ -14,6 +14,7 @@
 //! | `merkle` | `sinew-merkle` | RFC 6962 Merkle trees with proofs; anti-entropy for replica repair |
 //! | `ratelimit` | `sinew-ratelimit` | lock-free GCRA rate limiters, keyed limiters in bounded memory, sliding windows |
 //! | `ring` | `sinew-ring` | consistent hashing: ring, jump, rendezvous, Maglev, bounded loads |
+//! | `bloom` | `sinew-bloom` | Bloom filters: classic, blocked, Parquet split-block, counting, scalable, concurrent |
 //!
 //! # Examples
 //!
@@ -45,6 +46,7 @@
 //! - `merkle`: [`sinew-merkle`](https://docs.rs/sinew-merkle) as `sinew::merkle`.
 //! - `ratelimit`: [`sinew-ratelimit`](https://docs.rs/sinew-ratelimit) as `sinew::ratelimit`.
 //! - `ring`: [`sinew-ring`](https://docs.rs/sinew-ring) as `sinew::ring`.
+//! - `bloom`: [`sinew-bloom`](https://docs.rs/sinew-bloom) as `sinew::bloom`.
 //! - `full`: every primitive, with the `tokio`, `tower` and `quanta` integrations.
 //! - `serde`: serde support in every enabled primitive.
 //! - `tokio`: tokio integration (async waiting) in every enabled primitive.
@@ -67,3 +69,6 @@ pub use sinew_ratelimit as ratelimit;
 
 #[cfg(feature = "ring")]
 pub use sinew_ring as ring;
+
+#[cfg(feature = "bloom")]
+pub use sinew_bloom as bloom;
