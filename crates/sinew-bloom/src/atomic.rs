@@ -165,7 +165,13 @@ impl<S: BuildHasher> AtomicBloomFilter<S> {
         sizing::check_hashes(hashes, MAX_BLOCKED_HASHES)?;
         let blocks = usize::try_from(blocks).map_err(|_| ConfigError::TooLarge { bits })?;
         Ok(AtomicBloomFilter {
-            blocks: (0..blocks).map(|_| AtomicBlock::new([0; 8])).collect(),
+            blocks: {
+                let mut v = Vec::new();
+                v.try_reserve_exact(blocks)
+                    .map_err(|_| ConfigError::TooLarge { bits })?;
+                v.extend((0..blocks).map(|_| AtomicBlock::new([0; 8])));
+                v.into_boxed_slice()
+            },
             hashes,
             hasher,
         })

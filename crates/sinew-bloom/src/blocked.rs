@@ -302,7 +302,7 @@ impl<S: BuildHasher> BlockedBloomFilter<S> {
         sizing::check_hashes(hashes, MAX_BLOCKED_HASHES)?;
         let blocks = usize::try_from(blocks).map_err(|_| ConfigError::TooLarge { bits })?;
         Ok(BlockedBloomFilter {
-            blocks: vec![Block::default(); blocks],
+            blocks: sizing::zeroed(blocks, bits)?,
             hashes,
             hasher,
         })

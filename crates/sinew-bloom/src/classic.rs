@@ -157,7 +157,7 @@ impl<S: BuildHasher> BloomFilter<S> {
         let words =
             usize::try_from(bits.div_ceil(64)).map_err(|_| ConfigError::TooLarge { bits })?;
         Ok(BloomFilter {
-            words: vec![0; words],
+            words: sizing::zeroed(words, bits)?,
             num_bits: bits,
             hashes,
             hasher,

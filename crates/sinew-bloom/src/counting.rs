@@ -167,7 +167,7 @@ impl<S: BuildHasher> CountingBloomFilter<S> {
         let words = usize::try_from(cells.div_ceil(16))
             .map_err(|_| ConfigError::TooLarge { bits: cells })?;
         Ok(CountingBloomFilter {
-            words: vec![0; words],
+            words: sizing::zeroed(words, cells.saturating_mul(4))?,
             cells,
             hashes,
             hasher,

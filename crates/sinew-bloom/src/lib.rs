@@ -65,8 +65,8 @@
 //! |---|---|---|---|
 //! | `BloomFilter` | 1% | 9.59 | 1.0045% |
 //! | `BloomFilter` | 0.1% | 14.38 | 0.1002% |
-//! | `BlockedBloomFilter` | 1% | 10.10 | 1.0037% |
-//! | `BlockedBloomFilter` | 0.1% | 15.73 | 0.0942% |
+//! | `BlockedBloomFilter` | 1% | 10.10 | 1.0077% |
+//! | `BlockedBloomFilter` | 0.1% | 15.73 | 0.0971% |
 //! | `ScalableBloomFilter`, started at 10,000 | 1% | 23.27 | 0.9687% |
 //! | `ScalableBloomFilter`, started at 10,000 | 0.1% | 29.35 | 0.0951% |
 //!

@@ -52,6 +52,18 @@ pub(crate) fn check_bits(bits: u64) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// `n` zeroed elements, or [`ConfigError::TooLarge`] if the allocator cannot provide them
+/// (instead of aborting the process). The probe reservation takes address space only; the
+/// real allocation after it gets zeroed pages from the OS lazily where the type allows.
+pub(crate) fn zeroed<T: Clone + Default>(n: usize, bits: u64) -> Result<Vec<T>, ConfigError> {
+    let mut probe: Vec<T> = Vec::new();
+    probe
+        .try_reserve_exact(n)
+        .map_err(|_| ConfigError::TooLarge { bits })?;
+    drop(probe);
+    Ok(vec![T::default(); n])
+}
+
 /// 0 expected items sizes the filter as for 1.
 #[allow(clippy::cast_precision_loss)] // item counts far below 2^52
 fn items(n: usize) -> f64 {

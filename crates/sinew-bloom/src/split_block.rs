@@ -133,7 +133,7 @@ impl SplitBlockBloomFilter {
         }
         let blocks = usize::try_from(blocks).map_err(|_| ConfigError::TooLarge { bits })?;
         Ok(SplitBlockBloomFilter {
-            blocks: vec![[0; 8]; blocks],
+            blocks: sizing::zeroed(blocks, bits)?,
         })
     }
 
