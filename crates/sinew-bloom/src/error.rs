@@ -20,8 +20,8 @@ pub enum ConfigError {
         max: u32,
     },
     /// The filter would need more bits than this crate supports ([`MAX_BITS`](crate::MAX_BITS))
-    /// or than this platform can address or the allocator can provide (an allocation failure
-    /// is this error, never an abort).
+    /// or than this platform can address, or the allocator refused the memory (returned as
+    /// this error rather than aborting the process).
     TooLarge {
         /// The number of bits it would need (saturated at `u64::MAX`).
         bits: u64,
