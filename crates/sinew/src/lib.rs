@@ -15,6 +15,7 @@
 //! | `ratelimit` | `sinew-ratelimit` | lock-free GCRA rate limiters, keyed limiters in bounded memory, sliding windows |
 //! | `ring` | `sinew-ring` | consistent hashing: ring, jump, rendezvous, Maglev, bounded loads |
 //! | `bloom` | `sinew-bloom` | Bloom filters: classic, blocked, Parquet split-block, counting, scalable, concurrent |
+//! | `breaker` | `sinew-breaker` | a lock-free circuit breaker: failure-rate and slow-call rules, exact half-open trials |
 //!
 //! # Examples
 //!
@@ -47,11 +48,13 @@
 //! - `ratelimit`: [`sinew-ratelimit`](https://docs.rs/sinew-ratelimit) as `sinew::ratelimit`.
 //! - `ring`: [`sinew-ring`](https://docs.rs/sinew-ring) as `sinew::ring`.
 //! - `bloom`: [`sinew-bloom`](https://docs.rs/sinew-bloom) as `sinew::bloom`.
-//! - `full`: every primitive, with the `tokio`, `tower` and `quanta` integrations.
+//! - `breaker`: [`sinew-breaker`](https://docs.rs/sinew-breaker) as `sinew::breaker`.
+//! - `full`: every primitive, with the `tokio`, `tower`, `quanta` and `tracing` integrations.
 //! - `serde`: serde support in every enabled primitive.
 //! - `tokio`: tokio integration (async waiting) in every enabled primitive.
 //! - `tower`: tower middleware in every enabled primitive (implies `tokio`).
 //! - `quanta`: the TSC-based `QuantaClock` in every enabled timed primitive.
+//! - `tracing`: `tracing` events in every enabled primitive that has them.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -67,6 +70,8 @@ pub use sinew_merkle as merkle;
 #[cfg(feature = "ratelimit")]
 pub use sinew_ratelimit as ratelimit;
 
+#[cfg(feature = "breaker")]
+pub use sinew_breaker as breaker;
 #[cfg(feature = "ring")]
 pub use sinew_ring as ring;
 

@@ -1,0 +1,397 @@
+//! [`Builder`] and [`ConfigError`].
+
+use std::fmt;
+use std::time::Duration;
+
+use sinew_clock::{Clock, SystemClock};
+
+use crate::breaker::{CircuitBreaker, Listener, Transition};
+use crate::state::MAX_PERMITS;
+use crate::window::MAX_COUNT_WINDOW;
+
+/// The longest wait this crate accepts (100 years), so deadlines never overflow.
+const MAX_WAIT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// Which calls the closed state's decision looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WindowKind {
+    Count(u32),
+    Time { window: Duration, buckets: u32 },
+}
+
+/// The validated settings of a breaker.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) failure_rate: f64,
+    pub(crate) slow_nanos: Option<u64>,
+    pub(crate) slow_rate: f64,
+    pub(crate) minimum_calls: u64,
+    pub(crate) window: WindowKind,
+    pub(crate) consecutive_failures: Option<u32>,
+    pub(crate) wait_in_open: Duration,
+    /// Multiplier and cap of the wait on repeated trips.
+    pub(crate) backoff: Option<(f64, Duration)>,
+    pub(crate) jitter: f64,
+    pub(crate) jitter_seed: u64,
+    pub(crate) half_open_permits: u32,
+    pub(crate) max_wait_in_half_open: Option<Duration>,
+}
+
+impl Default for Config {
+    /// resilience4j's defaults, where it has one.
+    fn default() -> Self {
+        Config {
+            failure_rate: 0.5,
+            slow_nanos: None,
+            slow_rate: 1.0,
+            minimum_calls: 100,
+            window: WindowKind::Count(100),
+            consecutive_failures: None,
+            wait_in_open: Duration::from_secs(60),
+            backoff: None,
+            jitter: 0.0,
+            jitter_seed: 0x5eed_b4ea_4e45_0001,
+            half_open_permits: 10,
+            max_wait_in_half_open: None,
+        }
+    }
+}
+
+/// Builds a [`CircuitBreaker`]; start with [`CircuitBreaker::builder`].
+///
+/// Every setting has a default (those of Java's resilience4j where it has one):
+///
+/// | setting | default |
+/// |---|---|
+/// | [`failure_rate_threshold`](Self::failure_rate_threshold) | 0.5 |
+/// | [`slow_call`](Self::slow_call) | off |
+/// | [`minimum_calls`](Self::minimum_calls) | 100 |
+/// | window | [`count_window(100)`](Self::count_window) |
+/// | [`consecutive_failures`](Self::consecutive_failures) | off |
+/// | [`wait_in_open`](Self::wait_in_open) | 60 s, no backoff, no jitter |
+/// | [`half_open_permits`](Self::half_open_permits) | 10 |
+/// | [`max_wait_in_half_open`](Self::max_wait_in_half_open) | none (wait for every trial) |
+/// | [`clock`](Self::clock) | [`SystemClock`] |
+///
+/// Setters only record values; [`build`](Self::build) checks them all and reports the first
+/// out-of-range one as a [`ConfigError`].
+pub struct Builder<C = SystemClock> {
+    config: Config,
+    clock: C,
+    listener: Option<Listener>,
+}
+
+impl<C: fmt::Debug> fmt::Debug for Builder<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("config", &self.config)
+            .field("clock", &self.clock)
+            .field("listener", &self.listener.is_some())
+            .finish()
+    }
+}
+
+impl Builder<SystemClock> {
+    pub(crate) fn new() -> Self {
+        Builder {
+            config: Config::default(),
+            clock: SystemClock,
+            listener: None,
+        }
+    }
+}
+
+impl<C: Clock> Builder<C> {
+    /// Trips when the share of failed calls in the window reaches `threshold`
+    /// (`0 < threshold <= 1`), once the window holds [`minimum_calls`](Self::minimum_calls).
+    pub fn failure_rate_threshold(mut self, threshold: f64) -> Self {
+        self.config.failure_rate = threshold;
+        self
+    }
+
+    /// A call that takes `duration` or longer (from acquiring its permit to reporting it, by the
+    /// breaker's clock) is slow; trips when the share of slow calls in the window reaches
+    /// `rate_threshold` (`0 < rate_threshold <= 1`). Slow calls count whether they succeed or
+    /// fail. In half-open, a slow trial counts as a failed trial.
+    ///
+    /// Off by default; with it off, permits never read the clock.
+    pub fn slow_call(mut self, duration: Duration, rate_threshold: f64) -> Self {
+        self.config.slow_nanos = Some(u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX));
+        self.config.slow_rate = rate_threshold;
+        self
+    }
+
+    /// No rate decision before the window holds this many calls (at least 1; for a count
+    /// window at most its size).
+    pub fn minimum_calls(mut self, calls: u32) -> Self {
+        self.config.minimum_calls = u64::from(calls);
+        self
+    }
+
+    /// The window is the last `calls` calls (1 to 2^20). Replaces any time window.
+    pub fn count_window(mut self, calls: u32) -> Self {
+        self.config.window = WindowKind::Count(calls);
+        self
+    }
+
+    /// The window is the calls of the last `window`, kept in 10 buckets of `window / 10` (see
+    /// [`time_window_buckets`](Self::time_window_buckets)); a bucket leaves the window whole.
+    /// Replaces any count window. Recording reads the clock.
+    pub fn time_window(mut self, window: Duration) -> Self {
+        self.config.window = WindowKind::Time {
+            window,
+            buckets: 10,
+        };
+        self
+    }
+
+    /// How many buckets a [`time_window`](Self::time_window) has (1 to 1024; default 10). More
+    /// buckets forget more smoothly and cost more per decision. Call after `time_window`.
+    pub fn time_window_buckets(mut self, buckets: u32) -> Self {
+        if let WindowKind::Time { window, .. } = self.config.window {
+            self.config.window = WindowKind::Time { window, buckets };
+        }
+        self
+    }
+
+    /// Also trips after `failures` failures in a row in the closed state (at least 1),
+    /// regardless of the window.
+    pub fn consecutive_failures(mut self, failures: u32) -> Self {
+        self.config.consecutive_failures = Some(failures);
+        self
+    }
+
+    /// How long the breaker stays open before letting trial calls through (more than zero;
+    /// the first trip in a row, with no [`open_backoff`](Self::open_backoff): every trip).
+    pub fn wait_in_open(mut self, wait: Duration) -> Self {
+        self.config.wait_in_open = wait;
+        self
+    }
+
+    /// Exponential backoff on repeated trips: the n-th trip in a row (half-open failing again)
+    /// waits `wait_in_open * multiplier^(n-1)`, at most `max` (`multiplier >= 1`,
+    /// `max >= wait_in_open`). A successful half-open resets the count.
+    pub fn open_backoff(mut self, multiplier: f64, max: Duration) -> Self {
+        self.config.backoff = Some((multiplier, max));
+        self
+    }
+
+    /// Spreads each wait in open uniformly over `wait * (1 ± fraction)` (`0 <= fraction < 1`),
+    /// so a fleet of breakers tripped by the same outage does not probe it in lockstep. The
+    /// spread is a hash of `seed` and the transition's generation: reproducible in tests,
+    /// different across breakers given different seeds.
+    pub fn open_jitter(mut self, fraction: f64, seed: u64) -> Self {
+        self.config.jitter = fraction;
+        self.config.jitter_seed = seed;
+        self
+    }
+
+    /// Half-open admits exactly this many trial calls (1 to 65535); when all have succeeded
+    /// the breaker closes, and the first failure reopens it.
+    pub fn half_open_permits(mut self, permits: u32) -> Self {
+        self.config.half_open_permits = permits;
+        self
+    }
+
+    /// Reopens a half-open breaker whose trials have not all reported after `wait` (more than
+    /// zero), so trial permits held forever cannot keep it half-open. Checked when a call is
+    /// turned away in half-open.
+    pub fn max_wait_in_half_open(mut self, wait: Duration) -> Self {
+        self.config.max_wait_in_half_open = Some(wait);
+        self
+    }
+
+    /// Calls `listener` once for every state transition, on the thread that made it (keep it
+    /// short; it runs on the call path of the call that tripped the breaker).
+    pub fn on_transition(mut self, listener: impl Fn(&Transition) + Send + Sync + 'static) -> Self {
+        self.listener = Some(Box::new(listener));
+        self
+    }
+
+    /// The time source: [`SystemClock`] by default; [`ManualClock`](crate::ManualClock) in
+    /// tests; [`CachedClock`](crate::CachedClock) where the clock read dominates.
+    pub fn clock<C2: Clock>(self, clock: C2) -> Builder<C2> {
+        Builder {
+            config: self.config,
+            clock,
+            listener: self.listener,
+        }
+    }
+
+    /// Checks the settings and builds the breaker, closed.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the first out-of-range setting.
+    pub fn build(self) -> Result<CircuitBreaker<C>, ConfigError> {
+        validate(&self.config)?;
+        Ok(CircuitBreaker::from_parts(
+            self.config,
+            self.clock,
+            self.listener,
+        ))
+    }
+}
+
+fn rate_ok(x: f64) -> bool {
+    x > 0.0 && x <= 1.0
+}
+
+fn validate(c: &Config) -> Result<(), ConfigError> {
+    if !rate_ok(c.failure_rate) {
+        return Err(ConfigError::FailureRateThreshold(c.failure_rate));
+    }
+    if let Some(nanos) = c.slow_nanos {
+        if nanos == 0 {
+            return Err(ConfigError::SlowCallDuration);
+        }
+        if !rate_ok(c.slow_rate) {
+            return Err(ConfigError::SlowCallRateThreshold(c.slow_rate));
+        }
+    }
+    if c.minimum_calls == 0 {
+        return Err(ConfigError::MinimumCalls(0));
+    }
+    match c.window {
+        WindowKind::Count(n) => {
+            if n == 0 || n > MAX_COUNT_WINDOW {
+                return Err(ConfigError::CountWindow(n));
+            }
+            if c.minimum_calls > u64::from(n) {
+                return Err(ConfigError::MinimumCallsExceedWindow {
+                    minimum_calls: u32::try_from(c.minimum_calls).unwrap_or(u32::MAX),
+                    window: n,
+                });
+            }
+        }
+        WindowKind::Time { window, buckets } => {
+            if buckets == 0 || buckets > 1024 {
+                return Err(ConfigError::TimeWindowBuckets(buckets));
+            }
+            if window.is_zero() || window > MAX_WAIT || window.as_nanos() < u128::from(buckets) {
+                return Err(ConfigError::TimeWindow(window));
+            }
+        }
+    }
+    if c.consecutive_failures == Some(0) {
+        return Err(ConfigError::ConsecutiveFailures(0));
+    }
+    if c.wait_in_open.is_zero() || c.wait_in_open > MAX_WAIT {
+        return Err(ConfigError::WaitInOpen(c.wait_in_open));
+    }
+    if let Some((multiplier, max)) = c.backoff
+        && (!(multiplier >= 1.0 && multiplier.is_finite())
+            || max < c.wait_in_open
+            || max > MAX_WAIT)
+    {
+        return Err(ConfigError::OpenBackoff { multiplier, max });
+    }
+    if !(0.0..1.0).contains(&c.jitter) {
+        return Err(ConfigError::OpenJitter(c.jitter));
+    }
+    if c.half_open_permits == 0 || c.half_open_permits > MAX_PERMITS {
+        return Err(ConfigError::HalfOpenPermits(c.half_open_permits));
+    }
+    if let Some(w) = c.max_wait_in_half_open
+        && (w.is_zero() || w > MAX_WAIT)
+    {
+        return Err(ConfigError::MaxWaitInHalfOpen(w));
+    }
+    Ok(())
+}
+
+/// A setting out of range, from [`Builder::build`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `failure_rate_threshold` is not in `(0, 1]` (or is NaN).
+    FailureRateThreshold(f64),
+    /// `slow_call`'s rate threshold is not in `(0, 1]` (or is NaN).
+    SlowCallRateThreshold(f64),
+    /// `slow_call`'s duration is zero.
+    SlowCallDuration,
+    /// `minimum_calls` is zero.
+    MinimumCalls(u32),
+    /// `count_window` is zero or above 2^20.
+    CountWindow(u32),
+    /// `minimum_calls` is larger than the count window, so the breaker could never trip.
+    MinimumCallsExceedWindow {
+        /// The minimum asked for.
+        minimum_calls: u32,
+        /// The window's size.
+        window: u32,
+    },
+    /// `time_window` is zero, above 100 years, or shorter than one nanosecond per bucket.
+    TimeWindow(Duration),
+    /// `time_window_buckets` is zero or above 1024.
+    TimeWindowBuckets(u32),
+    /// `consecutive_failures` is zero.
+    ConsecutiveFailures(u32),
+    /// `wait_in_open` is zero or above 100 years.
+    WaitInOpen(Duration),
+    /// `open_backoff`'s multiplier is below 1 (or not finite), or its cap is below
+    /// `wait_in_open` or above 100 years.
+    OpenBackoff {
+        /// The multiplier asked for.
+        multiplier: f64,
+        /// The cap asked for.
+        max: Duration,
+    },
+    /// `open_jitter`'s fraction is not in `[0, 1)`.
+    OpenJitter(f64),
+    /// `half_open_permits` is zero or above 65535.
+    HalfOpenPermits(u32),
+    /// `max_wait_in_half_open` is zero or above 100 years.
+    MaxWaitInHalfOpen(Duration),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::FailureRateThreshold(x) => {
+                write!(f, "failure rate threshold {x} is not in (0, 1]")
+            }
+            ConfigError::SlowCallRateThreshold(x) => {
+                write!(f, "slow-call rate threshold {x} is not in (0, 1]")
+            }
+            ConfigError::SlowCallDuration => f.write_str("slow-call duration is zero"),
+            ConfigError::MinimumCalls(n) => write!(f, "minimum calls {n} must be at least 1"),
+            ConfigError::CountWindow(n) => {
+                write!(f, "count window {n} is not in 1..={MAX_COUNT_WINDOW}")
+            }
+            ConfigError::MinimumCallsExceedWindow {
+                minimum_calls,
+                window,
+            } => write!(
+                f,
+                "minimum calls {minimum_calls} exceed the count window of {window}, so the breaker could never trip"
+            ),
+            ConfigError::TimeWindow(d) => write!(
+                f,
+                "time window {d:?} is zero, above 100 years or under 1 ns per bucket"
+            ),
+            ConfigError::TimeWindowBuckets(n) => {
+                write!(f, "time window buckets {n} is not in 1..=1024")
+            }
+            ConfigError::ConsecutiveFailures(n) => {
+                write!(f, "consecutive failures {n} must be at least 1")
+            }
+            ConfigError::WaitInOpen(d) => {
+                write!(f, "wait in open {d:?} is zero or above 100 years")
+            }
+            ConfigError::OpenBackoff { multiplier, max } => write!(
+                f,
+                "open backoff multiplier {multiplier} is below 1, or its cap {max:?} is below the wait in open or above 100 years"
+            ),
+            ConfigError::OpenJitter(x) => write!(f, "open jitter {x} is not in [0, 1)"),
+            ConfigError::HalfOpenPermits(n) => {
+                write!(f, "half-open permits {n} is not in 1..={MAX_PERMITS}")
+            }
+            ConfigError::MaxWaitInHalfOpen(d) => {
+                write!(f, "max wait in half-open {d:?} is zero or above 100 years")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
