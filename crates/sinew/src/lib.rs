@@ -14,6 +14,7 @@
 //! | `merkle` | `sinew-merkle` | RFC 6962 Merkle trees with proofs; anti-entropy for replica repair |
 //! | `ratelimit` | `sinew-ratelimit` | lock-free GCRA rate limiters, keyed limiters in bounded memory, sliding windows |
 //! | `ring` | `sinew-ring` | consistent hashing: ring, jump, rendezvous, Maglev, bounded loads |
+//! | `bloom` | `sinew-bloom` | Bloom filters: classic, blocked, Parquet split-block, counting, scalable, concurrent |
 //! | `breaker` | `sinew-breaker` | a lock-free circuit breaker: failure-rate and slow-call rules, exact half-open trials |
 //!
 //! # Examples
@@ -46,6 +47,7 @@
 //! - `merkle`: [`sinew-merkle`](https://docs.rs/sinew-merkle) as `sinew::merkle`.
 //! - `ratelimit`: [`sinew-ratelimit`](https://docs.rs/sinew-ratelimit) as `sinew::ratelimit`.
 //! - `ring`: [`sinew-ring`](https://docs.rs/sinew-ring) as `sinew::ring`.
+//! - `bloom`: [`sinew-bloom`](https://docs.rs/sinew-bloom) as `sinew::bloom`.
 //! - `breaker`: [`sinew-breaker`](https://docs.rs/sinew-breaker) as `sinew::breaker`.
 //! - `full`: every primitive, with the `tokio`, `tower`, `quanta` and `tracing` integrations.
 //! - `serde`: serde support in every enabled primitive.
@@ -72,3 +74,6 @@ pub use sinew_ratelimit as ratelimit;
 pub use sinew_breaker as breaker;
 #[cfg(feature = "ring")]
 pub use sinew_ring as ring;
+
+#[cfg(feature = "bloom")]
+pub use sinew_bloom as bloom;
