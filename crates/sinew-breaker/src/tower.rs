@@ -28,11 +28,11 @@
 //! # }
 //! ```
 
+use crate::sync::Arc;
 use std::fmt;
 use std::future::Future;
 use std::panic::resume_unwind;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use sinew_clock::{Clock, SystemClock};
