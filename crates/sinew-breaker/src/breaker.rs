@@ -599,23 +599,20 @@ impl<C: Clock> CircuitBreaker<C> {
         r
     }
 
-    /// Compare-exchange on the state word. `SeqCst`: a closed report re-checks the word after
-    /// writing the window, and the clear after a transition must see that write unless the
-    /// re-check sees the transition (see [`CountWindow::record`](crate::window)).
     #[inline]
     fn cas(&self, from: Word, to: Word) -> Result<Word, Word> {
         self.head
             .state
-            .compare_exchange(from.0, to.0, Ordering::SeqCst, Ordering::Acquire)
+            .compare_exchange(from.0, to.0, Ordering::AcqRel, Ordering::Acquire)
             .map(Word)
             .map_err(Word)
     }
 
-    /// Whether the closed permit `t` still belongs to the current generation (after it wrote
-    /// the window; `SeqCst`, see [`cas`](Self::cas)).
+    /// Whether the closed permit `t` still belongs to the current generation (asked by the
+    /// window after it was written and fenced, see `CountWindow::record`).
     #[inline(always)]
     fn is_current(&self, t: &Ticket) -> bool {
-        self.head.state.load(Ordering::SeqCst) == t.word
+        self.head.state.load(Ordering::Acquire) == t.word
     }
 
     /// Moves the state word from `from` to `to` if no one else has moved it; the winner (and

@@ -1,10 +1,10 @@
 //! The one place that names atomics and `Arc`, so loom can replace what it models.
 
 #[cfg(sinew_loom)]
-pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU64, Ordering, fence};
 
 #[cfg(not(sinew_loom))]
-pub(crate) use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+pub(crate) use std::sync::atomic::{AtomicU8, AtomicU64, Ordering, fence};
 
 /// std's `Arc` under loom too, on purpose: it is part of the public API
 /// ([`try_acquire_owned`](crate::CircuitBreaker::try_acquire_owned) takes `self: &Arc<Self>`,

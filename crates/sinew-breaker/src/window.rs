@@ -34,7 +34,7 @@
 //! written (see [`CountWindow::record`]), so an outcome of a generation before a transition
 //! never counts after it, even against the clear that the transition does.
 
-use crate::sync::{AtomicU8, AtomicU64, Ordering};
+use crate::sync::{AtomicU8, AtomicU64, Ordering, fence};
 
 /// Outcome bits of one recorded call.
 pub(crate) const CALL: u8 = 1;
@@ -130,8 +130,13 @@ impl CountWindow {
     /// no longer belongs to the breaker's generation (a transition happened since the caller
     /// checked), the outcome is taken back out of its slot and `None` returned. Together with
     /// [`clear`](Self::clear) running after the transition's compare-exchange, every stale
-    /// outcome is removed, by the clear or by its recorder (all four steps are `SeqCst`: this is
-    /// the store-buffering pattern, see the loom model `stale_recording_racing_a_clear`).
+    /// outcome is removed, by the clear or by its recorder. This is the store-buffering
+    /// pattern (write the window, read the state / write the state, read the window), so each
+    /// side has a `SeqCst` fence between its write and its read: if the recorder's read misses
+    /// the transition, the clear sees the recorder's write. (A fence rather than `SeqCst`
+    /// accesses: loom checks fences, not `SeqCst` loads; see the loom model
+    /// `stale_recording_racing_a_clear`.) It costs a fence on recordings that change the
+    /// window, never on a success replacing a success.
     #[inline(always)]
     pub(crate) fn record(
         &self,
@@ -148,7 +153,7 @@ impl CountWindow {
         let old = if seen == outcome {
             outcome
         } else {
-            slot.swap(outcome, Ordering::SeqCst)
+            slot.swap(outcome, Ordering::Relaxed)
         };
         let delta = packed(outcome).wrapping_sub(packed(old));
         let counts = if delta == 0 {
@@ -156,9 +161,10 @@ impl CountWindow {
         } else {
             let counts = unpack(
                 self.agg
-                    .fetch_add(delta, Ordering::SeqCst)
+                    .fetch_add(delta, Ordering::Relaxed)
                     .wrapping_add(delta),
             );
+            fence(Ordering::SeqCst);
             if !current() {
                 self.take_back(slot, outcome);
                 return None;
@@ -180,11 +186,11 @@ impl CountWindow {
     #[cold]
     fn take_back(&self, slot: &AtomicU8, outcome: u8) {
         if slot
-            .compare_exchange(outcome, 0, Ordering::SeqCst, Ordering::Relaxed)
+            .compare_exchange(outcome, 0, Ordering::Relaxed, Ordering::Relaxed)
             .is_ok()
         {
             self.agg
-                .fetch_add(packed(outcome).wrapping_neg(), Ordering::SeqCst);
+                .fetch_add(packed(outcome).wrapping_neg(), Ordering::Relaxed);
         }
     }
 
@@ -194,12 +200,15 @@ impl CountWindow {
 
     /// Empties every slot, keeping the packed word equal to the sum of the slots even
     /// against concurrent (stale) recordings.
+    /// Starts with the `SeqCst` fence that pairs with [`record`](Self::record)'s: call it after
+    /// the transition's compare-exchange.
     pub(crate) fn clear(&self) {
+        fence(Ordering::SeqCst);
         for slot in self.slots.iter() {
-            let old = slot.swap(0, Ordering::SeqCst);
+            let old = slot.swap(0, Ordering::Relaxed);
             if old != 0 {
                 self.agg
-                    .fetch_add(packed(old).wrapping_neg(), Ordering::SeqCst);
+                    .fetch_add(packed(old).wrapping_neg(), Ordering::Relaxed);
             }
         }
     }
@@ -249,7 +258,7 @@ fn bump(word: &AtomicU64, epoch: u64, n: u64) -> bool {
                 _ => return false,
             }
         };
-        match word.compare_exchange_weak(cur, new, Ordering::SeqCst, Ordering::Relaxed) {
+        match word.compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Relaxed) {
             Ok(_) => return true,
             Err(actual) => cur = actual,
         }
@@ -262,7 +271,7 @@ fn unbump(word: &AtomicU64, epoch: u64, n: u64) {
     let mut cur = word.load(Ordering::Relaxed);
     while cur & VALID != 0 && age(cur, epoch) == 0 && cur & COUNT_MAX != 0 {
         let new = cur - n.min(cur & COUNT_MAX);
-        match word.compare_exchange_weak(cur, new, Ordering::SeqCst, Ordering::Relaxed) {
+        match word.compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Relaxed) {
             Ok(_) => return,
             Err(actual) => cur = actual,
         }
@@ -332,6 +341,7 @@ impl TimeWindow {
         if bump(&b.calls, epoch, 1) {
             let failed = outcome & FAILED != 0 && bump(&b.failures, epoch, 1);
             let slow = outcome & SLOW != 0 && bump(&b.slow, epoch, 1);
+            fence(Ordering::SeqCst); // see `CountWindow::record`
             if !current() {
                 if slow {
                     unbump(&b.slow, epoch, 1);
@@ -378,10 +388,11 @@ impl TimeWindow {
     /// cleared) or after it (and is taken back by its own `current` check, when it belongs to
     /// the generation before the clear).
     pub(crate) fn clear(&self) {
+        fence(Ordering::SeqCst); // see `CountWindow::clear`
         for b in self.buckets.iter() {
-            b.calls.store(0, Ordering::SeqCst);
-            b.failures.store(0, Ordering::SeqCst);
-            b.slow.store(0, Ordering::SeqCst);
+            b.calls.store(0, Ordering::Relaxed);
+            b.failures.store(0, Ordering::Relaxed);
+            b.slow.store(0, Ordering::Relaxed);
         }
     }
 }
@@ -741,6 +752,96 @@ mod loom_models {
                     .map(|s| s.load(Ordering::Relaxed))
                     .collect::<Vec<_>>()
             );
+        });
+    }
+
+    /// The protocol that keeps stale outcomes out, on its own: a recorder of generation 0
+    /// checks the generation, writes, and re-checks; a transition moves the generation to 1,
+    /// then clears. In every interleaving the outcome ends up removed, by the clear or by
+    /// its recorder, and the packed word equals the slots. (With the re-check answering
+    /// `true` regardless, loom finds the interleaving where the outcome survives.)
+    #[test]
+    fn stale_recording_racing_a_clear() {
+        loom::model(|| {
+            let w = Arc::new(CountWindow::new(2));
+            let generation = Arc::new(AtomicU64::new(0));
+            let (w2, g2) = (Arc::clone(&w), Arc::clone(&generation));
+            let t = thread::spawn(move || {
+                if g2.load(Ordering::Acquire) == 0 {
+                    w2.record(CALL | FAILED, 1, || g2.load(Ordering::Acquire) == 0);
+                }
+            });
+            generation.store(1, Ordering::Release); // the transition's compare-exchange
+            w.clear();
+            t.join().unwrap();
+            assert_eq!(w.counts(), slot_sum(&w));
+            assert_eq!(w.counts(), Counts::default(), "a stale outcome survived");
+        });
+    }
+
+    /// The same protocol on a time window.
+    #[test]
+    fn stale_time_recording_racing_a_clear() {
+        loom::model(|| {
+            let w = Arc::new(TimeWindow::new(200, 2));
+            let generation = Arc::new(AtomicU64::new(0));
+            let (w2, g2) = (Arc::clone(&w), Arc::clone(&generation));
+            let t = thread::spawn(move || {
+                if g2.load(Ordering::Acquire) == 0 {
+                    w2.record(CALL | FAILED, 50, || g2.load(Ordering::Acquire) == 0);
+                }
+            });
+            generation.store(1, Ordering::Release);
+            w.clear();
+            t.join().unwrap();
+            assert_eq!(w.counts(50), Counts::default(), "a stale outcome survived");
+        });
+    }
+
+    /// Recycling (a recording of a new epoch in a bucket holding an old one), a clear and a
+    /// recording of the new epoch, all racing: no count ever wraps or exceeds what was
+    /// recorded since, the old epoch's failure never reappears, and failures never exceed
+    /// calls.
+    #[test]
+    fn time_window_recycle_clear_and_record() {
+        loom::model(|| {
+            // 2 buckets of 100 ns: epochs 0 and 2 share bucket 0.
+            let w = Arc::new(TimeWindow::new(200, 2));
+            w.record(CALL | FAILED | SLOW, 50, || true);
+            let w2 = Arc::clone(&w);
+            let recycler = thread::spawn(move || w2.record(CALL, 250, || true));
+            let w3 = Arc::clone(&w);
+            let clearer = thread::spawn(move || w3.clear());
+            let mine = w.record(CALL, 260, || true);
+            let theirs = recycler.join().unwrap();
+            clearer.join().unwrap();
+            for c in [mine, theirs, Some(w.counts(260))].into_iter().flatten() {
+                assert!(c.calls <= 2, "{c:?}");
+                assert_eq!((c.failures, c.slow), (0, 0), "{c:?}");
+            }
+            for b in w.buckets.iter() {
+                for word in [&b.calls, &b.failures, &b.slow] {
+                    assert!(word.load(Ordering::Relaxed) & COUNT_MAX <= 2);
+                }
+            }
+        });
+    }
+
+    /// A recorder with a clock reading a whole window old races one with a current reading
+    /// for the same bucket: the current call is always kept (buckets never go back in time).
+    #[test]
+    fn a_stale_recorder_never_rewinds_the_bucket() {
+        loom::model(|| {
+            let w = Arc::new(TimeWindow::new(200, 2));
+            let w2 = Arc::clone(&w);
+            let t = thread::spawn(move || {
+                w2.record(CALL | FAILED, 50, || true); // epoch 0, bucket 0
+            });
+            w.record(CALL, 250, || true); // epoch 2, bucket 0
+            t.join().unwrap();
+            let c = w.counts(250);
+            assert_eq!(c.calls, 1, "epoch 2's call was lost: {c:?}");
+            assert!(c.failures <= c.calls, "{c:?}");
         });
     }
 }
