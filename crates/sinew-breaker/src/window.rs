@@ -672,6 +672,9 @@ mod tests {
 
 #[cfg(all(test, sinew_loom))]
 mod loom_models {
+    //! Test code only (`cfg(all(test, sinew_loom))`): the `unwrap`s here are on
+    //! `JoinHandle::join` and on values a model just asserted exist, and a failure must panic
+    //! to fail the model. The library itself has no `unwrap` or `expect`.
     use super::*;
     use loom::sync::Arc;
     use loom::thread;
