@@ -159,7 +159,7 @@ impl ScalableBloomFilter {
         if count == 0 || count as usize > MAX_STAGES {
             return Err(DecodeError::Invalid("stage count"));
         }
-        let mut stages = Vec::new();
+        let mut stages: Vec<Stage> = Vec::new();
         for _ in 0..count {
             let capacity = r.u64()?;
             let len = r.u64()?;
@@ -168,9 +168,14 @@ impl ScalableBloomFilter {
             sizing::check_bits(bits).map_err(|_| DecodeError::Invalid("bit count"))?;
             sizing::check_hashes(hashes, MAX_HASHES)
                 .map_err(|_| DecodeError::Invalid("hash count"))?;
-            if capacity == 0 {
+            // Stage capacities are `initial · growth^i` (saturating), as `grow` makes them.
+            let expected = stages
+                .last()
+                .map_or(initial, |s| s.capacity.saturating_mul(u64::from(growth)));
+            if capacity != expected {
                 return Err(DecodeError::Invalid("stage capacity"));
             }
+
             let words = r.words(bits.div_ceil(64))?;
             let filter = BloomFilter::from_words(words, bits, hashes)
                 .ok_or(DecodeError::Invalid("bits set past the end"))?;
@@ -326,7 +331,7 @@ impl<S: BuildHasher> ScalableBloomFilter<S> {
         match self.stages.last_mut() {
             Some(s) => {
                 s.filter.insert_hash(hash);
-                s.len += 1;
+                s.len = s.len.saturating_add(1);
                 true
             }
             None => false,
@@ -359,9 +364,12 @@ impl<S: BuildHasher> ScalableBloomFilter<S> {
             .any(|s| s.filter.contains_hash(hash))
     }
 
-    /// The number of items added (inserts that returned `true`): exact, not estimated.
+    /// The number of items added (inserts that returned `true`): exact, not estimated
+    /// (saturating at `u64::MAX`).
     pub fn len_estimate(&self) -> u64 {
-        self.stages.iter().map(|s| s.len).sum()
+        self.stages
+            .iter()
+            .fold(0u64, |total, s| total.saturating_add(s.len))
     }
 
     /// The compound rate now, from the stages' fills: `1 - Π (1 - rate_i)`.
@@ -412,7 +420,8 @@ impl<S: BuildHasher + PartialEq> ScalableBloomFilter<S> {
     }
 
     /// Stage-wise union: the filters must have the same stages (same parameters and the same
-    /// number of stages). Each stage's item count becomes the sum, capped at its capacity.
+    /// number of stages). Each stage's item count becomes the sum, capped at its capacity (or
+    /// at the larger count, if a newest stage already holds more).
     ///
     /// # Errors
     ///
@@ -421,7 +430,10 @@ impl<S: BuildHasher + PartialEq> ScalableBloomFilter<S> {
         self.check_stages(other)?;
         for (a, b) in self.stages.iter_mut().zip(&other.stages) {
             a.filter.union(&b.filter)?;
-            a.len = a.len.saturating_add(b.len).min(a.capacity);
+            // Capped at the capacity (the two may share items), but never below
+            // either count (a newest stage may already hold more than its capacity).
+            let cap = a.capacity.max(a.len).max(b.len);
+            a.len = a.len.saturating_add(b.len).min(cap);
         }
         Ok(())
     }
