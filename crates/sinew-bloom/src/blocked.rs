@@ -224,7 +224,7 @@ impl BlockedBloomFilter {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let (seed, hashes, blocks) = decode(bytes)?;
         Ok(BlockedBloomFilter {
-            blocks,
+            blocks: blocks.map(Block).collect(),
             hashes,
             hasher: Xxh3Builder::with_seed(seed),
         })
@@ -245,7 +245,11 @@ pub(crate) fn encode(
     w.finish()
 }
 
-pub(crate) fn decode(bytes: &[u8]) -> Result<(u64, u32, Vec<Block>), DecodeError> {
+/// Checks a blocked encoding and returns its seed, hash count and blocks (an iterator over
+/// the input, so each caller allocates its own representation once).
+pub(crate) fn decode(
+    bytes: &[u8],
+) -> Result<(u64, u32, impl ExactSizeIterator<Item = [u64; 8]> + '_), DecodeError> {
     let mut r = Reader::new(bytes, variant::BLOCKED)?;
     let count = r.u64()?;
     let hashes = r.u32()?;
@@ -257,18 +261,15 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(u64, u32, Vec<Block>), DecodeError
     let body = r.take(count, 64)?;
     let seed = r.seed();
     r.finish()?;
-    let blocks = body
-        .chunks_exact(64)
-        .map(|c| {
-            let mut b = [0u64; 8];
-            for (w, bytes) in b.iter_mut().zip(c.chunks_exact(8)) {
-                let mut a = [0u8; 8];
-                a.copy_from_slice(bytes);
-                *w = u64::from_le_bytes(a);
-            }
-            Block(b)
-        })
-        .collect();
+    let blocks = body.chunks_exact(64).map(|c| {
+        let mut b = [0u64; 8];
+        for (w, bytes) in b.iter_mut().zip(c.chunks_exact(8)) {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(bytes);
+            *w = u64::from_le_bytes(a);
+        }
+        b
+    });
     Ok((seed, hashes, blocks))
 }
 
