@@ -11,10 +11,14 @@ use crate::sizing::{self, MAX_HASHES};
 
 /// A classic Bloom filter: each item sets `k` bits anywhere in an array of `m` bits.
 ///
-/// The `k` positions come from the item's one 64-bit hash by enhanced double hashing
-/// (Kirsch and Mitzenmacher): `h1` is the hash, `h2` a 64-bit mix of it, and probe `i` is
-/// `h1 + i·h2 + (i³ - i)/6` (wrapping), mapped onto `0..m` by a 64-bit multiply-high. All
-/// index math is 64-bit, so filters of more than 2^32 bits work.
+/// The `k` positions come from the item's one 64-bit hash by double hashing (Kirsch and
+/// Mitzenmacher) with a rotation: `x₀` is the hash, `h2` a 64-bit mix of it, and
+/// `xᵢ₊₁ = rotl(xᵢ + h2, 5)` (wrapping); probe `i` maps `xᵢ` onto `0..m` by a 64-bit
+/// multiply-high. The rotation feeds low bits into the high bits the multiply-high reads, so
+/// the probes are not an arithmetic progression over `0..m`: plain double hashing with that
+/// reduction gives small filters several times the rate asked for (a query whose `h2` is
+/// near 0 or `m/2`, say, hits only one or two distinct bits). All index math is 64-bit, so
+/// filters of more than 2^32 bits work.
 ///
 /// [`with_false_positive_rate`](Self::with_false_positive_rate) picks the `(m, k)` with the
 /// fewest bits whose expected rate at `n` items is the rate asked for (see the crate docs);
@@ -292,7 +296,8 @@ pub(crate) const fn locate(bit: u64) -> (usize, u64) {
     ((bit >> 6) as usize, 1 << (bit & 63))
 }
 
-/// The `k` bit positions of a hash in `0..m`: enhanced double hashing.
+/// The `k` bit positions of a hash in `0..m`: double hashing with a rotation (see
+/// [`BloomFilter`]).
 pub(crate) struct Probes {
     x: u64,
     y: u64,
@@ -323,8 +328,7 @@ impl Iterator for Probes {
             return None;
         }
         let bit = reduce(self.x, self.m);
-        self.x = self.x.wrapping_add(self.y);
-        self.y = self.y.wrapping_add(self.i);
+        self.x = self.x.wrapping_add(self.y).rotate_left(5);
         self.i += 1;
         Some(bit)
     }

@@ -15,7 +15,7 @@ pub const COUNTER_MAX: u8 = 15;
 
 /// A counting Bloom filter: each of `m` cells is a 4-bit counter instead of a bit, so an item
 /// can be [`remove`](Self::remove)d. Probing is the classic filter's (same hasher, same
-/// enhanced double hashing); memory is 4 bits per cell.
+/// double hashing with a rotation); memory is 4 bits per cell.
 ///
 /// - [`insert`](Self::insert) adds 1 to each of the item's `k` counters, stopping at 15.
 /// - A counter at 15 is *saturated*: it has lost count, so it is never decremented again (a

@@ -330,7 +330,10 @@ fn removing_a_never_inserted_item() {
     for stranger in 1_000..2_000u32 {
         let mut g = f.clone();
         if g.contains(&stranger) {
-            assert!(g.remove(&stranger), "a false positive is removed like a member");
+            assert!(
+                g.remove(&stranger),
+                "a false positive is removed like a member"
+            );
             if let Some(lost) = members.iter().find(|m| !g.contains(*m)) {
                 vanished = Some((stranger, *lost));
             }
