@@ -87,24 +87,23 @@ impl BloomFilter {
     /// The filter in the crate's portable, versioned [format](crate#serialized-format).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new(variant::CLASSIC, self.seed(), 12 + self.words.len() * 8);
-        w.u64(self.num_bits);
-        w.u32(self.hashes);
-        w.words(&self.words);
+        self.write_body(&mut w);
         w.finish()
     }
 
-    /// A filter from its words, or `None` if bits past `num_bits` are set.
-    pub(crate) fn from_words(words: Vec<u64>, num_bits: u64, hashes: u32) -> Option<Self> {
-        if let (Some(last), tail @ 1..) = (words.last(), num_bits % 64)
-            && last >> tail != 0
-        {
-            return None;
-        }
-        Some(BloomFilter {
+    /// Writes this filter's body (size, hashes, words) into `w`.
+    pub(crate) fn write_body(&self, w: &mut Writer) {
+        w.sized_words(self.num_bits, self.hashes, &self.words);
+    }
+
+    /// Reads a body written by [`write_body`](Self::write_body), checking it.
+    pub(crate) fn read_body(r: &mut Reader<'_>, seed: u64) -> Result<Self, DecodeError> {
+        let (num_bits, hashes, words) = r.sized_words(1, MAX_HASHES)?;
+        Ok(BloomFilter {
             words,
             num_bits,
             hashes,
-            hasher: Xxh3Builder::default(),
+            hasher: Xxh3Builder::with_seed(seed),
         })
     }
 
@@ -116,16 +115,10 @@ impl BloomFilter {
     /// allocates no more than the input's length.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes, variant::CLASSIC)?;
-        let num_bits = r.u64()?;
-        let hashes = r.u32()?;
-        sizing::check_bits(num_bits).map_err(|_| DecodeError::Invalid("bit count"))?;
-        sizing::check_hashes(hashes, MAX_HASHES).map_err(|_| DecodeError::Invalid("hash count"))?;
-        let words = r.words(num_bits.div_ceil(64))?;
-        let hasher = Xxh3Builder::with_seed(r.seed());
+        let seed = r.seed();
+        let filter = Self::read_body(&mut r, seed)?;
         r.finish()?;
-        let filter = Self::from_words(words, num_bits, hashes)
-            .ok_or(DecodeError::Invalid("bits set past the end"))?;
-        Ok(BloomFilter { hasher, ..filter })
+        Ok(filter)
     }
 }
 

@@ -8,7 +8,7 @@ use crate::error::{ConfigError, DecodeError, MergeError};
 use crate::filter::forward_filter;
 use crate::format::{Reader, Writer, variant};
 use crate::hash::Xxh3Builder;
-use crate::sizing::{self, MAX_HASHES};
+use crate::sizing;
 
 /// The most stages a filter grows to; past it, the last stage takes every new item (its
 /// rate then climbs past the target).
@@ -132,9 +132,7 @@ impl ScalableBloomFilter {
         for s in &self.stages {
             w.u64(s.capacity);
             w.u64(s.len);
-            w.u64(s.filter.bits());
-            w.u32(s.filter.hashes());
-            w.words(s.filter.as_words());
+            s.filter.write_body(&mut w);
         }
         w.finish()
     }
@@ -163,11 +161,6 @@ impl ScalableBloomFilter {
         for _ in 0..count {
             let capacity = r.u64()?;
             let len = r.u64()?;
-            let bits = r.u64()?;
-            let hashes = r.u32()?;
-            sizing::check_bits(bits).map_err(|_| DecodeError::Invalid("bit count"))?;
-            sizing::check_hashes(hashes, MAX_HASHES)
-                .map_err(|_| DecodeError::Invalid("hash count"))?;
             // Stage capacities are `initial · growth^i` (saturating), as `grow` makes them.
             let expected = stages
                 .last()
@@ -175,10 +168,8 @@ impl ScalableBloomFilter {
             if capacity != expected {
                 return Err(DecodeError::Invalid("stage capacity"));
             }
-
-            let words = r.words(bits.div_ceil(64))?;
-            let filter = BloomFilter::from_words(words, bits, hashes)
-                .ok_or(DecodeError::Invalid("bits set past the end"))?;
+            // Stages hash nothing themselves (the scalable filter hashes once for all).
+            let filter = BloomFilter::read_body(&mut r, 0)?;
             stages.push(Stage {
                 filter,
                 capacity,

@@ -161,6 +161,6 @@ fn decoders_allocate_no_more_than_the_input() {
     }
     assert_eq!(
         BloomFilter::from_bytes(&hostile[0]),
-        Err(DecodeError::Invalid("bit count"))
+        Err(DecodeError::Invalid("size"))
     );
 }
