@@ -329,6 +329,76 @@ mod tests {
         }
     }
 
+    /// Every `(n, p)`, however extreme, sizes to a valid filter or returns an error: no panic,
+    /// no overflow, no endless search.
+    fn sizes_or_errs(n: usize, p: f64) {
+        let valid = p > 0.0 && p < 1.0;
+        match classic(n, p) {
+            Ok((m, k)) => {
+                assert!(valid && (1..=MAX_BITS).contains(&m) && (1..=MAX_HASHES).contains(&k));
+            }
+            Err(e) => assert!(!valid || matches!(e, ConfigError::TooLarge { .. }), "{e}"),
+        }
+        match blocked(n, p) {
+            Ok((b, k)) => {
+                assert!(valid && (1..=MAX_BITS / 512).contains(&b));
+                assert!((1..=MAX_BLOCKED_HASHES).contains(&k));
+            }
+            Err(e) => assert!(!valid || matches!(e, ConfigError::TooLarge { .. }), "{e}"),
+        }
+        match split_block_bytes(n, p) {
+            Ok(bytes) => assert!(valid && bytes.is_power_of_two() && bytes <= 128 << 20),
+            Err(e) => assert!(!valid, "{e}"),
+        }
+    }
+
+    #[test]
+    fn extreme_sizes_and_rates_never_panic() {
+        let ns = [
+            0,
+            1,
+            2,
+            1000,
+            1 << 32,
+            1 << 47,
+            1 << 50,
+            usize::MAX / 2,
+            usize::MAX,
+        ];
+        let ps = [
+            f64::NAN,
+            f64::NEG_INFINITY,
+            -1.0,
+            -0.0,
+            0.0,
+            f64::from_bits(1), // the smallest subnormal
+            f64::MIN_POSITIVE,
+            1e-300,
+            1e-12,
+            0.01,
+            0.5,
+            1.0 - 1e-15,
+            1.0 - f64::EPSILON / 2.0, // the largest f64 below 1
+            1.0,
+            2.0,
+            f64::INFINITY,
+        ];
+        for n in ns {
+            for p in ps {
+                sizes_or_errs(n, p);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_size_and_rate_never_panics(n: usize, bits: u64, unit in 0.0f64..1.0) {
+            sizes_or_errs(n, f64::from_bits(bits)); // any f64 at all
+            sizes_or_errs(n, unit);
+        }
+    }
+
     #[test]
     fn split_block_sizes_are_parquet_sizes() {
         assert_eq!(split_block_bytes(0, 0.5).unwrap(), 32);
