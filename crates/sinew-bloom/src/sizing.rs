@@ -371,7 +371,13 @@ mod tests {
                 assert!(valid && (1..=MAX_BITS / 512).contains(&b));
                 assert!((1..=MAX_BLOCKED_HASHES).contains(&k));
             }
-            Err(e) => assert!(!valid || matches!(e, ConfigError::TooLarge { .. }), "{e}"),
+            Err(e) => {
+                assert!(!valid || matches!(e, ConfigError::TooLarge { .. }), "{e}");
+                // A rate a classic filter meets in a quarter of the limit, a blocked one
+                // meets within it (16 probes and at most 3.5x the bits down to 1e-12).
+                let small = classic(n, p).is_ok_and(|(m, _)| m <= MAX_BITS / 4);
+                assert!(!(small && p >= 1e-12), "blocked({n}, {p}) refused: {e}");
+            }
         }
         match split_block_bytes(n, p) {
             Ok(bytes) => assert!(valid && bytes.is_power_of_two() && bytes <= 128 << 20),
