@@ -46,13 +46,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
-use std::sync::Barrier;
 use std::task::{Context, Poll, Waker};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use failsafe::CircuitBreaker as _;
+use sinew_benches::two_threads;
 use sinew_breaker::{CachedClock, CircuitBreaker, Clock, SystemClock};
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -142,30 +141,6 @@ fn recloser_call(b: &recloser::Recloser) -> u64 {
 
 fn failsafe_call(b: &Failsafe) -> u64 {
     b.call(work).unwrap()
-}
-
-/// Runs `iters` calls split over 2 threads started together; wall time from the first start
-/// to the last end.
-fn two_threads<T>(iters: u64, call: &(impl Fn() -> T + Sync)) -> Duration {
-    let barrier = Barrier::new(2);
-    let barrier = &barrier;
-    let spans = thread::scope(|s| {
-        [iters - iters / 2, iters / 2]
-            .map(|n| {
-                s.spawn(move || {
-                    barrier.wait();
-                    let start = Instant::now();
-                    for _ in 0..n {
-                        black_box(call());
-                    }
-                    (start, Instant::now())
-                })
-            })
-            .map(|h| h.join().unwrap())
-    });
-    let start = spans.iter().map(|s| s.0).min().unwrap();
-    let end = spans.iter().map(|s| s.1).max().unwrap();
-    end - start
 }
 
 fn closed_call_1_thread(c: &mut Criterion) {
