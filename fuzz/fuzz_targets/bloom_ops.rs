@@ -1,7 +1,9 @@
 //! Arbitrary insert / contains / remove / union / intersect sequences on every sinew-bloom
 //! filter against a `HashMap` multiset model: no false negatives ever, counting removals of
 //! present items succeed and never make another present item vanish (no false-positive
-//! removals are issued), and round trips through `to_bytes` keep every answer.
+//! removals are issued), removals of absent items change nothing, every `insert` reports
+//! "new" exactly when the filter did not already hold the item, counting counts never fall
+//! below the model's multiplicity (capped at 15), and round trips keep every answer.
 #![no_main]
 
 use std::collections::HashMap;
@@ -53,13 +55,21 @@ impl Filters {
         }
     }
 
+    /// Inserts `x` into every filter; each `insert` must report `true` exactly when the
+    /// filter did not already answer `true` for `x` (some bit or counter was unset).
     fn insert(&mut self, x: u16) {
-        self.classic.insert(&x);
-        self.blocked.insert(&x);
-        self.split.insert(&x);
-        self.counting.insert(&x);
-        self.scalable.insert(&x);
-        self.atomic.insert(&x);
+        fn checked<F: Filter>(f: &mut F, x: u16, name: &str) {
+            let before = f.contains(&x);
+            assert_eq!(f.insert(&x), !before, "{name}: insert({x}) vs contains before");
+            assert!(f.contains(&x), "{name}: {x} missing right after insert");
+        }
+        checked(&mut self.classic, x, "classic");
+        checked(&mut self.blocked, x, "blocked");
+        checked(&mut self.split, x, "split-block");
+        checked(&mut self.counting, x, "counting");
+        checked(&mut self.scalable, x, "scalable");
+        let before = self.atomic.contains(&x);
+        assert_eq!(self.atomic.insert(&x), !before, "atomic: insert({x})");
     }
 
     fn all_contain(&self, x: u16) -> bool {
@@ -103,6 +113,11 @@ fuzz_target!(|input: Input| {
                 if let Some(c) = model.get_mut(&x).filter(|c| **c > 0) {
                     assert!(f.counting.remove(&x));
                     *c -= 1;
+                } else if !f.counting.contains(&x) {
+                    // Never inserted and answered "absent": removing it changes nothing.
+                    let before = f.counting.clone();
+                    assert!(!f.counting.remove(&x));
+                    assert!(f.counting == before, "removing absent {x} changed the filter");
                 }
             }
             Op::Union(items) | Op::Intersect(items) if items.len() > 200 => {}
@@ -150,6 +165,10 @@ fuzz_target!(|input: Input| {
         for (x, c) in &model {
             if *c > 0 {
                 assert!(f.all_contain(*x), "false negative for {x}");
+                // A counter not saturated counts exactly; a saturated one stays at 15. So an
+                // item's smallest counter is at least its multiplicity, capped at 15.
+                let count = u32::from(f.counting.count(x));
+                assert!(count >= (*c).min(15), "count({x}) = {count} < model {c}");
             }
         }
     }

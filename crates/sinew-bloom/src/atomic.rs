@@ -127,11 +127,11 @@ impl AtomicBloomFilter {
     /// allocates no more than the input's length justifies.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let (seed, hashes, blocks) = decode(bytes)?;
-        Ok(Self::from_blocks(
-            &blocks,
+        Ok(AtomicBloomFilter {
+            blocks: blocks.map(AtomicBlock::new).collect(),
             hashes,
-            Xxh3Builder::with_seed(seed),
-        ))
+            hasher: Xxh3Builder::with_seed(seed),
+        })
     }
 }
 

@@ -11,10 +11,14 @@ use crate::sizing::{self, MAX_HASHES};
 
 /// A classic Bloom filter: each item sets `k` bits anywhere in an array of `m` bits.
 ///
-/// The `k` positions come from the item's one 64-bit hash by enhanced double hashing
-/// (Kirsch and Mitzenmacher): `h1` is the hash, `h2` a 64-bit mix of it, and probe `i` is
-/// `h1 + i·h2 + (i³ - i)/6` (wrapping), mapped onto `0..m` by a 64-bit multiply-high. All
-/// index math is 64-bit, so filters of more than 2^32 bits work.
+/// The `k` positions come from the item's one 64-bit hash by double hashing (Kirsch and
+/// Mitzenmacher) with a rotation: `x₀` is the hash, `h2` a 64-bit mix of it, and
+/// `xᵢ₊₁ = rotl(xᵢ + h2, 5)` (wrapping); probe `i` maps `xᵢ` onto `0..m` by a 64-bit
+/// multiply-high. The rotation feeds low bits into the high bits the multiply-high reads, so
+/// the probes are not an arithmetic progression over `0..m`: plain double hashing with that
+/// reduction gives small filters several times the rate asked for (a query whose `h2` is
+/// near 0 or `m/2`, say, hits only one or two distinct bits). All index math is 64-bit, so
+/// filters of more than 2^32 bits work.
 ///
 /// [`with_false_positive_rate`](Self::with_false_positive_rate) picks the `(m, k)` with the
 /// fewest bits whose expected rate at `n` items is the rate asked for (see the crate docs);
@@ -83,24 +87,23 @@ impl BloomFilter {
     /// The filter in the crate's portable, versioned [format](crate#serialized-format).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new(variant::CLASSIC, self.seed(), 12 + self.words.len() * 8);
-        w.u64(self.num_bits);
-        w.u32(self.hashes);
-        w.words(&self.words);
+        self.write_body(&mut w);
         w.finish()
     }
 
-    /// A filter from its words, or `None` if bits past `num_bits` are set.
-    pub(crate) fn from_words(words: Vec<u64>, num_bits: u64, hashes: u32) -> Option<Self> {
-        if let (Some(last), tail @ 1..) = (words.last(), num_bits % 64)
-            && last >> tail != 0
-        {
-            return None;
-        }
-        Some(BloomFilter {
+    /// Writes this filter's body (size, hashes, words) into `w`.
+    pub(crate) fn write_body(&self, w: &mut Writer) {
+        w.sized_words(self.num_bits, self.hashes, &self.words);
+    }
+
+    /// Reads a body written by [`write_body`](Self::write_body), checking it.
+    pub(crate) fn read_body(r: &mut Reader<'_>, seed: u64) -> Result<Self, DecodeError> {
+        let (num_bits, hashes, words) = r.sized_words(1, MAX_HASHES)?;
+        Ok(BloomFilter {
             words,
             num_bits,
             hashes,
-            hasher: Xxh3Builder::default(),
+            hasher: Xxh3Builder::with_seed(seed),
         })
     }
 
@@ -112,16 +115,10 @@ impl BloomFilter {
     /// allocates no more than the input's length.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes, variant::CLASSIC)?;
-        let num_bits = r.u64()?;
-        let hashes = r.u32()?;
-        sizing::check_bits(num_bits).map_err(|_| DecodeError::Invalid("bit count"))?;
-        sizing::check_hashes(hashes, MAX_HASHES).map_err(|_| DecodeError::Invalid("hash count"))?;
-        let words = r.words(num_bits.div_ceil(64))?;
-        let hasher = Xxh3Builder::with_seed(r.seed());
+        let seed = r.seed();
+        let filter = Self::read_body(&mut r, seed)?;
         r.finish()?;
-        let filter = Self::from_words(words, num_bits, hashes)
-            .ok_or(DecodeError::Invalid("bits set past the end"))?;
-        Ok(BloomFilter { hasher, ..filter })
+        Ok(filter)
     }
 }
 
@@ -292,7 +289,8 @@ pub(crate) const fn locate(bit: u64) -> (usize, u64) {
     ((bit >> 6) as usize, 1 << (bit & 63))
 }
 
-/// The `k` bit positions of a hash in `0..m`: enhanced double hashing.
+/// The `k` bit positions of a hash in `0..m`: double hashing with a rotation (see
+/// [`BloomFilter`]).
 pub(crate) struct Probes {
     x: u64,
     y: u64,
@@ -323,8 +321,7 @@ impl Iterator for Probes {
             return None;
         }
         let bit = reduce(self.x, self.m);
-        self.x = self.x.wrapping_add(self.y);
-        self.y = self.y.wrapping_add(self.i);
+        self.x = self.x.wrapping_add(self.y).rotate_left(5);
         self.i += 1;
         Some(bit)
     }

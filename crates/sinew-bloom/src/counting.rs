@@ -15,7 +15,7 @@ pub const COUNTER_MAX: u8 = 15;
 
 /// A counting Bloom filter: each of `m` cells is a 4-bit counter instead of a bit, so an item
 /// can be [`remove`](Self::remove)d. Probing is the classic filter's (same hasher, same
-/// enhanced double hashing); memory is 4 bits per cell.
+/// double hashing with a rotation); memory is 4 bits per cell.
 ///
 /// - [`insert`](Self::insert) adds 1 to each of the item's `k` counters, stopping at 15.
 /// - A counter at 15 is *saturated*: it has lost count, so it is never decremented again (a
@@ -97,9 +97,7 @@ impl CountingBloomFilter {
     /// The filter in the crate's portable, versioned [format](crate#serialized-format).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new(variant::COUNTING, self.seed(), 12 + self.words.len() * 8);
-        w.u64(self.cells);
-        w.u32(self.hashes);
-        w.words(&self.words);
+        w.sized_words(self.cells, self.hashes, &self.words);
         w.finish()
     }
 
@@ -111,19 +109,9 @@ impl CountingBloomFilter {
     /// allocates no more than the input's length.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes, variant::COUNTING)?;
-        let cells = r.u64()?;
-        let hashes = r.u32()?;
-        sizing::check_bits(cells.saturating_mul(4))
-            .map_err(|_| DecodeError::Invalid("cell count"))?;
-        sizing::check_hashes(hashes, MAX_HASHES).map_err(|_| DecodeError::Invalid("hash count"))?;
-        let words = r.words(cells.div_ceil(16))?;
+        let (cells, hashes, words) = r.sized_words(4, MAX_HASHES)?;
         let hasher = Xxh3Builder::with_seed(r.seed());
         r.finish()?;
-        if let (Some(last), tail @ 1..) = (words.last(), cells % 16)
-            && last >> (tail * 4) != 0
-        {
-            return Err(DecodeError::Invalid("counters set past the end"));
-        }
         Ok(CountingBloomFilter {
             words,
             cells,

@@ -17,6 +17,7 @@
 
 use crate::error::DecodeError;
 use crate::hash::checksum;
+use crate::sizing;
 
 pub(crate) const MAGIC: [u8; 4] = *b"SNWB";
 pub(crate) const VERSION: u16 = 1;
@@ -68,6 +69,14 @@ impl Writer {
 
     pub(crate) fn bytes(&mut self, bytes: &[u8]) {
         self.out.extend_from_slice(bytes);
+    }
+
+    /// The body shared by the classic and counting forms (and each scalable stage): the size
+    /// (u64), the hash count (u32), then the words.
+    pub(crate) fn sized_words(&mut self, size: u64, hashes: u32, words: &[u64]) {
+        self.u64(size);
+        self.u32(hashes);
+        self.words(words);
     }
 
     pub(crate) fn finish(mut self) -> Vec<u8> {
@@ -174,6 +183,29 @@ impl<'a> Reader<'a> {
         let (head, rest) = self.rest.split_at(len);
         self.rest = rest;
         Ok(head)
+    }
+
+    /// Reads what [`Writer::sized_words`] wrote, for cells of `cell_bits` bits: checks the
+    /// size against [`MAX_BITS`](crate::MAX_BITS) and the hash count against `max_hashes`
+    /// before reading (and allocating) the `ceil(size · cell_bits / 64)` words, then that
+    /// the bits past the last cell are zero. Returns `(size, hashes, words)`.
+    pub(crate) fn sized_words(
+        &mut self,
+        cell_bits: u64,
+        max_hashes: u32,
+    ) -> Result<(u64, u32, Vec<u64>), DecodeError> {
+        let size = self.u64()?;
+        let hashes = self.u32()?;
+        let bits = size.saturating_mul(cell_bits);
+        sizing::check_bits(bits).map_err(|_| DecodeError::Invalid("size"))?;
+        sizing::check_hashes(hashes, max_hashes).map_err(|_| DecodeError::Invalid("hash count"))?;
+        let words = self.words(bits.div_ceil(64))?;
+        if let (Some(last), tail @ 1..) = (words.last(), bits % 64)
+            && last >> tail != 0
+        {
+            return Err(DecodeError::Invalid("bits set past the end"));
+        }
+        Ok((size, hashes, words))
     }
 
     pub(crate) fn finish(self) -> Result<(), DecodeError> {

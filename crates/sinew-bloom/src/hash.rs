@@ -128,10 +128,11 @@ impl Xxh3Hasher {
         });
         stream.write(bytes);
     }
+}
 
-    #[cold]
-    #[inline(never)]
-    fn finish_long(&self) -> u64 {
+impl Hasher for Xxh3Hasher {
+    #[inline(always)]
+    fn finish(&self) -> u64 {
         match &self.stream {
             Some(stream) => stream.finish(),
             None => XxHash3_64::oneshot_with_seed(
@@ -140,19 +141,6 @@ impl Xxh3Hasher {
             ),
         }
     }
-}
-
-impl Hasher for Xxh3Hasher {
-    #[inline(always)]
-    fn finish(&self) -> u64 {
-        if self.stream.is_none()
-            && self.len <= 16
-            && let Some(input) = self.buf.get(..self.len)
-        {
-            return xxh3_short(self.seed, input);
-        }
-        self.finish_long()
-    }
 
     #[inline(always)]
     fn write(&mut self, bytes: &[u8]) {
@@ -160,82 +148,6 @@ impl Hasher for Xxh3Hasher {
     }
 
     le_integer_writes!();
-}
-
-/// XXH3-64 of at most 16 bytes with the default secret (the reference's `XXH3_len_0to16_64b`),
-/// inlined so hashing an integer key costs a few multiplies; tested equal to `twox-hash`.
-#[inline(always)]
-#[allow(clippy::cast_possible_truncation)] // halves of words, as the reference takes them
-fn xxh3_short(seed: u64, input: &[u8]) -> u64 {
-    // XORs of the default secret's words that each length range reads.
-    const S0: u64 = 0x8726_f910_5dc2_1ddc;
-    const S1_3: u64 = 0x8727_5a9b;
-    const S4_8: u64 = 0xc73a_b174_c5ec_d5a2;
-    const S9_16_LO: u64 = 0x6782_737b_ea42_39b9;
-    const S9_16_HI: u64 = 0xaf56_bc3b_0996_523a;
-    const PRIME64_2: u64 = 0xc2b2_ae3d_27d4_eb4f;
-    const PRIME64_3: u64 = 0x1656_67b1_9e37_79f9;
-    const PRIME_MX1: u64 = 0x1656_6791_9e37_79f9;
-    const PRIME_MX2: u64 = 0x9fb2_1c65_1e98_df25;
-
-    let avalanche_xxh64 = |mut x: u64| {
-        x ^= x >> 33;
-        x = x.wrapping_mul(PRIME64_2);
-        x ^= x >> 29;
-        x = x.wrapping_mul(PRIME64_3);
-        x ^ (x >> 32)
-    };
-    let len = input.len() as u64;
-    match input {
-        [] => avalanche_xxh64(seed ^ S0),
-        [first, .., last] | [first @ last] if input.len() <= 3 => {
-            let mid = input.get(input.len() >> 1).copied().unwrap_or(0);
-            let combined =
-                u64::from(*last) | (len << 8) | (u64::from(*first) << 16) | (u64::from(mid) << 24);
-            avalanche_xxh64(S1_3.wrapping_add(seed) ^ combined)
-        }
-        _ if input.len() <= 8 => {
-            let first = u64::from(read_u32(input, 0));
-            let last = u64::from(read_u32(input, input.len() - 4));
-            let seed = seed ^ (u64::from((seed as u32).swap_bytes()) << 32);
-            let mut v = S4_8.wrapping_sub(seed) ^ (last | (first << 32));
-            v ^= v.rotate_left(49) ^ v.rotate_left(24);
-            v = v.wrapping_mul(PRIME_MX2);
-            v ^= (v >> 35).wrapping_add(len);
-            v = v.wrapping_mul(PRIME_MX2);
-            v ^ (v >> 28)
-        }
-        _ => {
-            let low = S9_16_LO.wrapping_add(seed) ^ read_u64(input, 0);
-            let high = S9_16_HI.wrapping_sub(seed) ^ read_u64(input, input.len() - 8);
-            let product = u128::from(low) * u128::from(high);
-            let mut v = len
-                .wrapping_add(low.swap_bytes())
-                .wrapping_add(high)
-                .wrapping_add((product as u64) ^ ((product >> 64) as u64));
-            v ^= v >> 37;
-            v = v.wrapping_mul(PRIME_MX1);
-            v ^ (v >> 32)
-        }
-    }
-}
-
-#[inline(always)]
-fn read_u32(input: &[u8], at: usize) -> u32 {
-    let mut b = [0u8; 4];
-    if let Some(src) = input.get(at..at + 4) {
-        b.copy_from_slice(src);
-    }
-    u32::from_le_bytes(b)
-}
-
-#[inline(always)]
-fn read_u64(input: &[u8], at: usize) -> u64 {
-    let mut b = [0u8; 8];
-    if let Some(src) = input.get(at..at + 8) {
-        b.copy_from_slice(src);
-    }
-    u64::from_le_bytes(b)
 }
 
 /// The murmur3 64-bit finalizer: a bijection that spreads every input bit over the output.
@@ -286,23 +198,6 @@ mod tests {
     }
 
     #[test]
-    fn short_inputs_match_twox_hash_exactly() {
-        let mut x = 0x1234_5678_9abc_def0u64;
-        for len in 0..=16usize {
-            for round in 0..200 {
-                x = mix64(x.wrapping_add(round));
-                let data: Vec<u8> = (0..len).map(|i| (mix64(x ^ i as u64) >> 7) as u8).collect();
-                let seed = if round % 3 == 0 { 0 } else { mix64(x) };
-                assert_eq!(
-                    xxh3_short(seed, &data),
-                    XxHash3_64::oneshot_with_seed(seed, &data),
-                    "len {len} seed {seed:x}"
-                );
-            }
-        }
-    }
-
-    #[test]
     fn integers_hash_as_little_endian_bytes() {
         let b = Xxh3Builder::with_seed(1);
         assert_eq!(
@@ -310,12 +205,23 @@ mod tests {
             XxHash3_64::oneshot_with_seed(1, &[8, 7, 6, 5, 4, 3, 2, 1])
         );
         assert_eq!(b.hash_one(5usize), b.hash_one(5u64));
-        // A frozen value: the default hash of the u64 42 with seed 0 must never change, or
-        // serialized filters would stop answering correctly.
-        assert_eq!(
-            Xxh3Builder::default().hash_one(42u64),
-            XxHash3_64::oneshot_with_seed(0, &42u64.to_le_bytes())
-        );
+    }
+
+    /// Frozen values: these literals were computed once (by the reference-equal XXH3 of
+    /// `twox-hash` 2) and must never change. If a dependency update or a code change altered
+    /// any of them, every filter already serialized would stop answering correctly.
+    #[test]
+    fn hashes_are_frozen() {
+        let zero = Xxh3Builder::default();
+        let seeded = Xxh3Builder::with_seed(0x5eed);
+        assert_eq!(zero.hash_one(42u64), 0xd5a6_f8c8_38df_27c8);
+        assert_eq!(seeded.hash_one(42u64), 0x46e1_d22f_2fb2_2cae);
+        assert_eq!(zero.hash_one("hello"), 0x3e7c_905d_6f73_6c83); // b"hello" then 0xff
+        assert_eq!(seeded.hash_one(&[0u8; 0][..]), 0x38aa_1951_b2b2_498e);
+        assert_eq!(zero.hash_one(b"0123456789abcdefXYZ"), 0xa2e4_cbd1_9c08_e5a8);
+        // Past the inline buffer: the streaming path.
+        assert_eq!(seeded.hash_one(vec![7u8; 300]), 0xbf1f_c9fb_7eea_8732);
+        assert_eq!(checksum(b"SNWB"), 0x3c5b_a15a_cfcc_b21b);
     }
 
     #[test]

@@ -108,3 +108,76 @@ fn scalable_1_percent_from_1_100th_at_most_1_1x() {
 fn scalable_0_1_percent_from_1_100th_at_most_1_1x() {
     scalable(0.001);
 }
+
+/// Small classic filters meet their rate too. Each (n, p) is measured as the mean over 500
+/// filters (seeds 0..500, so 500 independent filters) of the rate over 1,000 absent keys.
+///
+/// Margin: the mean of 500,000 queries at true rate `p` has a standard deviation of at most
+/// `sqrt(p / 500,000)` from the queries plus the spread between filters; measured, the
+/// standard deviation of the mean is at most 4.5% of `p` for every case here (largest at
+/// n = 100, p = 0.1%). The bound 1.15x is more than 3 sd above a filter whose true rate is
+/// the target, and the sizing's second-order terms keep small filters below it (measured
+/// 0.37x to 0.98x). Probes that are not independent at small `m` (plain double hashing
+/// with a multiply-high reduction, which an earlier version had) measure 1.1x to 8.8x here.
+#[test]
+fn small_classic_filters_meet_their_rate() {
+    const FILTERS: u64 = 500;
+    const QUERIES: u64 = 1_000;
+    for n in [1usize, 10, 100] {
+        for p in [0.01, 0.001] {
+            let mut hits = 0;
+            for seed in 0..FILTERS {
+                let hasher = sinew_bloom::Xxh3Builder::with_seed(seed);
+                let mut f = BloomFilter::with_false_positive_rate_and_hasher(n, p, hasher).unwrap();
+                for i in 0..n as u64 {
+                    f.insert(&splitmix64(i));
+                }
+                hits += (0..QUERIES)
+                    .filter(|i| f.contains(&splitmix64(i + (1 << 40))))
+                    .count();
+            }
+            let rate = hits as f64 / (FILTERS * QUERIES) as f64;
+            assert!(rate <= 1.15 * p, "n {n}, target {p}: measured {rate}");
+        }
+    }
+}
+
+/// The compound rate of a scalable filter stays at the target however far it grows: started
+/// at 1, 10 and 100 items and given 20,000 (15, 11 and 8 stages), measured over 400,000
+/// absent keys.
+///
+/// Margin: at true rate 1%, 400,000 queries give a standard deviation of 1.6% of the rate
+/// (`sqrt(4000)` = 63 of 4,000 hits); at 0.1%, 5%. The bound 1.1x is 6 and 2 sd above the
+/// target; measured, the filters land at 0.32x to 0.95x (tiny first stages are sized
+/// conservatively). An earlier version, whose small stages missed their share, measured
+/// 4.5x from 1 item and 1.4x from 10.
+#[test]
+fn scalable_compound_rate_holds_from_tiny_starts() {
+    const ITEMS: u64 = 20_000;
+    const QUERIES: u64 = 400_000;
+    for (start, p) in [
+        (1usize, 0.01),
+        (10, 0.01),
+        (100, 0.01),
+        (1, 0.001),
+        (10, 0.001),
+    ] {
+        let mut f = ScalableBloomFilter::with_false_positive_rate(start, p).unwrap();
+        for i in 0..ITEMS {
+            f.insert(&splitmix64(i));
+        }
+        let hits = (ITEMS..ITEMS + QUERIES)
+            .filter(|i| f.contains(&splitmix64(*i)))
+            .count();
+        let rate = hits as f64 / QUERIES as f64;
+        assert!(
+            rate <= 1.1 * p,
+            "start {start}, target {p}: measured {rate}"
+        );
+        assert!(
+            f.false_positive_rate() <= p,
+            "estimate {}",
+            f.false_positive_rate()
+        );
+    }
+}

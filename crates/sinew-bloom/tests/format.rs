@@ -277,3 +277,61 @@ fn twox_checksum(bytes: &[u8]) -> u64 {
     h.write(bytes);
     h.finish()
 }
+
+/// `bytes` with its checksum recomputed, so a test can edit a field and reach the checks
+/// behind the checksum.
+fn resealed(mut bytes: Vec<u8>) -> Vec<u8> {
+    let body = bytes.len() - 8;
+    let sum = twox_checksum(&bytes[..body]);
+    bytes[body..].copy_from_slice(&sum.to_le_bytes());
+    bytes
+}
+
+/// Offset of stage `i`'s (capacity, items) header in a scalable encoding whose earlier
+/// stages' words are `words_before` words in all.
+fn stage_at(words_before: usize, i: usize) -> usize {
+    16 + 32 + i * 28 + words_before * 8
+}
+
+#[test]
+fn scalable_item_counts_and_capacities_are_checked() {
+    let f = scalable();
+    let bytes = f.to_bytes();
+    let put = |b: &mut Vec<u8>, at: usize, v: u64| b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    let stage0 = stage_at(0, 0);
+    let bits0 = u64::from_le_bytes(bytes[stage0 + 16..stage0 + 24].try_into().unwrap());
+    let stage1 = stage_at(usize::try_from(bits0.div_ceil(64)).unwrap(), 1);
+    assert_eq!(
+        u64::from_le_bytes(bytes[stage1..stage1 + 8].try_into().unwrap()),
+        20,
+        "stage 1 holds 20 items"
+    );
+
+    // Capacities follow initial · growth^i.
+    let mut cap = bytes.clone();
+    put(&mut cap, stage1, 21);
+    assert_eq!(
+        ScalableBloomFilter::from_bytes(&resealed(cap)),
+        Err(DecodeError::Invalid("stage capacity"))
+    );
+
+    // A stage may hold more items than its capacity (the newest, when no larger stage could
+    // be built; an older one, if building the next failed for a while): huge counts in two
+    // stages must not overflow anything.
+    let mut huge = bytes.clone();
+    let last = f.stages() - 1;
+    let mut at = stage0;
+    for _ in 0..last {
+        let bits = u64::from_le_bytes(huge[at + 16..at + 24].try_into().unwrap());
+        at += 28 + usize::try_from(bits.div_ceil(64)).unwrap() * 8;
+    }
+    put(&mut huge, stage0 + 8, u64::MAX);
+    put(&mut huge, at + 8, u64::MAX);
+    let mut g = ScalableBloomFilter::from_bytes(&resealed(huge)).unwrap();
+    assert_eq!(g.len_estimate(), u64::MAX);
+    assert!(g.insert("something new"));
+    assert_eq!(g.len_estimate(), u64::MAX);
+    let mut h = g.clone();
+    h.union(&g).unwrap();
+    assert_eq!(h.len_estimate(), u64::MAX);
+}

@@ -83,3 +83,21 @@ fn seeing_an_item_makes_its_inserters_earlier_writes_visible() {
         writer.join().unwrap();
     });
 }
+
+/// Two threads insert the same new key at once: the bits are set exactly once, so at least
+/// one of the two inserts reports the key as new (`true`); a lost update of a `fetch_or`
+/// would let both report `false`, or lose a bit and the key.
+#[test]
+fn a_racing_insert_of_one_key_is_reported_new_at_least_once() {
+    loom::model(|| {
+        let f = filter();
+        let g = f.clone();
+        let t = thread::spawn(move || g.insert_hash(0x0123_4567_89ab_cdef));
+        let mine = f.insert_hash(0x0123_4567_89ab_cdef);
+        let theirs = t.join().unwrap();
+        assert!(mine || theirs, "neither insert saw the key as new");
+        assert!(f.contains_hash(0x0123_4567_89ab_cdef));
+        // Inserting it again is not new.
+        assert!(!f.insert_hash(0x0123_4567_89ab_cdef));
+    });
+}

@@ -308,3 +308,45 @@ fn counting_remove_restores_the_empty_filter() {
     }
     assert_eq!(f.to_bytes(), empty);
 }
+
+/// What `remove` does with an item that was never inserted, in both cases:
+///
+/// - the filter says it is absent (the usual case): `remove` returns `false` and changes
+///   nothing, so no member is affected (also property-tested above);
+/// - it is a false positive: the filter cannot tell it from a member (its counters are all
+///   non-zero, exactly as if it had been inserted), so `remove` decrements them and can make
+///   a real member vanish. This is inherent to counting filters, and documented on the type:
+///   remove only what you inserted. The test pins that behaviour, so a change to it is seen.
+#[test]
+fn removing_a_never_inserted_item() {
+    // 32 cells, 2 hashes, 8 members: false positives are common.
+    let mut f = CountingBloomFilter::with_num_bits(32, 2).unwrap();
+    let members: Vec<u32> = (0..8).collect();
+    for m in &members {
+        f.insert(m);
+    }
+    let mut absent_seen = 0;
+    let mut vanished = None;
+    for stranger in 1_000..2_000u32 {
+        let mut g = f.clone();
+        if g.contains(&stranger) {
+            assert!(
+                g.remove(&stranger),
+                "a false positive is removed like a member"
+            );
+            if let Some(lost) = members.iter().find(|m| !g.contains(*m)) {
+                vanished = Some((stranger, *lost));
+            }
+        } else {
+            absent_seen += 1;
+            assert!(!g.remove(&stranger));
+            assert_eq!(g, f, "removing an absent item changed the filter");
+        }
+    }
+    assert!(absent_seen > 100, "too few absent strangers: {absent_seen}");
+    let (stranger, lost) = vanished.expect("some false positive's removal drops a member");
+    // The member is gone because the stranger took its counters: the documented hazard.
+    let mut g = f.clone();
+    g.remove(&stranger);
+    assert!(!g.contains(&lost));
+}
