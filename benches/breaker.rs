@@ -9,8 +9,9 @@
 //!   is the baseline of calling the closure directly.
 //! - `closed_call_2_threads`: one breaker shared by 2 threads, both calling; the figure is wall
 //!   time per call (each thread makes half of the iterations), so perfect scaling would halve
-//!   it. Every successful call records its outcome in the shared window, so this measures
-//!   contention on it.
+//!   it. Every successful call takes the next slot of the shared count window with a
+//!   `fetch_add` on its cursor (and, a success replacing a success, writes nothing else), so
+//!   this measures contention on that cursor's cache line.
 //! - `open_reject`: one call turned away by an open breaker (tripped, with an hour left to
 //!   wait), single-threaded.
 //! - `tower_call_1_thread`: one request through a tower service guarded by a circuit-breaker
@@ -24,17 +25,18 @@
 //!
 //! - sinew: a count window of the last 100 calls, trip at 50% failures after 100 calls (the
 //!   defaults, which are resilience4j's), no slow-call rule, `SystemClock` unless named.
-//!   `sinew call` wraps the closure (with `catch_unwind`); `sinew permit` is
-//!   `try_acquire()?.success()` around it. `sinew call, slow-call rule` adds the slow-call
+//!   `sinew call` wraps the closure (a drop guard records a panic as a failure; no
+//!   `catch_unwind`); `sinew permit` is `try_acquire()?.success()` around it. `sinew call, slow-call rule` adds the slow-call
 //!   rule, which reads the clock at admission and at report (`SystemClock`, or `CachedClock`
 //!   where named).
-//! - recloser 1.4: `Recloser::default()`: a ring of the last 100 calls, trip at 50% (the same
-//!   policy), `call`.
+//! - recloser 1.4: `Recloser::custom()` with `error_rate(0.5)` and `closed_len(100)` (a ring
+//!   of the last 100 calls, trip at 50%: the same policy) and a one-hour open wait, `call`.
 //! - failsafe 1.3: `Config::new().build()`, its recommended default (success rate over a time
 //!   window, or 5 consecutive failures; a mutex around the state machine), `call`.
 //!
 //! For `open_reject`, each breaker is tripped in the setup with an open wait of one hour:
-//! sinew and recloser by failing a full window of 100 calls, failsafe by a
+//! sinew by failing a full window of 100 calls, recloser by 101 failed calls (it decides at
+//! the call after the one that fills its ring), failsafe by a
 //! `consecutive_failures(1, constant(1 h))` policy (its default backoff would not keep it open
 //! for the whole run). An open breaker must read the clock to know whether its wait is over
 //! (sinew with `SystemClock`, recloser and failsafe read `Instant::now`); `sinew CachedClock`
@@ -46,13 +48,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
-use std::sync::Barrier;
 use std::task::{Context, Poll, Waker};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use failsafe::CircuitBreaker as _;
+use sinew_benches::two_threads;
 use sinew_breaker::{CachedClock, CircuitBreaker, Clock, SystemClock};
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -142,30 +143,6 @@ fn recloser_call(b: &recloser::Recloser) -> u64 {
 
 fn failsafe_call(b: &Failsafe) -> u64 {
     b.call(work).unwrap()
-}
-
-/// Runs `iters` calls split over 2 threads started together; wall time from the first start
-/// to the last end.
-fn two_threads<T>(iters: u64, call: &(impl Fn() -> T + Sync)) -> Duration {
-    let barrier = Barrier::new(2);
-    let barrier = &barrier;
-    let spans = thread::scope(|s| {
-        [iters - iters / 2, iters / 2]
-            .map(|n| {
-                s.spawn(move || {
-                    barrier.wait();
-                    let start = Instant::now();
-                    for _ in 0..n {
-                        black_box(call());
-                    }
-                    (start, Instant::now())
-                })
-            })
-            .map(|h| h.join().unwrap())
-    });
-    let start = spans.iter().map(|s| s.0).min().unwrap();
-    let end = spans.iter().map(|s| s.1).max().unwrap();
-    end - start
 }
 
 fn closed_call_1_thread(c: &mut Criterion) {

@@ -47,13 +47,12 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
 use std::hint::black_box;
 use std::num::NonZeroU32;
-use std::sync::Barrier;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use sinew_benches::two_threads;
 use sinew_clock::CachedClock;
 use sinew_ratelimit::{KeyedRateLimiter, QuantaClock, Quota, RateLimiter};
 
@@ -174,29 +173,6 @@ fn verify(name: &str, expect: bool, check: impl Fn() -> bool) {
     for i in 0..100_000 {
         assert_eq!(check(), expect, "{name}: call {i}");
     }
-}
-
-/// Wall time for `iters` calls of `f` made by 2 threads, `iters / 2` each, released together.
-fn two_threads<T>(iters: u64, f: &(impl Fn() -> T + Sync)) -> Duration {
-    let barrier = Barrier::new(2);
-    let barrier = &barrier;
-    let spans = thread::scope(|s| {
-        [iters - iters / 2, iters / 2]
-            .map(|n| {
-                s.spawn(move || {
-                    barrier.wait();
-                    let start = Instant::now();
-                    for _ in 0..n {
-                        black_box(f());
-                    }
-                    (start, Instant::now())
-                })
-            })
-            .map(|h| h.join().unwrap())
-    });
-    let start = spans.iter().map(|s| s.0).min().unwrap();
-    let end = spans.iter().map(|s| s.1).max().unwrap();
-    end - start
 }
 
 fn allow_1_thread(c: &mut Criterion) {

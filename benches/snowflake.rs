@@ -45,12 +45,13 @@
 
 use std::fmt::Debug;
 use std::hint::black_box;
-use std::sync::{Barrier, Mutex};
+use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use sinew_benches::{two_threads, two_threads_with};
 use sinew_clock::{CachedClock, Clock, SystemClock};
 use sinew_snowflake::{Generator, Layout};
 
@@ -202,44 +203,13 @@ fn check<T: Ord + Debug + Send>(name: &str, n: usize, next: &(impl Fn() -> T + S
 
 // ---- Timing. ----
 
-/// Wall time for `iters` IDs made by 2 threads, `iters / 2` each, each thread calling `next` on
-/// its own state from `init` (a `LocalGenerator`, or nothing for a shared generator): from the
-/// first thread's start to the last thread's end. Spawning and `init` are outside the timed span
-/// (a barrier releases both threads together).
-fn two_threads<S, T>(
-    iters: u64,
-    init: &(impl Fn() -> S + Sync),
-    next: &(impl Fn(&mut S) -> T + Sync),
-) -> Duration {
-    let barrier = Barrier::new(2);
-    let barrier = &barrier;
-    let spans = thread::scope(|s| {
-        [iters - iters / 2, iters / 2]
-            .map(|n| {
-                s.spawn(move || {
-                    let mut state = init();
-                    barrier.wait();
-                    let start = Instant::now();
-                    for _ in 0..n {
-                        black_box(next(&mut state));
-                    }
-                    (start, Instant::now())
-                })
-            })
-            .map(|h| h.join().unwrap())
-    });
-    let start = spans.iter().map(|s| s.0).min().unwrap();
-    let end = spans.iter().map(|s| s.1).max().unwrap();
-    end - start
-}
-
 fn bench_2_threads<T>(
     group: &mut BenchmarkGroup<'_, WallTime>,
     name: &str,
     next: impl Fn() -> T + Sync,
 ) {
     group.bench_function(name, |b| {
-        b.iter_custom(|iters| two_threads(iters, &|| (), &|_: &mut ()| next()));
+        b.iter_custom(|iters| two_threads(iters, &next));
     });
 }
 
@@ -250,7 +220,7 @@ fn bench_2_threads_local<C: Clock>(
     shared: &Generator<C>,
 ) {
     group.bench_function(name, |b| {
-        b.iter_custom(|iters| two_threads(iters, &|| shared.local(), &|l| l.next_id()));
+        b.iter_custom(|iters| two_threads_with(iters, &|| shared.local(), &|l| l.next_id()));
     });
 }
 

@@ -152,7 +152,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     // the same root, so a writer streaming entries to storage can still publish tree heads.
     let mut compact = CompactTree::new();
     for entry in &entries {
-        compact.push(entry.as_bytes());
+        compact.push(entry.as_bytes())?;
     }
     println!(
         "compact tree of {} leaves keeps {} hashes; root {} (same as the log's: {})",

@@ -43,8 +43,14 @@ fuzz_target!(|data: &[u8]| {
             .chunks_exact(32)
             .filter_map(|c| <[u8; 32]>::try_from(c).ok())
             .collect();
-        if let Ok(c) = CompactTree::from_parts(u64::from_le_bytes(*size), frontier) {
+        if let Ok(mut c) = CompactTree::from_parts(u64::from_le_bytes(*size), frontier) {
             let _ = c.root();
+            // A push never wraps the size: it grows by one, or a full tree refuses it.
+            let before = c.len();
+            match c.push(b"leaf") {
+                Ok(()) => assert_eq!(c.len(), before + 1),
+                Err(_) => assert_eq!(c.len(), u64::MAX),
+            }
         }
     }
 });

@@ -94,7 +94,7 @@ fuzz_target!(|ops: Vec<Op>| {
         match op {
             Op::Push(data) => {
                 tree.push(data);
-                compact.push(data);
+                assert!(compact.push(data).is_ok());
                 leaves.push(leaf_hash(data));
                 assert_eq!(tree.root(), compact.root());
             }

@@ -80,7 +80,7 @@ impl Model {
                 if uniform {
                     ((x, id), n)
                 } else {
-                    let u = ((x >> 11) as f64 + 0.5) / 9_007_199_254_740_992.0;
+                    let u = ((x >> 12) as f64 + 0.5) / 4_503_599_627_370_496.0;
                     (((f64::from(w) / -u.ln()).to_bits(), id), n)
                 }
             })

@@ -1,8 +1,7 @@
 //! [`CircuitBreaker`], its permits and its transitions.
 
 use std::fmt;
-use std::panic::resume_unwind;
-use std::sync::Arc;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::Duration;
 
 use sinew_clock::{Clock, SystemClock};
@@ -10,7 +9,7 @@ use sinew_clock::{Clock, SystemClock};
 use crate::config::{Builder, Config, WindowKind};
 use crate::error::{CallError, Rejected};
 use crate::state::{CLOSED, DISABLED, FORCED_OPEN, GEN_MASK, HALF_OPEN, OPEN, State, Word};
-use crate::sync::{AtomicU32, AtomicU64, Ordering, Padded};
+use crate::sync::{Arc, AtomicU64, Ordering, Padded};
 use crate::window::{CALL, CountWindow, Counts, FAILED, SLOW, TimeWindow, Window};
 
 pub(crate) type Listener = Box<dyn Fn(&Transition) + Send + Sync>;
@@ -49,9 +48,7 @@ pub struct Metrics {
     /// Failures in a row in the closed state (counted only with
     /// [`consecutive_failures`](Builder::consecutive_failures) set).
     pub consecutive_failures: u32,
-    /// Calls turned away since the breaker was built. Counted without a locked instruction
-    /// to keep rejection cheap: exact from one thread, and a lower bound when threads are
-    /// rejected at the same instant.
+    /// Calls turned away since the breaker was built (exact; wrapping at 2^64).
     pub rejected: u64,
     /// In half-open: trial permits out or reported (not counting dropped ones); else 0.
     pub trial_permits: u32,
@@ -140,7 +137,11 @@ struct Head {
 pub struct CircuitBreaker<C = SystemClock> {
     head: Padded<Head>,
     window: Padded<Window>,
-    consecutive: Padded<AtomicU32>,
+    /// Failures in a row, stamped with the closed generation they were counted in: the
+    /// generation (21 bits) above the count (32 bits). A count of an older generation is
+    /// restarted by the first report of a newer one, so no transition needs to reset it and
+    /// a report from before a transition never counts after it.
+    consecutive: Padded<AtomicU64>,
     rejected: Padded<AtomicU64>,
     config: Config,
     clock: C,
@@ -192,7 +193,7 @@ impl<C: Clock> CircuitBreaker<C> {
                 deadline: AtomicU64::new(0),
             }),
             window: Padded(window),
-            consecutive: Padded(AtomicU32::new(0)),
+            consecutive: Padded(AtomicU64::new(0)),
             rejected: Padded(AtomicU64::new(0)),
             config,
             clock,
@@ -287,17 +288,15 @@ impl<C: Clock> CircuitBreaker<C> {
             ticket: &ticket,
         };
         let result = f();
+        // The classifier runs under the same guard: if it panics, the call counts as failed
+        // (and a half-open trial slot is never left taken).
+        let failed = match &result {
+            Ok(_) => false,
+            Err(e) => is_failure(e),
+        };
         std::mem::forget(on_unwind);
-        match result {
-            Ok(v) => {
-                self.finish(&ticket, false);
-                Ok(v)
-            }
-            Err(e) => {
-                self.finish(&ticket, is_failure(&e));
-                Err(CallError::Inner(e))
-            }
-        }
+        self.finish(&ticket, failed);
+        result.map_err(CallError::Inner)
     }
 
     /// Runs the future `fut` if the breaker admits it; every `Err` counts as a failure, a panic
@@ -330,10 +329,17 @@ impl<C: Clock> CircuitBreaker<C> {
                 permit.success();
                 Ok(v)
             }
-            Ok(Err(e)) => {
-                permit.record(is_failure(&e));
-                Err(CallError::Inner(e))
-            }
+            Ok(Err(e)) => match catch_unwind(AssertUnwindSafe(|| is_failure(&e))) {
+                Ok(failed) => {
+                    permit.record(failed);
+                    Err(CallError::Inner(e))
+                }
+                // A panicking classifier: the call counts as failed, as in `call_with`.
+                Err(panic) => {
+                    permit.failure();
+                    resume_unwind(panic)
+                }
+            },
             Err(panic) => {
                 permit.failure();
                 resume_unwind(panic)
@@ -411,7 +417,11 @@ impl<C: Clock> CircuitBreaker<C> {
             slow_calls: c.slow,
             failure_rate: rate(c.failures),
             slow_call_rate: rate(c.slow),
-            consecutive_failures: self.consecutive.load(Ordering::Relaxed),
+            consecutive_failures: if w.state_bits() == CLOSED {
+                self.consecutive_in(w.generation())
+            } else {
+                0
+            },
             rejected: self.rejected.load(Ordering::Relaxed),
             trial_permits: if half_open {
                 u32::try_from(w.issued()).unwrap_or(u32::MAX)
@@ -583,11 +593,9 @@ impl<C: Clock> CircuitBreaker<C> {
 
     #[inline]
     fn reject(&self, r: Rejected) -> Rejected {
-        // A load and a store, not a `fetch_add`: a locked read-modify-write would cost more
-        // than the rest of a rejection. Exact from one thread; increments from threads
-        // rejected at the same instant can be lost (documented on `Metrics::rejected`).
-        let n = self.rejected.load(Ordering::Relaxed);
-        self.rejected.store(n.wrapping_add(1), Ordering::Relaxed);
+        // A `fetch_add`: a load and a store would lose increments of threads rejected at the
+        // same instant, and the count could even go backwards.
+        self.rejected.fetch_add(1, Ordering::Relaxed);
         r
     }
 
@@ -600,33 +608,84 @@ impl<C: Clock> CircuitBreaker<C> {
             .map_err(Word)
     }
 
+    /// Whether the closed permit `t` still belongs to the current generation (asked by the
+    /// window after it was written and fenced, see `CountWindow::record`).
+    #[inline(always)]
+    fn is_current(&self, t: &Ticket) -> bool {
+        self.head.state.load(Ordering::Acquire) == t.word
+    }
+
     /// Moves the state word from `from` to `to` if no one else has moved it; the winner (and
-    /// only the winner) sets the new state's deadline, clears the window on entering
-    /// half-open, and emits the one event of the transition.
+    /// only the winner) installs the new generation's deadline word, clears the window on
+    /// entering half-open, and emits the one event of the transition.
     fn transition(&self, from: Word, to: Word, now: u64) -> bool {
+        self.transition_clearing(from, to, now, to.state_bits() == HALF_OPEN)
+    }
+
+    /// [`transition`](Self::transition), clearing the window if `clear`.
+    fn transition_clearing(&self, from: Word, to: Word, now: u64, clear: bool) -> bool {
         if self.cas(from, to).is_err() {
             return false;
         }
-        match to.state_bits() {
-            OPEN => {
-                self.deadline(to, now);
-            }
-            HALF_OPEN => {
-                // No closed permit of an older generation records any more (they check the
-                // generation), and the breaker cannot close before this thread's own trial
-                // reports, so the window is empty when closed calls start recording again.
-                self.clear_window();
-                self.deadline(to, now);
-            }
-            _ => {}
+        // Every transition installs its generation's deadline word (no limit for the states
+        // that have none), so the word never falls more than a few generations behind the
+        // state: a deadline of a generation half the 21-bit space away would read as newer
+        // than the state and never be replaced.
+        self.deadline(to, now);
+        if clear {
+            // After the compare-exchange: a closed report of an older generation either wrote
+            // the window before this clear (and is cleared) or re-checks the state after
+            // writing, sees the new generation and takes its outcome back. Entering
+            // half-open, the breaker cannot close before this thread's own trial reports, so
+            // the window is empty when closed calls start recording again.
+            self.window.clear();
         }
         self.emit(from.state(), to.state(), now);
         true
     }
 
-    fn clear_window(&self) {
-        self.window.clear();
-        self.consecutive.store(0, Ordering::Relaxed);
+    /// The consecutive failures counted in closed generation `generation`.
+    fn consecutive_in(&self, generation: u64) -> u32 {
+        let c = self.consecutive.load(Ordering::Relaxed);
+        if c >> 32 == generation {
+            #[allow(clippy::cast_possible_truncation)] // the low 32 bits are the count
+            let n = c as u32;
+            n
+        } else {
+            0
+        }
+    }
+
+    /// Counts a closed report of generation `generation` in the consecutive failures; returns
+    /// the failures in a row after it (0 for a report of an older generation than the count's,
+    /// which changes nothing).
+    fn count_consecutive(&self, generation: u64, failed: bool) -> u32 {
+        let mut cur = self.consecutive.load(Ordering::Relaxed);
+        loop {
+            let cur_gen = cur >> 32;
+            #[allow(clippy::cast_possible_truncation)] // the low 32 bits are the count
+            let base = if cur_gen == generation {
+                cur as u32
+            } else if generation.wrapping_sub(cur_gen) & GEN_MASK <= GEN_MASK / 2 {
+                0 // a count of an older generation: restart
+            } else {
+                return 0; // this report is older than the count
+            };
+            let next = if failed { base.saturating_add(1) } else { 0 };
+            if cur_gen == generation && next == base {
+                return next; // a success with nothing to reset
+            }
+            let new = generation << 32 | u64::from(next);
+            match self.consecutive.compare_exchange_weak(
+                cur,
+                new,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return next,
+                Err(actual) => cur = actual,
+            }
+        }
     }
 
     fn emit(&self, from: State, to: State, now: u64) {
@@ -650,7 +709,11 @@ impl<C: Clock> CircuitBreaker<C> {
             event.to
         );
         if let Some(listener) = &self.listener {
-            listener(&event);
+            // The transition is already made; a panicking listener must neither undo the
+            // bookkeeping around it (a half-open trial permit in hand, a deadline) nor panic
+            // again while a failed call unwinds (an abort). Its panic has been reported by the
+            // panic hook; it is dropped here.
+            let _ = catch_unwind(AssertUnwindSafe(|| listener(&event)));
         }
     }
 
@@ -719,19 +782,12 @@ impl<C: Clock> CircuitBreaker<C> {
     }
 
     fn force(&self, target: u64) {
+        let now = self.rel_now();
         let mut w = self.load();
-        loop {
-            if target == CLOSED {
-                self.clear_window();
-            }
-            let to = w.next(target, 0);
-            match self.cas(w, to) {
-                Ok(_) => {
-                    self.emit(w.state(), to.state(), self.rel_now());
-                    return;
-                }
-                Err(actual) => w = actual,
-            }
+        // A reset clears the window after its compare-exchange (see `transition_clearing`),
+        // so a permit from before it records nothing afterwards.
+        while !self.transition_clearing(w, w.next(target, 0), now, target == CLOSED) {
+            w = self.load();
         }
     }
 
@@ -759,7 +815,11 @@ impl<C: Clock> CircuitBreaker<C> {
             return; // a transition happened since admission: this outcome is stale
         }
         let outcome = if failed { CALL | FAILED } else { CALL };
-        if let Some(counts) = self.window.record(outcome, 0, self.config.minimum_calls) {
+        let current = || self.is_current(t);
+        if let Some(counts) = self
+            .window
+            .record(outcome, 0, self.config.minimum_calls, current)
+        {
             self.decide(Word(t.word), counts);
         }
     }
@@ -782,20 +842,15 @@ impl<C: Clock> CircuitBreaker<C> {
         }
         let w = Word(t.word);
         let now = now_abs.saturating_sub(self.base);
-        let mut trip = false;
-        if let Some(k) = self.config.consecutive_failures {
-            if failed {
-                trip = self
-                    .consecutive
-                    .fetch_add(1, Ordering::Relaxed)
-                    .saturating_add(1)
-                    >= k;
-            } else if self.consecutive.load(Ordering::Relaxed) != 0 {
-                self.consecutive.store(0, Ordering::Relaxed);
-            }
-        }
+        let trip = self
+            .config
+            .consecutive_failures
+            .is_some_and(|k| self.count_consecutive(w.generation(), failed) >= k);
         let outcome = CALL | if failed { FAILED } else { 0 } | if slow { SLOW } else { 0 };
-        let counts = self.window.record(outcome, now, self.config.minimum_calls);
+        let current = || self.is_current(t);
+        let counts = self
+            .window
+            .record(outcome, now, self.config.minimum_calls, current);
         if trip || counts.is_some_and(|c| self.rate_trips(c)) {
             let now = if needs_now { now } else { self.rel_now() };
             self.trip(w, now);

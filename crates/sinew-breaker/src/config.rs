@@ -65,7 +65,7 @@ impl Default for Config {
 /// |---|---|
 /// | [`failure_rate_threshold`](Self::failure_rate_threshold) | 0.5 |
 /// | [`slow_call`](Self::slow_call) | off |
-/// | [`minimum_calls`](Self::minimum_calls) | 100 |
+/// | [`minimum_calls`](Self::minimum_calls) | 100, or the count window's size if smaller |
 /// | window | [`count_window(100)`](Self::count_window) |
 /// | [`consecutive_failures`](Self::consecutive_failures) | off |
 /// | [`wait_in_open`](Self::wait_in_open) | 60 s, no backoff, no jitter |
@@ -77,6 +77,8 @@ impl Default for Config {
 /// out-of-range one as a [`ConfigError`].
 pub struct Builder<C = SystemClock> {
     config: Config,
+    /// Whether `minimum_calls` was set by hand (else it follows the count window).
+    minimum_calls_set: bool,
     clock: C,
     listener: Option<Listener>,
 }
@@ -85,6 +87,7 @@ impl<C: fmt::Debug> fmt::Debug for Builder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
             .field("config", &self.config)
+            .field("minimum_calls_set", &self.minimum_calls_set)
             .field("clock", &self.clock)
             .field("listener", &self.listener.is_some())
             .finish()
@@ -95,6 +98,7 @@ impl Builder<SystemClock> {
     pub(crate) fn new() -> Self {
         Builder {
             config: Config::default(),
+            minimum_calls_set: false,
             clock: SystemClock,
             listener: None,
         }
@@ -123,12 +127,19 @@ impl<C: Clock> Builder<C> {
 
     /// No rate decision before the window holds this many calls (at least 1; for a count
     /// window at most its size).
+    ///
+    /// Unset, it is 100, or the size of a smaller [`count_window`](Self::count_window): so
+    /// `count_window(20)` alone decides once the window is full, as resilience4j does, rather
+    /// than failing to build. Set by hand above the count window's size, it is an error.
     pub fn minimum_calls(mut self, calls: u32) -> Self {
         self.config.minimum_calls = u64::from(calls);
+        self.minimum_calls_set = true;
         self
     }
 
-    /// The window is the last `calls` calls (1 to 2^20). Replaces any time window.
+    /// The window is the last `calls` calls (1 to 2^20). Replaces any time window. Unless
+    /// [`minimum_calls`](Self::minimum_calls) is set, a window of fewer than 100 calls also
+    /// lowers the minimum to its size.
     pub fn count_window(mut self, calls: u32) -> Self {
         self.config.window = WindowKind::Count(calls);
         self
@@ -176,10 +187,20 @@ impl<C: Clock> Builder<C> {
         self
     }
 
-    /// Spreads each wait in open uniformly over `wait * (1 ± fraction)` (`0 <= fraction < 1`),
-    /// so a fleet of breakers tripped by the same outage does not probe it in lockstep. The
-    /// spread is a hash of `seed` and the transition's generation: reproducible in tests,
-    /// different across breakers given different seeds.
+    /// Multiplies each wait in open by a factor in `[1 - fraction, 1 + fraction)`
+    /// (`0 <= fraction < 1`), so breakers tripped by the same outage do not all probe it at
+    /// the same instant.
+    ///
+    /// - The factor is applied to the wait after [`open_backoff`](Self::open_backoff) and its
+    ///   cap, so a jittered wait can exceed the cap by up to `fraction`; the deadline is then
+    ///   rounded up to the millisecond.
+    /// - It is not random: it is a hash (SplitMix64) of `seed` and the breaker's transition
+    ///   counter (21 bits, wrapping) at the trip. The same seed and the same history give the
+    ///   same waits (reproducible in tests), and breakers built with the same seed that trip
+    ///   in step also wait in step: give each process its own seed (say, drawn at random or
+    ///   hashed from the host name at startup) for the jitter to spread a fleet.
+    /// - The factor is uniform over its range only across many trips; one breaker's waits
+    ///   follow the fixed sequence of its seed.
     pub fn open_jitter(mut self, fraction: f64, seed: u64) -> Self {
         self.config.jitter = fraction;
         self.config.jitter_seed = seed;
@@ -213,6 +234,7 @@ impl<C: Clock> Builder<C> {
     pub fn clock<C2: Clock>(self, clock: C2) -> Builder<C2> {
         Builder {
             config: self.config,
+            minimum_calls_set: self.minimum_calls_set,
             clock,
             listener: self.listener,
         }
@@ -223,7 +245,12 @@ impl<C: Clock> Builder<C> {
     /// # Errors
     ///
     /// A [`ConfigError`] naming the first out-of-range setting.
-    pub fn build(self) -> Result<CircuitBreaker<C>, ConfigError> {
+    pub fn build(mut self) -> Result<CircuitBreaker<C>, ConfigError> {
+        if let (false, WindowKind::Count(n)) = (self.minimum_calls_set, self.config.window) {
+            // The default minimum follows a smaller count window (a window of 0 stays an
+            // error below, reported as such).
+            self.config.minimum_calls = self.config.minimum_calls.min(u64::from(n.max(1)));
+        }
         validate(&self.config)?;
         Ok(CircuitBreaker::from_parts(
             self.config,

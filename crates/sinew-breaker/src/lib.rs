@@ -14,9 +14,10 @@
 //! - **Closed admission is one atomic load** of the state word, with no shared write.
 //! - **Recording an outcome** in the lock-free ring of the last N calls is a load of the
 //!   state word, one `fetch_add` on the ring's cursor and a load of the slot when a success
-//!   replaces a success (the steady state of a healthy dependency); a `swap` and one more
-//!   `fetch_add` when the outcome changes. A time-bucketed window costs a load and one or two
-//!   `fetch_add`s plus a sum over its buckets.
+//!   replaces a success (the steady state of a healthy dependency); a `swap`, one more
+//!   `fetch_add` and a second load of the state word (to take back an outcome a transition
+//!   overtook) when the outcome changes. A time-bucketed window costs one to three
+//!   compare-exchanges on epoch-stamped counters plus a sum over its buckets.
 //! - **Transitions are one compare-exchange** on a packed word (state, generation, trips,
 //!   half-open permits issued and succeeded): exactly one thread wins each transition, and
 //!   exactly one listener event fires.
@@ -121,7 +122,8 @@
 //!   traffic; a time window forgets a quiet dependency's old failures.
 //! - `wait_in_open` is how long the dependency gets to recover; `open_backoff` stretches it
 //!   while it keeps failing its trials, and `open_jitter` keeps a fleet of callers from
-//!   probing it in lockstep.
+//!   probing it in lockstep, provided each process passes its own seed (the jitter is a
+//!   deterministic hash of the seed and the breaker's history, not a random draw).
 //! - With the slow-call rule on, every call reads the clock twice; pick
 //!   [`CachedClock`] (one atomic load per read, 1 ms resolution) if that matters. An open
 //!   breaker reads the clock on each rejection to see whether its wait is over, so the same
@@ -150,20 +152,28 @@
 //! - Half-open never has more than `half_open_permits` trials out at once, and closes only
 //!   after that many have reported success in the same generation (loom-checked).
 //! - Every transition is made by one compare-exchange; the listener and the `tracing` event
-//!   fire once per transition, on the thread that made it (loom-checked).
+//!   fire once per transition, on the thread that made it (loom-checked). A panic in the
+//!   listener is caught (the panic hook has reported it) and dropped: the transition and
+//!   the call that made it go on as if the listener had returned.
+//! - A report belongs to the generation that admitted it: an outcome reported after a
+//!   transition (a trip, the move to half-open, [`reset`](CircuitBreaker::reset)) is never
+//!   counted after it, even when the report races the transition (loom-checked).
+//! - A panic in [`call`](CircuitBreaker::call)'s closure or in its classifier counts as a
+//!   failure and is resumed; a half-open trial slot is never left taken.
 //! - Per call: `O(1)` for a count window, `O(buckets)` for a time window; no allocation, no
 //!   lock, no system call beyond the clock reads (none in closed with the slow-call rule off
 //!   and a count window).
 //! - Bad input: every setting is checked by [`Builder::build`] ([`ConfigError`]); a clock
 //!   that moves backwards delays things but never panics. Nothing in this crate panics on a
 //!   call path.
-//! - Counters: [`Metrics::rejected`] is counted without a locked instruction (exact from one
-//!   thread, a lower bound under concurrent rejections); everything else is exact once the
-//!   calls in flight have reported.
+//! - Counters: [`Metrics::rejected`] is exact (one `fetch_add` per rejection); everything
+//!   else is exact once the calls in flight have reported.
 //! - Approximations, all documented where they apply: a count-window decision is skipped
-//!   (and taken at the next call) while two recordings race for the same ring slot; a time
-//!   window may count a call racing a bucket's recycling in the wrong bucket; the open
-//!   deadline has millisecond resolution (rounded up).
+//!   (and taken at the next call) while two recordings race for the same ring slot; calls
+//!   reported while a [`reset`](CircuitBreaker::reset) is clearing the window may be
+//!   forgotten (a fresh outcome may be lost, a stale one is never kept); a time-window
+//!   recording whose clock reading is older than its bucket's (a thread stalled for a whole
+//!   window) records nothing; the open deadline has millisecond resolution (rounded up).
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

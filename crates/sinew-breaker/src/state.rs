@@ -3,7 +3,7 @@
 //!
 //! ```text
 //!  bits  0..3   state       Closed, Open, HalfOpen, ForcedOpen, Disabled
-//!  bits  3..11  trips       consecutive trips to Open since the last Closed (saturating, backoff)
+//!  bits  3..11  trips       consecutive trips to Open since the last Closed (saturating at 255)
 //!  bits 11..32  generation  +1 on every transition (wrapping); permits carry it
 //!  bits 32..48  issued      half-open permits handed out and not dropped unreported
 //!  bits 48..64  succeeded   half-open permits reported as successes
@@ -89,6 +89,8 @@ const ISSUED_SHIFT: u32 = 32;
 const SUCCEEDED_SHIFT: u32 = 48;
 /// Generations are 21 bits; the deadline word uses the same width.
 pub(crate) const GEN_MASK: u64 = (1 << 21) - 1;
+/// The trip count saturates here (8 bits).
+pub(crate) const MAX_TRIPS: u64 = 0xff;
 /// The most half-open permits the word can count.
 pub(crate) const MAX_PERMITS: u32 = u16::MAX as u32;
 
@@ -122,6 +124,8 @@ impl Word {
         self.0 >> SUCCEEDED_SHIFT
     }
 
+    /// Packs the fields; `trips` saturates at [`MAX_TRIPS`] (backoff stays at its cap rather
+    /// than wrapping back to the first wait), the others are masked to their width.
     pub(crate) const fn pack(
         state: u64,
         trips: u64,
@@ -129,9 +133,10 @@ impl Word {
         issued: u64,
         succ: u64,
     ) -> Word {
+        let trips = if trips > MAX_TRIPS { MAX_TRIPS } else { trips };
         Word(
             state
-                | (trips & 0xff) << TRIPS_SHIFT
+                | trips << TRIPS_SHIFT
                 | (generation & GEN_MASK) << GEN_SHIFT
                 | (issued & 0xffff) << ISSUED_SHIFT
                 | (succ & 0xffff) << SUCCEEDED_SHIFT,
@@ -170,6 +175,13 @@ mod tests {
         let n = w.next(OPEN, 3);
         assert_eq!((n.state(), n.trips(), n.generation()), (State::Open, 3, 0));
         assert_eq!((n.issued(), n.succeeded()), (0, 0));
+        // Trips saturate instead of wrapping into the state or generation bits.
+        let sat = Word::pack(OPEN, 256, 7, 0, 0);
+        assert_eq!(
+            (sat.state(), sat.trips(), sat.generation()),
+            (State::Open, 255, 7)
+        );
+        assert_eq!(Word::pack(OPEN, u64::MAX, 7, 0, 0).trips(), 255);
         for s in [
             State::Closed,
             State::Open,

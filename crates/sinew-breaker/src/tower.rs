@@ -28,11 +28,11 @@
 //! # }
 //! ```
 
+use crate::sync::Arc;
 use std::fmt;
 use std::future::Future;
-use std::panic::resume_unwind;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use sinew_clock::{Clock, SystemClock};
@@ -257,7 +257,14 @@ where
                 match out {
                     Ok(result) => {
                         if let Some(p) = permit {
-                            p.record(classify.is_failure(&result));
+                            // A panicking classifier counts as a failure, as in `call_with`.
+                            match catch_unwind(AssertUnwindSafe(|| classify.is_failure(&result))) {
+                                Ok(failed) => p.record(failed),
+                                Err(panic) => {
+                                    p.failure();
+                                    resume_unwind(panic)
+                                }
+                            }
                         }
                         Poll::Ready(result.map_err(CallError::Inner))
                     }

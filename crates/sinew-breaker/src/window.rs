@@ -20,12 +20,21 @@
 //!   the call count from the cursor instead of the packed word would let two racing failures
 //!   each see a window that does not trip. The loom model
 //!   `two_tripping_failures_make_one_transition` catches both.)
-//! - Time window (last T): B buckets of T/B each, keyed by epoch (time / bucket length). The
-//!   first recording in a new epoch recycles the bucket by compare-exchange on its tag and
-//!   subtracts what it held; recording is a load and one or two `fetch_add`s, and a decision
-//!   sums the B buckets.
+//! - Time window (last T): B buckets of T/B each, keyed by epoch (time / bucket length).
+//!   Each bucket holds three counters (calls, failures, slow calls), and each counter word
+//!   carries the epoch it counts (see [`COUNT_BITS`]). Recording is one compare-exchange per
+//!   counter it touches: a word of the same epoch is incremented, a word of an older epoch is
+//!   restarted at 1 for the new one (the bucket's recycling, in the same instruction), and a
+//!   word of a newer epoch is left alone (the recorder's clock reading is stale: buckets never
+//!   go back in time). Nothing is ever subtracted below what a word holds, so no count can
+//!   wrap, and a clear is a store of 0 into each word. A decision sums the words of the B
+//!   buckets whose epoch is in the window.
+//!
+//! Both windows take a recording back when the breaker's state word changed while it was
+//! written (see [`CountWindow::record`]), so an outcome of a generation before a transition
+//! never counts after it, even against the clear that the transition does.
 
-use crate::sync::{AtomicU8, AtomicU64, Ordering};
+use crate::sync::{AtomicU8, AtomicU64, Ordering, fence};
 
 /// Outcome bits of one recorded call.
 pub(crate) const CALL: u8 = 1;
@@ -72,12 +81,6 @@ const fn unpack(agg: u64) -> Counts {
     }
 }
 
-/// Failures in the low 32 bits, slow calls in the high 32: a time-window bucket's "bad" word.
-#[inline]
-const fn bad_bits(outcome: u8) -> u64 {
-    ((outcome & FAILED) >> 1) as u64 | ((((outcome & SLOW) >> 2) as u64) << 32)
-}
-
 #[derive(Debug)]
 pub(crate) struct CountWindow {
     slots: Box<[AtomicU8]>,
@@ -122,15 +125,32 @@ impl CountWindow {
     /// Records `outcome`; returns the window's counts, or `None` when `outcome` is a plain
     /// success that does not bring the window to `decide_at` calls: a success can only lower
     /// the rates, except by completing the minimum number of calls.
+    ///
+    /// `current` is asked after a recording that changed the window: when it says the outcome
+    /// no longer belongs to the breaker's generation (a transition happened since the caller
+    /// checked), the outcome is taken back out of its slot and `None` returned. Together with
+    /// [`clear`](Self::clear) running after the transition's compare-exchange, every stale
+    /// outcome is removed, by the clear or by its recorder. This is the store-buffering
+    /// pattern (write the window, read the state / write the state, read the window), so each
+    /// side has a `SeqCst` fence between its write and its read: if the recorder's read misses
+    /// the transition, the clear sees the recorder's write. (A fence rather than `SeqCst`
+    /// accesses: loom checks fences, not `SeqCst` loads; see the loom model
+    /// `stale_recording_racing_a_clear`.) It costs a fence on recordings that change the
+    /// window, never on a success replacing a success.
     #[inline(always)]
-    pub(crate) fn record(&self, outcome: u8, decide_at: u64) -> Option<Counts> {
+    pub(crate) fn record(
+        &self,
+        outcome: u8,
+        decide_at: u64,
+        current: impl Fn() -> bool,
+    ) -> Option<Counts> {
         let i = self.next.fetch_add(1, Ordering::Relaxed);
         let slot = self.slots.get(self.slot_of(i))?;
-        let current = slot.load(Ordering::Relaxed);
-        if current == outcome && outcome == CALL {
+        let seen = slot.load(Ordering::Relaxed);
+        if seen == outcome && outcome == CALL {
             return None; // a success replacing a success: nothing changes
         }
-        let old = if current == outcome {
+        let old = if seen == outcome {
             outcome
         } else {
             slot.swap(outcome, Ordering::Relaxed)
@@ -139,16 +159,39 @@ impl CountWindow {
         let counts = if delta == 0 {
             unpack(self.agg.load(Ordering::Relaxed))
         } else {
-            unpack(
+            let counts = unpack(
                 self.agg
                     .fetch_add(delta, Ordering::Relaxed)
                     .wrapping_add(delta),
-            )
+            );
+            fence(Ordering::SeqCst);
+            if !current() {
+                self.take_back(slot, outcome);
+                return None;
+            }
+            counts
         };
         if outcome == CALL && !(old == 0 && counts.calls == decide_at) {
             return None;
         }
         Some(counts)
+    }
+
+    /// Empties `slot` if it still holds this recorder's `outcome`. If it does not, whoever
+    /// replaced the outcome (a clear, or a later recording) already took it out of the packed
+    /// word. The outcome this recording evicted is not put back: it may be of the generation
+    /// before the transition too, and a stale outcome must never count. (If a later recording
+    /// wrote an equal outcome into the slot after a clear, that one is removed instead: a
+    /// fresh outcome may be lost, never a stale one kept.)
+    #[cold]
+    fn take_back(&self, slot: &AtomicU8, outcome: u8) {
+        if slot
+            .compare_exchange(outcome, 0, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            self.agg
+                .fetch_add(packed(outcome).wrapping_neg(), Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn counts(&self) -> Counts {
@@ -157,7 +200,10 @@ impl CountWindow {
 
     /// Empties every slot, keeping the packed word equal to the sum of the slots even
     /// against concurrent (stale) recordings.
+    /// Starts with the `SeqCst` fence that pairs with [`record`](Self::record)'s: call it after
+    /// the transition's compare-exchange.
     pub(crate) fn clear(&self) {
+        fence(Ordering::SeqCst);
         for slot in self.slots.iter() {
             let old = slot.swap(0, Ordering::Relaxed);
             if old != 0 {
@@ -168,13 +214,86 @@ impl CountWindow {
     }
 }
 
+/// A time-window counter word: a stamp (a valid bit and the low [`EPOCH_BITS`] of the epoch
+/// whose calls it counts) above a count of [`COUNT_BITS`] bits; 0 is an empty word. Each
+/// word says by itself which epoch it belongs to, so there is no separate tag to keep in step
+/// with the counts: a recording moves a word to its epoch and adds in one compare-exchange,
+/// a word only ever moves forward in time, and no count is ever subtracted below what it
+/// holds (nothing can wrap).
+///
+/// Widths: a count saturates at 2^32 - 1 calls per bucket; epochs are compared modulo 2^31
+/// (with 1 ms buckets, about 24 days), so a word untouched for a multiple of that span could
+/// be read as current again, and a recording stalled for half of it as newer.
+const COUNT_BITS: u32 = 32;
+const COUNT_MAX: u64 = (1 << COUNT_BITS) - 1;
+const EPOCH_BITS: u32 = 31;
+const EPOCH_MASK: u64 = (1 << EPOCH_BITS) - 1;
+const VALID: u64 = 1 << (COUNT_BITS + EPOCH_BITS);
+
+/// The stamp of `epoch`, as it sits in a word.
+#[inline]
+const fn stamp(epoch: u64) -> u64 {
+    VALID | (epoch & EPOCH_MASK) << COUNT_BITS
+}
+
+/// How many epochs `word` lies behind `epoch` (wrapping in [`EPOCH_BITS`]): 0 for the same
+/// epoch, more than `EPOCH_MASK / 2` for a word of a later epoch than `epoch`.
+#[inline]
+const fn age(word: u64, epoch: u64) -> u64 {
+    epoch.wrapping_sub(word >> COUNT_BITS) & EPOCH_MASK
+}
+
+/// Adds `n` to `word` for `epoch`: a word of an older epoch (or an empty one) restarts at `n`
+/// for `epoch`; a word of a newer epoch is left alone (the caller's clock reading is stale, and
+/// a bucket never goes back in time). Returns whether `n` was added.
+fn bump(word: &AtomicU64, epoch: u64, n: u64) -> bool {
+    let mut cur = word.load(Ordering::Relaxed);
+    loop {
+        let new = if cur & VALID == 0 {
+            stamp(epoch) | n
+        } else {
+            match age(cur, epoch) {
+                0 => stamp(epoch) | ((cur & COUNT_MAX) + n).min(COUNT_MAX),
+                a if a <= EPOCH_MASK / 2 => stamp(epoch) | n,
+                _ => return false,
+            }
+        };
+        match word.compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return true,
+            Err(actual) => cur = actual,
+        }
+    }
+}
+
+/// Takes back `n` that [`bump`] added for `epoch`, if the word still counts `epoch` (never
+/// below zero; a word cleared or moved on since has nothing of it left).
+fn unbump(word: &AtomicU64, epoch: u64, n: u64) {
+    let mut cur = word.load(Ordering::Relaxed);
+    while cur & VALID != 0 && age(cur, epoch) == 0 && cur & COUNT_MAX != 0 {
+        let new = cur - n.min(cur & COUNT_MAX);
+        match word.compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return,
+            Err(actual) => cur = actual,
+        }
+    }
+}
+
+/// The count `word` holds for the window of `span` epochs ending at `epoch`.
+#[inline]
+fn live(word: &AtomicU64, epoch: u64, span: u64) -> u64 {
+    let w = word.load(Ordering::Acquire);
+    if w & VALID != 0 && age(w, epoch) < span {
+        w & COUNT_MAX
+    } else {
+        0
+    }
+}
+
 #[derive(Debug, Default)]
 struct Bucket {
-    /// Epoch + 1 of the calls this bucket holds; 0 when empty.
-    tag: AtomicU64,
     calls: AtomicU64,
-    /// Failures in the low 32 bits, slow calls in the high 32 (wrapping at 2^32 per bucket).
-    bad: AtomicU64,
+    failures: AtomicU64,
+    slow: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -205,67 +324,75 @@ impl TimeWindow {
 
     /// Records an outcome at `now` (nanoseconds since the breaker's time base) and returns the
     /// window's counts as of `now`.
-    pub(crate) fn record(&self, outcome: u8, now: u64) -> Counts {
+    ///
+    /// A recording whose `now` is older than what its bucket already holds (a thread that read
+    /// the clock, then stalled for a whole window) records nothing: buckets never go back in
+    /// time. `current` is asked after the counters are written: if the outcome no longer
+    /// belongs to the breaker's generation (a transition, which clears the window, happened
+    /// meanwhile) the recording is taken back and `None` returned.
+    pub(crate) fn record(
+        &self,
+        outcome: u8,
+        now: u64,
+        current: impl Fn() -> bool,
+    ) -> Option<Counts> {
         let epoch = now / self.bucket_nanos;
-        let Some(b) = self.bucket(epoch) else {
-            return Counts::default();
-        };
-        let tag = epoch.saturating_add(1);
-        let mut seen = b.tag.load(Ordering::Acquire);
-        while seen != tag {
-            // Recycle: remember what the old epoch left, claim the bucket, subtract it. Calls
-            // of the new epoch that land between the claim and the subtraction are kept; a
-            // straggler of the old epoch racing the claim may count in the new one.
-            let calls = b.calls.load(Ordering::Relaxed);
-            let bad = b.bad.load(Ordering::Relaxed);
-            match b
-                .tag
-                .compare_exchange(seen, tag, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => {
-                    b.calls.fetch_sub(calls, Ordering::Relaxed);
-                    b.bad.fetch_sub(bad, Ordering::Relaxed);
-                    break;
+        let b = self.bucket(epoch)?;
+        if bump(&b.calls, epoch, 1) {
+            let failed = outcome & FAILED != 0 && bump(&b.failures, epoch, 1);
+            let slow = outcome & SLOW != 0 && bump(&b.slow, epoch, 1);
+            fence(Ordering::SeqCst); // see `CountWindow::record`
+            if !current() {
+                if slow {
+                    unbump(&b.slow, epoch, 1);
                 }
-                Err(actual) => seen = actual,
+                if failed {
+                    unbump(&b.failures, epoch, 1);
+                }
+                unbump(&b.calls, epoch, 1);
+                return None;
             }
         }
-        b.calls.fetch_add(1, Ordering::Relaxed);
-        let bad = bad_bits(outcome);
-        if bad != 0 {
-            b.bad.fetch_add(bad, Ordering::Relaxed);
-        }
-        self.counts(now)
+        Some(self.counts(now))
     }
 
     #[inline(never)]
-    fn record_out_of_line(&self, outcome: u8, now: u64) -> Counts {
-        self.record(outcome, now)
+    fn record_out_of_line(
+        &self,
+        outcome: u8,
+        now: u64,
+        current: impl Fn() -> bool,
+    ) -> Option<Counts> {
+        self.record(outcome, now, current)
     }
 
-    /// The sum of the buckets whose epoch lies in the window ending at `now`.
+    /// The sum of the buckets whose epoch lies in the window ending at `now`. Each bucket's
+    /// failures and slow calls are capped at its calls, so a sum read while a recording is
+    /// half written is still a possible window.
     pub(crate) fn counts(&self, now: u64) -> Counts {
         let epoch = now / self.bucket_nanos;
-        let oldest = epoch.saturating_sub(self.len() - 1);
+        let span = self.len();
         let mut c = Counts::default();
         for b in self.buckets.iter() {
-            let tag = b.tag.load(Ordering::Acquire);
-            if tag == 0 || tag - 1 < oldest || tag - 1 > epoch {
-                continue;
-            }
-            let bad = b.bad.load(Ordering::Relaxed);
-            c.calls = c.calls.wrapping_add(b.calls.load(Ordering::Relaxed));
-            c.failures = c.failures.wrapping_add(bad & u64::from(u32::MAX));
-            c.slow = c.slow.wrapping_add(bad >> 32);
+            let calls = live(&b.calls, epoch, span);
+            c.calls = c.calls.saturating_add(calls);
+            c.failures = c
+                .failures
+                .saturating_add(live(&b.failures, epoch, span).min(calls));
+            c.slow = c.slow.saturating_add(live(&b.slow, epoch, span).min(calls));
         }
         c
     }
 
+    /// Empties every bucket. A recording racing the clear either lands before it (and is
+    /// cleared) or after it (and is taken back by its own `current` check, when it belongs to
+    /// the generation before the clear).
     pub(crate) fn clear(&self) {
+        fence(Ordering::SeqCst); // see `CountWindow::clear`
         for b in self.buckets.iter() {
-            b.tag.store(0, Ordering::Release);
             b.calls.store(0, Ordering::Relaxed);
-            b.bad.store(0, Ordering::Relaxed);
+            b.failures.store(0, Ordering::Relaxed);
+            b.slow.store(0, Ordering::Relaxed);
         }
     }
 }
@@ -279,12 +406,18 @@ pub(crate) enum Window {
 
 impl Window {
     /// Records `outcome` at `now`; the counts to decide on, or `None` when no decision can
-    /// change (see [`CountWindow::record`]).
+    /// change or the outcome turned out stale (see [`CountWindow::record`]).
     #[inline(always)]
-    pub(crate) fn record(&self, outcome: u8, now: u64, decide_at: u64) -> Option<Counts> {
+    pub(crate) fn record(
+        &self,
+        outcome: u8,
+        now: u64,
+        decide_at: u64,
+        current: impl Fn() -> bool,
+    ) -> Option<Counts> {
         match self {
-            Window::Count(w) => w.record(outcome, decide_at),
-            Window::Time(w) => Some(w.record_out_of_line(outcome, now)),
+            Window::Count(w) => w.record(outcome, decide_at, current),
+            Window::Time(w) => w.record_out_of_line(outcome, now, current),
         }
     }
 
@@ -321,7 +454,7 @@ mod tests {
 
     /// Records and returns the counts after it.
     fn rec(w: &CountWindow, outcome: u8) -> Counts {
-        let seen = w.record(outcome, 0);
+        let seen = w.record(outcome, 0, || true);
         let now = w.counts();
         if let Some(seen) = seen {
             assert_eq!(seen, now);
@@ -348,15 +481,15 @@ mod tests {
     #[test]
     fn plain_successes_skip_the_decision_except_at_the_minimum() {
         let w = CountWindow::new(2);
-        assert_eq!(w.record(CALL, 2), None);
-        assert_eq!(w.record(CALL, 2).map(|c| c.calls), Some(2));
+        assert_eq!(w.record(CALL, 2, || true), None);
+        assert_eq!(w.record(CALL, 2, || true).map(|c| c.calls), Some(2));
         // The window stays at 2 calls, but a success no longer decides anything.
-        assert_eq!(w.record(CALL, 2), None);
-        assert_eq!(w.record(CALL, 2), None);
+        assert_eq!(w.record(CALL, 2, || true), None);
+        assert_eq!(w.record(CALL, 2, || true), None);
         // A success evicting a failure lowers the rate: no decision either.
-        assert!(w.record(CALL | FAILED, 2).is_some());
-        assert_eq!(w.record(CALL, 2), None);
-        assert_eq!(w.record(CALL, 2), None);
+        assert!(w.record(CALL | FAILED, 2, || true).is_some());
+        assert_eq!(w.record(CALL, 2, || true), None);
+        assert_eq!(w.record(CALL, 2, || true), None);
         assert_eq!(
             w.counts(),
             Counts {
@@ -365,8 +498,8 @@ mod tests {
                 slow: 0
             }
         );
-        assert!(w.record(CALL | FAILED, 2).is_some());
-        assert!(w.record(CALL | SLOW, 2).is_some());
+        assert!(w.record(CALL | FAILED, 2, || true).is_some());
+        assert!(w.record(CALL | SLOW, 2, || true).is_some());
     }
 
     #[test]
@@ -399,18 +532,59 @@ mod tests {
     fn time_window_forgets_old_buckets_and_ignores_the_future() {
         // 10 buckets of 100 ns.
         let w = TimeWindow::new(1_000, 10);
-        w.record(CALL | FAILED, 50);
-        w.record(CALL, 150);
+        w.record(CALL | FAILED, 50, || true);
+        w.record(CALL, 150, || true);
         assert_eq!(w.counts(999).calls, 2);
         assert_eq!(w.counts(1_050).calls, 1, "bucket 0 left the window");
         assert_eq!(w.counts(2_000).calls, 0);
         // Recycling bucket 0 for epoch 10 drops epoch 0's failure.
-        let c = w.record(CALL, 1_000);
+        let c = w.record(CALL, 1_000, || true).unwrap();
         assert_eq!((c.calls, c.failures), (2, 0));
         // A clock read from before epoch 10 does not see it.
         assert_eq!(w.counts(150).calls, 1);
         w.clear();
         assert_eq!(w.counts(1_000), Counts::default());
+    }
+
+    /// A recorder holding a clock reading from a whole window ago (same bucket, older epoch)
+    /// must not rewind the bucket: the current epoch's calls stay, the stale call is dropped.
+    #[test]
+    fn a_stale_recording_never_rewinds_a_bucket() {
+        // 2 buckets of 100 ns: epochs 0 and 2 share bucket 0.
+        let w = TimeWindow::new(200, 2);
+        w.record(CALL | FAILED, 250, || true); // epoch 2
+        let seen = w.record(CALL, 50, || true); // epoch 0, read before the one above
+        assert_eq!(
+            seen.map(|c| c.calls),
+            Some(0),
+            "epoch 0's window holds nothing of it"
+        );
+        let now = w.counts(250);
+        assert_eq!((now.calls, now.failures), (1, 1), "epoch 2 kept its call");
+        // Epochs only move forward: the next window's bucket 0 (epoch 4) restarts.
+        w.record(CALL, 450, || true);
+        assert_eq!(w.counts(450).calls, 1);
+    }
+
+    /// A recording whose `current` check fails is taken back, in both windows.
+    #[test]
+    fn a_recording_that_turns_out_stale_is_taken_back() {
+        let t = TimeWindow::new(1_000, 10);
+        t.record(CALL, 10, || true);
+        assert_eq!(t.record(CALL | FAILED | SLOW, 20, || false), None);
+        assert_eq!(
+            t.counts(20),
+            Counts {
+                calls: 1,
+                failures: 0,
+                slow: 0
+            }
+        );
+        let c = CountWindow::new(4);
+        c.record(CALL | FAILED, 1, || true);
+        assert_eq!(c.record(CALL | FAILED, 1, || false), None);
+        assert_eq!(c.counts().calls, 1);
+        assert_eq!(c.counts().failures, 1);
     }
 
     proptest::proptest! {
@@ -429,7 +603,7 @@ mod tests {
             for (advance, bits) in steps {
                 now += advance;
                 let outcome = CALL | (bits & (FAILED | SLOW));
-                let seen = w.record(outcome, now);
+                let seen = w.record(outcome, now, || true);
                 calls.push((now / width, outcome));
                 let epoch = now / width;
                 let oldest = epoch.saturating_sub(u64::from(buckets) - 1);
@@ -440,7 +614,7 @@ mod tests {
                     c.slow += u64::from(o & SLOW != 0);
                     c
                 });
-                proptest::prop_assert_eq!(seen, want);
+                proptest::prop_assert_eq!(seen, Some(want));
                 proptest::prop_assert_eq!(w.counts(now), want);
             }
         }
@@ -455,7 +629,7 @@ mod tests {
             let mut all: Vec<u8> = Vec::new();
             for bits in outcomes {
                 let outcome = CALL | (bits & (FAILED | SLOW));
-                w.record(outcome, 0);
+                w.record(outcome, 0, || true);
                 all.push(outcome);
                 let start = all.len().saturating_sub(size as usize);
                 let last = all.get(start..).unwrap_or_default();
@@ -498,6 +672,9 @@ mod tests {
 
 #[cfg(all(test, sinew_loom))]
 mod loom_models {
+    //! Test code only (`cfg(all(test, sinew_loom))`): the `unwrap`s here are on
+    //! `JoinHandle::join` and on values a model just asserted exist, and a failure must panic
+    //! to fail the model. The library itself has no `unwrap` or `expect`.
     use super::*;
     use loom::sync::Arc;
     use loom::thread;
@@ -510,8 +687,8 @@ mod loom_models {
         loom::model(|| {
             let w = Arc::new(CountWindow::new(1));
             let w2 = Arc::clone(&w);
-            let t = thread::spawn(move || w2.record(CALL | FAILED, 0));
-            let mine = w.record(CALL | SLOW, 0);
+            let t = thread::spawn(move || w2.record(CALL | FAILED, 0, || true));
+            let mine = w.record(CALL | SLOW, 0, || true);
             let theirs = t.join().unwrap();
             for seen in [mine, theirs].into_iter().flatten() {
                 if seen.plausible(1) {
@@ -543,13 +720,13 @@ mod loom_models {
     fn racing_cursor_never_lets_the_counts_drift() {
         loom::model(|| {
             let w = Arc::new(CountWindow::new(2));
-            w.record(CALL | FAILED, 0);
+            w.record(CALL | FAILED, 0, || true);
             let w2 = Arc::clone(&w);
             let t = thread::spawn(move || {
-                w2.record(CALL | SLOW, 0);
+                w2.record(CALL | SLOW, 0, || true);
             });
-            w.record(CALL, 0);
-            w.record(CALL | FAILED, 0);
+            w.record(CALL, 0, || true);
+            w.record(CALL | FAILED, 0, || true);
             t.join().unwrap();
             assert_eq!(w.counts(), slot_sum(&w));
         });
@@ -560,10 +737,10 @@ mod loom_models {
     fn clear_racing_a_recording_stays_consistent() {
         loom::model(|| {
             let w = Arc::new(CountWindow::new(2));
-            w.record(CALL | FAILED, 0);
+            w.record(CALL | FAILED, 0, || true);
             let w2 = Arc::clone(&w);
             let t = thread::spawn(move || {
-                w2.record(CALL, 0);
+                w2.record(CALL, 0, || true);
             });
             w.clear();
             t.join().unwrap();
@@ -578,6 +755,96 @@ mod loom_models {
                     .map(|s| s.load(Ordering::Relaxed))
                     .collect::<Vec<_>>()
             );
+        });
+    }
+
+    /// The protocol that keeps stale outcomes out, on its own: a recorder of generation 0
+    /// checks the generation, writes, and re-checks; a transition moves the generation to 1,
+    /// then clears. In every interleaving the outcome ends up removed, by the clear or by
+    /// its recorder, and the packed word equals the slots. (With the re-check answering
+    /// `true` regardless, loom finds the interleaving where the outcome survives.)
+    #[test]
+    fn stale_recording_racing_a_clear() {
+        loom::model(|| {
+            let w = Arc::new(CountWindow::new(2));
+            let generation = Arc::new(AtomicU64::new(0));
+            let (w2, g2) = (Arc::clone(&w), Arc::clone(&generation));
+            let t = thread::spawn(move || {
+                if g2.load(Ordering::Acquire) == 0 {
+                    w2.record(CALL | FAILED, 1, || g2.load(Ordering::Acquire) == 0);
+                }
+            });
+            generation.store(1, Ordering::Release); // the transition's compare-exchange
+            w.clear();
+            t.join().unwrap();
+            assert_eq!(w.counts(), slot_sum(&w));
+            assert_eq!(w.counts(), Counts::default(), "a stale outcome survived");
+        });
+    }
+
+    /// The same protocol on a time window.
+    #[test]
+    fn stale_time_recording_racing_a_clear() {
+        loom::model(|| {
+            let w = Arc::new(TimeWindow::new(200, 2));
+            let generation = Arc::new(AtomicU64::new(0));
+            let (w2, g2) = (Arc::clone(&w), Arc::clone(&generation));
+            let t = thread::spawn(move || {
+                if g2.load(Ordering::Acquire) == 0 {
+                    w2.record(CALL | FAILED, 50, || g2.load(Ordering::Acquire) == 0);
+                }
+            });
+            generation.store(1, Ordering::Release);
+            w.clear();
+            t.join().unwrap();
+            assert_eq!(w.counts(50), Counts::default(), "a stale outcome survived");
+        });
+    }
+
+    /// Recycling (a recording of a new epoch in a bucket holding an old one), a clear and a
+    /// recording of the new epoch, all racing: no count ever wraps or exceeds what was
+    /// recorded since, the old epoch's failure never reappears, and failures never exceed
+    /// calls.
+    #[test]
+    fn time_window_recycle_clear_and_record() {
+        loom::model(|| {
+            // 2 buckets of 100 ns: epochs 0 and 2 share bucket 0.
+            let w = Arc::new(TimeWindow::new(200, 2));
+            w.record(CALL | FAILED | SLOW, 50, || true);
+            let w2 = Arc::clone(&w);
+            let recycler = thread::spawn(move || w2.record(CALL, 250, || true));
+            let w3 = Arc::clone(&w);
+            let clearer = thread::spawn(move || w3.clear());
+            let mine = w.record(CALL, 260, || true);
+            let theirs = recycler.join().unwrap();
+            clearer.join().unwrap();
+            for c in [mine, theirs, Some(w.counts(260))].into_iter().flatten() {
+                assert!(c.calls <= 2, "{c:?}");
+                assert_eq!((c.failures, c.slow), (0, 0), "{c:?}");
+            }
+            for b in w.buckets.iter() {
+                for word in [&b.calls, &b.failures, &b.slow] {
+                    assert!(word.load(Ordering::Relaxed) & COUNT_MAX <= 2);
+                }
+            }
+        });
+    }
+
+    /// A recorder with a clock reading a whole window old races one with a current reading
+    /// for the same bucket: the current call is always kept (buckets never go back in time).
+    #[test]
+    fn a_stale_recorder_never_rewinds_the_bucket() {
+        loom::model(|| {
+            let w = Arc::new(TimeWindow::new(200, 2));
+            let w2 = Arc::clone(&w);
+            let t = thread::spawn(move || {
+                w2.record(CALL | FAILED, 50, || true); // epoch 0, bucket 0
+            });
+            w.record(CALL, 250, || true); // epoch 2, bucket 0
+            t.join().unwrap();
+            let c = w.counts(250);
+            assert_eq!(c.calls, 1, "epoch 2's call was lost: {c:?}");
+            assert!(c.failures <= c.calls, "{c:?}");
         });
     }
 }

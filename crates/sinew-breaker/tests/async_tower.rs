@@ -78,6 +78,23 @@ async fn a_cancelled_future_records_nothing_and_frees_its_trial() {
     assert_eq!(b.state(), State::Closed);
 }
 
+/// A classifier that panics in `call_async_with`: the call counts as a failure and the
+/// panic goes on.
+#[tokio::test]
+async fn a_panicking_async_classifier_counts_as_a_failure() {
+    let b = std::sync::Arc::new(breaker(1));
+    let b2 = std::sync::Arc::clone(&b);
+    let task = tokio::spawn(async move {
+        let _ = b2
+            .call_async_with(async { Err::<(), _>(503) }, |_| -> bool {
+                panic!("classifier")
+            })
+            .await;
+    });
+    assert!(task.await.unwrap_err().is_panic());
+    assert_eq!(b.state(), State::Open);
+}
+
 #[cfg(feature = "tokio")]
 #[tokio::test(start_paused = true)]
 async fn a_timed_out_call_counts_as_a_failure() {
@@ -131,6 +148,19 @@ mod tower_layer {
             4,
             "the rejected call never reached the service"
         );
+    }
+
+    /// A classifier that panics: the call counts as a failure (here the one that trips the
+    /// breaker) and the panic goes on.
+    #[tokio::test]
+    async fn a_panicking_classifier_counts_as_a_failure() {
+        let b = Arc::new(breaker(1));
+        let layer = CircuitBreakerLayer::new(Arc::clone(&b))
+            .classify(|_: &Result<u16, ()>| -> bool { panic!("classifier") });
+        let svc = layer.layer(service_fn(|status: u16| async move { Ok::<_, ()>(status) }));
+        let task = tokio::spawn(async move { svc.oneshot(200).await });
+        assert!(task.await.unwrap_err().is_panic());
+        assert_eq!(b.state(), State::Open);
     }
 
     #[tokio::test]

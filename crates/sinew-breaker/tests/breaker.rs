@@ -657,3 +657,208 @@ fn types_are_send_and_sync() {
     send_sync::<sinew_breaker::OwnedPermit>();
     send_sync::<CallError<std::io::Error>>();
 }
+
+// ---- Regression tests of review findings ----
+
+/// Trips on one failure (a window of one call), waits `wait_secs` in open, one trial.
+fn one_call_builder(clock: &ManualClock, wait_secs: u64) -> Builder<ManualClock> {
+    CircuitBreaker::builder()
+        .count_window(1)
+        .minimum_calls(1)
+        .wait_in_open(Duration::from_secs(wait_secs))
+        .half_open_permits(1)
+        .clock(clock.clone())
+}
+
+/// Each `force_open` is a transition (a new generation) even from `ForcedOpen`. The deadline
+/// word used to be written only on trips, so after 2^20 forced transitions its generation
+/// looked newer than the state's (wrapping comparison) and the next trip left `try_acquire`
+/// looping forever. Every transition now installs its deadline word.
+#[test]
+fn a_million_forced_transitions_leave_the_open_deadline_working() {
+    let clock = clock();
+    let b = Arc::new(one_call_builder(&clock, 10).build().unwrap());
+    // Generations are 21 bits: more than half of them.
+    for _ in 0..(1u32 << 20) + 8 {
+        b.force_open();
+    }
+    b.reset();
+    b.try_acquire().unwrap().failure();
+    assert_eq!(b.state(), State::Open);
+    // Before the fix this call never returned: run it on a thread and give up after 30 s of
+    // real time (it answers at once when correct).
+    let (tx, rx) = std::sync::mpsc::channel();
+    let b2 = Arc::clone(&b);
+    std::thread::spawn(move || {
+        let r = b2.try_acquire().map(|_| ()).map_err(|r| r.retry_after());
+        let _ = tx.send(r);
+    });
+    let r = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("try_acquire in Open returns");
+    assert_eq!(r, Err(Some(Duration::from_secs(10))));
+    clock.advance(Duration::from_secs(10));
+    b.try_acquire().unwrap().success();
+    assert_eq!(b.state(), State::Closed);
+}
+
+/// The trip count saturates at 255: the 256th trip in a row keeps the capped backoff instead
+/// of wrapping to 0 (the first trip's wait).
+#[test]
+fn backoff_stays_at_its_cap_past_255_trips() {
+    let clock = clock();
+    let b = one_call_builder(&clock, 1)
+        .open_backoff(2.0, Duration::from_secs(64))
+        .build()
+        .unwrap();
+    b.try_acquire().unwrap().failure();
+    for trip in 1..=300u32 {
+        let w = b.try_acquire().unwrap_err().retry_after().unwrap();
+        let want = Duration::from_secs(1u64 << (trip - 1).min(6));
+        assert_eq!(w, want, "trip {trip}");
+        clock.advance(w);
+        b.try_acquire().unwrap().failure(); // the trial fails: trip again
+    }
+}
+
+/// Half-open with one trial slot: a classifier that panics must not leave the slot taken.
+/// The call counts as failed (as a panic in the call does), so the breaker reopens.
+#[test]
+fn a_panicking_classifier_counts_as_a_failure_and_frees_the_trial() {
+    let clock = clock();
+    let b = one_call_builder(&clock, 1).build().unwrap();
+    b.try_acquire().unwrap().failure();
+    clock.advance(Duration::from_secs(1));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        b.call_with(|| Err::<(), _>(503), |_| panic!("classifier"))
+    }));
+    assert!(r.is_err(), "the classifier's panic is resumed");
+    assert_eq!(b.state(), State::Open, "the trial counted as failed");
+    clock.advance(Duration::from_secs(2));
+    b.try_acquire().unwrap().success();
+    assert_eq!(b.state(), State::Closed);
+}
+
+/// A listener that panics on the Open -> HalfOpen transition: the caller that made the
+/// transition still gets its trial permit (before, the panic escaped `try_acquire` and the
+/// slot the transition had taken for it was never given back).
+#[test]
+fn a_panicking_listener_does_not_leak_the_first_trial() {
+    let clock = clock();
+    let b = one_call_builder(&clock, 1)
+        .on_transition(|t: &Transition| {
+            if t.to == State::HalfOpen {
+                panic!("listener");
+            }
+        })
+        .build()
+        .unwrap();
+    b.try_acquire().unwrap().failure();
+    clock.advance(Duration::from_secs(1));
+    let trial = b.try_acquire().unwrap();
+    assert_eq!(b.state(), State::HalfOpen);
+    trial.success();
+    assert_eq!(b.state(), State::Closed);
+}
+
+/// A listener that panics on the trip made while a panicking call unwinds: before, the
+/// second panic aborted the process; now the listener's panic is contained and the call's own
+/// panic is resumed.
+#[test]
+fn a_panicking_listener_during_an_unwinding_call_does_not_abort() {
+    let b = CircuitBreaker::builder()
+        .consecutive_failures(1)
+        .on_transition(|_: &Transition| panic!("listener"))
+        .build()
+        .unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _: Result<(), CallError<()>> = b.call(|| panic!("call"));
+    }));
+    assert_eq!(r.unwrap_err().downcast_ref::<&str>(), Some(&"call"));
+    assert_eq!(b.state(), State::Open);
+}
+
+/// Rejections are counted with `fetch_add`: exact under concurrent rejections.
+#[test]
+fn concurrent_rejections_are_all_counted() {
+    let b = CircuitBreaker::builder().build().unwrap();
+    b.force_open();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..50_000 {
+                    assert!(b.try_acquire().is_err());
+                }
+            });
+        }
+    });
+    assert_eq!(b.metrics().rejected, 200_000);
+}
+
+/// `count_window(20)` alone builds: the default minimum of 100 calls follows a smaller count
+/// window down to its size, so the breaker decides once the window is full. A minimum set by
+/// hand above the window is still an error.
+#[test]
+fn the_default_minimum_follows_a_small_count_window() {
+    let clock = clock();
+    let b = CircuitBreaker::builder()
+        .count_window(20)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    fail_n(&b, 19);
+    assert_eq!(
+        b.state(),
+        State::Closed,
+        "19 calls are below the minimum of 20"
+    );
+    fail_n(&b, 1);
+    assert_eq!(b.state(), State::Open);
+    // The order of the setters does not matter, and a larger window keeps 100.
+    assert!(CircuitBreaker::builder().count_window(1).build().is_ok());
+    let big = CircuitBreaker::builder()
+        .count_window(500)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    fail_n(&big, 99);
+    assert_eq!(big.state(), State::Closed);
+    fail_n(&big, 1);
+    assert_eq!(big.state(), State::Open);
+    assert_eq!(
+        CircuitBreaker::builder()
+            .minimum_calls(21)
+            .count_window(20)
+            .build()
+            .unwrap_err(),
+        ConfigError::MinimumCallsExceedWindow {
+            minimum_calls: 21,
+            window: 20
+        }
+    );
+}
+
+/// A report from before a reset does not count after it; with the consecutive-failure rule
+/// too (its count is stamped with the generation it belongs to).
+#[test]
+fn reports_from_before_a_reset_count_nowhere() {
+    let clock = clock();
+    let b = CircuitBreaker::builder()
+        .consecutive_failures(2)
+        .time_window(Duration::from_secs(10))
+        .minimum_calls(100)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let early: Vec<_> = (0..3).map(|_| b.try_acquire().unwrap()).collect();
+    b.try_acquire().unwrap().failure();
+    assert_eq!(b.metrics().consecutive_failures, 1);
+    b.reset();
+    assert_eq!(b.metrics().consecutive_failures, 0);
+    for p in early {
+        p.failure();
+    }
+    let m = b.metrics();
+    assert_eq!((m.calls, m.consecutive_failures), (0, 0));
+    assert_eq!(b.state(), State::Closed);
+}

@@ -58,9 +58,9 @@ impl BucketRange {
         self.start <= bucket && bucket < self.end
     }
 
-    /// The number of buckets in the range.
+    /// The number of buckets in the range (0 if `end <= start`).
     pub fn len(&self) -> u32 {
-        self.end - self.start
+        self.end.saturating_sub(self.start)
     }
 
     /// Whether the range holds no bucket (never true for ranges this crate returns).
@@ -151,7 +151,6 @@ fn sub(a: Digest, b: Digest) -> Digest {
 /// assert!(ranges[0].contains(a.bucket_of("pear")));
 /// Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
 pub struct AntiEntropyTree {
     depth: u8,
     seed: u64,
@@ -164,6 +163,18 @@ pub struct AntiEntropyTree {
     /// Heap-numbered digests of the nodes at levels `0..=group_level` (root 1, children of `i`
     /// are `2i` and `2i + 1`; index 0 unused), valid for groups whose dirty bit is clear.
     cache: Mutex<Box<[Digest]>>,
+}
+
+/// Concise: the parameters and the root, not the `2^depth` bucket digests.
+impl std::fmt::Debug for AntiEntropyTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AntiEntropyTree")
+            .field("depth", &self.depth)
+            .field("seed", &format_args!("{:#x}", self.seed))
+            .field("buckets", &self.buckets.len())
+            .field("root", &format_args!("{:#034x}", self.root()))
+            .finish()
+    }
 }
 
 impl AntiEntropyTree {
@@ -404,6 +415,12 @@ impl AntiEntropyTree {
 /// The buckets in which two trees in one process differ, as sorted ranges: the same answer
 /// as a [`Reconciler`](crate::Reconciler) exchange, without the messages.
 ///
+/// The answer is exact for trees that are not written while `diff` runs. It reads the trees
+/// level by level, so a write that lands meanwhile may be missed (its ancestors were already
+/// found equal) or seen only in part; the next `diff` catches it. Its memory grows with the
+/// number of differing nodes on a level, at most `2^depth` candidates (no limit is needed: no
+/// peer is involved).
+///
 /// # Errors
 ///
 /// [`ReconcileError::Incompatible`] if the trees differ in depth or seed.
@@ -472,6 +489,22 @@ mod tests {
         assert_eq!(t.root(), 0);
         assert_eq!(t.node_digest(7, 0), None);
         assert_eq!(t.node_digest(3, 8), None);
+    }
+
+    #[test]
+    fn debug_is_concise_and_inverted_ranges_are_empty() {
+        let t = AntiEntropyTree::new(16).unwrap();
+        t.insert("k", 1);
+        let text = format!("{t:?}");
+        assert!(text.len() < 200, "{text}");
+        assert!(
+            text.contains("depth: 16") && text.contains("buckets: 65536"),
+            "{text}"
+        );
+        let inverted = BucketRange { start: 5, end: 2 };
+        assert_eq!(inverted.len(), 0);
+        assert!(inverted.is_empty());
+        assert_eq!(BucketRange { start: 2, end: 5 }.len(), 3);
     }
 
     #[test]

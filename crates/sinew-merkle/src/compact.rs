@@ -1,6 +1,6 @@
 //! [`CompactTree`]: the frontier of a log tree, `O(log n)` state, append and root only.
 
-use crate::error::DecodeError;
+use crate::error::{DecodeError, TreeError};
 use crate::hasher::{Hash, MerkleHasher, Sha256Hasher};
 
 /// A log tree that keeps only its frontier (also called a compact range): the roots of the
@@ -19,7 +19,7 @@ use crate::hasher::{Hash, MerkleHasher, Sha256Hasher};
 /// let mut compact = CompactTree::new();
 /// let mut full = MerkleTree::new();
 /// for i in 0..1000u32 {
-///     compact.push(&i.to_be_bytes());
+///     compact.push(&i.to_be_bytes())?;
 ///     full.push(&i.to_be_bytes());
 /// }
 /// assert_eq!(compact.root(), full.root());
@@ -105,13 +105,24 @@ impl<H: MerkleHasher> CompactTree<H> {
     }
 
     /// Appends a leaf (hashed as `H(0x00 || data)`).
-    pub fn push(&mut self, data: &[u8]) {
+    ///
+    /// # Errors
+    ///
+    /// [`TreeError::Full`] if the tree already has `u64::MAX` leaves (reachable only through
+    /// [`from_parts`](CompactTree::from_parts)); the tree is unchanged.
+    pub fn push(&mut self, data: &[u8]) -> Result<(), TreeError> {
+        self.check_room()?;
         let h = self.hasher.hash_leaf(data);
-        self.push_leaf_hash(h);
+        self.push_leaf_hash(h)
     }
 
     /// Appends a leaf given by its leaf hash.
-    pub fn push_leaf_hash(&mut self, leaf_hash: Hash) {
+    ///
+    /// # Errors
+    ///
+    /// As [`push`](Self::push).
+    pub fn push_leaf_hash(&mut self, leaf_hash: Hash) -> Result<(), TreeError> {
+        let new_size = self.check_room()?;
         // A binary counter: each trailing one bit of the size is a subtree the new leaf closes.
         let mut carry = leaf_hash;
         let mut size = self.size;
@@ -123,7 +134,15 @@ impl<H: MerkleHasher> CompactTree<H> {
             size >>= 1;
         }
         self.frontier.push(carry);
-        self.size = self.size.wrapping_add(1);
+        self.size = new_size;
+        Ok(())
+    }
+
+    /// The size after one more leaf, if it fits in a `u64`.
+    fn check_room(&self) -> Result<u64, TreeError> {
+        self.size
+            .checked_add(1)
+            .ok_or(TreeError::Full { len: self.size })
     }
 
     /// The root (the empty root for no leaves): the right fold of the frontier.
@@ -133,5 +152,33 @@ impl<H: MerkleHasher> CompactTree<H> {
             return self.hasher.hash_empty();
         };
         it.fold(last, |acc, left| self.hasher.hash_children(left, &acc))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests fail loudly
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_tree_rejects_pushes_unchanged() {
+        let frontier = vec![[7u8; 32]; 64];
+        let mut c = CompactTree::from_parts(u64::MAX, frontier.clone()).unwrap();
+        let root = c.root();
+        assert_eq!(c.push(b"x"), Err(TreeError::Full { len: u64::MAX }));
+        assert_eq!(
+            c.push_leaf_hash([1; 32]),
+            Err(TreeError::Full { len: u64::MAX })
+        );
+        assert_eq!(
+            (c.len(), c.frontier(), c.root()),
+            (u64::MAX, &frontier[..], root)
+        );
+
+        // One below: the last push fills it, carrying through all 63 subtrees.
+        let mut c = CompactTree::from_parts(u64::MAX - 1, vec![[7u8; 32]; 63]).unwrap();
+        assert_eq!(c.push(b"x"), Ok(()));
+        assert_eq!((c.len(), c.frontier().len()), (u64::MAX, 64));
+        assert!(c.push(b"y").is_err());
     }
 }

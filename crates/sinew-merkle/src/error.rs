@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-/// Why a tree could not answer a request (a root or a proof for sizes it does not have).
+/// Why a tree could not answer a request (a root or a proof for sizes it does not have) or
+/// take another leaf.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TreeError {
@@ -31,6 +32,12 @@ pub enum TreeError {
     /// A consistency proof was asked for from the empty tree, which RFC 9162 does not define
     /// (every tree extends the empty tree; there is nothing to prove).
     EmptyOldTree,
+    /// The tree already has `u64::MAX` leaves, the most its size can count (a
+    /// [`CompactTree`](crate::CompactTree) restored with that size).
+    Full {
+        /// The tree's size.
+        len: u64,
+    },
 }
 
 impl fmt::Display for TreeError {
@@ -48,6 +55,7 @@ impl fmt::Display for TreeError {
             Self::EmptyOldTree => {
                 f.write_str("consistency proofs from the empty tree are undefined")
             }
+            Self::Full { len } => write!(f, "the tree is full ({len} leaves)"),
         }
     }
 }
@@ -82,6 +90,15 @@ pub enum VerifyError {
         /// How many the proof has.
         actual: usize,
     },
+    /// A proof object's own tree size is not the trusted size it was verified against
+    /// ([`InclusionProof::verify`](crate::InclusionProof::verify),
+    /// [`ConsistencyProof::verify`](crate::ConsistencyProof::verify)).
+    SizeMismatch {
+        /// The size the proof carries.
+        proof: u64,
+        /// The trusted size given to the verifier.
+        trusted: u64,
+    },
     /// A hash given as bytes is not 32 bytes long (the `_raw` verifiers).
     HashLength {
         /// Its length.
@@ -110,6 +127,10 @@ impl fmt::Display for VerifyError {
             Self::ProofLength { expected, actual } => {
                 write!(f, "proof has {actual} hashes, expected {expected}")
             }
+            Self::SizeMismatch { proof, trusted } => write!(
+                f,
+                "proof is for tree size {proof}, but the trusted tree size is {trusted}"
+            ),
             Self::HashLength { len } => write!(f, "hash is {len} bytes, expected 32"),
             Self::RootMismatch => f.write_str("proof does not match the root hash"),
         }
@@ -119,7 +140,7 @@ impl fmt::Display for VerifyError {
 impl std::error::Error for VerifyError {}
 
 /// Why bytes could not be decoded (a proof or a reconciliation message). Decoding never
-/// panics and never allocates more than the input's length justifies.
+/// panics and never allocates more than the input's length.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DecodeError {
@@ -127,10 +148,9 @@ pub enum DecodeError {
     Truncated,
     /// The input has bytes after the encoded value.
     TrailingBytes,
-    /// The first byte is not the tag of the expected type.
+    /// The first byte is not the tag of the expected type (the formats have no separate
+    /// version field: a future version will use new tag bytes, which land here).
     UnknownTag(u8),
-    /// The format version is not one this crate reads.
-    UnsupportedVersion(u8),
     /// The fields are well formed but inconsistent (for example a leaf index not below the
     /// tree size, or a hash count that does not match the sizes).
     Invalid(&'static str),
@@ -142,7 +162,6 @@ impl fmt::Display for DecodeError {
             Self::Truncated => f.write_str("input ended early"),
             Self::TrailingBytes => f.write_str("trailing bytes after the encoded value"),
             Self::UnknownTag(t) => write!(f, "unknown tag byte {t:#04x}"),
-            Self::UnsupportedVersion(v) => write!(f, "unsupported format version {v}"),
             Self::Invalid(why) => write!(f, "invalid encoding: {why}"),
         }
     }
@@ -190,6 +209,18 @@ pub enum ReconcileError {
     /// The message is not the one expected at this point of the protocol (wrong kind, wrong
     /// level, wrong number of digests, or the exchange has already finished).
     Unexpected(&'static str),
+    /// The next round would hold more candidates than the limit
+    /// ([`DEFAULT_MAX_CANDIDATES`](crate::reconcile::DEFAULT_MAX_CANDIDATES) or the one given
+    /// to `with_limit`): the trees differ almost everywhere, or the peer claims they do. Fall
+    /// back to a full copy, or retry with a larger limit on both sides.
+    TooManyDifferences {
+        /// The level of the round that would exceed the limit.
+        level: u8,
+        /// The candidates it would hold.
+        candidates: usize,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for ReconcileError {
@@ -202,6 +233,15 @@ impl fmt::Display for ReconcileError {
                 local.0, local.1, remote.0, remote.1
             ),
             Self::Unexpected(why) => write!(f, "unexpected message: {why}"),
+            Self::TooManyDifferences {
+                level,
+                candidates,
+                limit,
+            } => write!(
+                f,
+                "too many differences: level {level} would hold {candidates} candidates, \
+                 more than the limit of {limit}"
+            ),
         }
     }
 }

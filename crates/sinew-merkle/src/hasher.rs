@@ -112,6 +112,7 @@ impl MerkleHasher for Sha256Hasher {
 /// BLAKE3 with the RFC 6962 tree shape and prefixes (`blake3` feature). Not interoperable with
 /// RFC 6962 logs, which are SHA-256; use it for your own logs where BLAKE3 is faster.
 #[cfg(feature = "blake3")]
+#[cfg_attr(docsrs, doc(cfg(feature = "blake3")))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Blake3Hasher;
 

@@ -88,7 +88,10 @@
 //!   huge sizes, index beyond size, proofs of the wrong length, altered hashes) and never panic
 //!   or allocate. Decoders ([`InclusionProof::from_bytes`], [`Message::decode`]) return
 //!   [`DecodeError`] for any malformed input and never allocate more than the input's length
-//!   justifies. Both are fuzzed (`merkle_verify`, `merkle_decode`).
+//!   (a [`Message::Diff`] keeps its flags packed, as sent). Both are fuzzed
+//!   (`merkle_verify`, `merkle_decode`). The [`Reconciler`] and [`Responder`] cap the
+//!   candidates of a round ([`DEFAULT_MAX_CANDIDATES`]), so a dishonest peer cannot make them
+//!   hold `2^depth`.
 //! - **Complexity.** [`MerkleTree::push`]: amortized two hashes. Roots and proofs: `O(log n)`
 //!   hashes. Memory: 64 bytes per leaf. [`CompactTree`]: at most 64 hashes of state.
 //!   [`AntiEntropyTree`]: about `17 * 2^depth` bytes; a write is three atomic operations; a
@@ -99,7 +102,10 @@
 //!   (loom-checked).
 //! - **Security.** Leaf and node hashes are domain-separated and odd nodes are not duplicated,
 //!   so neither the second-preimage attack on unseparated trees nor the CVE-2012-2459
-//!   duplicate-leaf ambiguity applies. The anti-entropy digests use XXH3, a fast
+//!   duplicate-leaf ambiguity applies. RFC 9162's verifiers do not pin down the tree size a
+//!   proof is for, so take sizes with roots from a trusted tree head: the free verifiers take
+//!   them as arguments, and [`InclusionProof::verify`] / [`ConsistencyProof::verify`] take the
+//!   trusted sizes and reject a proof that carries others. The anti-entropy digests use XXH3, a fast
 //!   non-cryptographic hash: they detect accidental divergence between replicas you run, and
 //!   are not meant to resist a replica that crafts collisions.
 
@@ -127,7 +133,7 @@ pub use hasher::{
     Hash, LEAF_PREFIX, MerkleHasher, NODE_PREFIX, Sha256Hasher, empty_root, leaf_hash, node_hash,
 };
 pub use proof::{ConsistencyProof, InclusionProof};
-pub use reconcile::{Message, Reconciler, Responder, Step};
+pub use reconcile::{DEFAULT_MAX_CANDIDATES, DiffBits, Message, Reconciler, Responder, Step};
 pub use tree::MerkleTree;
 pub use verify::{
     root_from_inclusion_proof, verify_consistency, verify_consistency_raw, verify_consistency_with,

@@ -9,10 +9,12 @@
 //! consistency:  0x02 | old_size: u64 | new_size: u64  | count: u8 | count x hash
 //! ```
 //!
-//! The first byte is the type tag (which doubles as the format version). Decoding checks the
+//! The first byte is the type tag, which doubles as the format version: a later format will
+//! use new tag bytes, which this version rejects with [`DecodeError::UnknownTag`]. Decoding checks the
 //! shape: `index < size`, `0 < old_size <= new_size`, that `count` is exactly the number of
 //! hashes a proof for those sizes has (at most 64, or 65 for consistency), and that no bytes
-//! trail. A decoded proof can still be wrong; only verification against a root says it is right.
+//! trail. A decoded proof can still be wrong; only verification against a trusted size and root
+//! says it is right (see the `# Security` notes on the `verify` and `from_bytes` methods).
 
 use crate::error::{DecodeError, VerifyError};
 use crate::hasher::{Hash, MerkleHasher, Sha256Hasher};
@@ -175,17 +177,50 @@ impl InclusionProof {
         self.hashes
     }
 
-    /// Verifies the proof (SHA-256) for a leaf hash against a root:
-    /// [`verify_inclusion`](crate::verify_inclusion) with this proof's index and size.
+    /// Verifies the proof (SHA-256): that the leaf with hash `leaf_hash` is at
+    /// [`index`](Self::index) in the tree of `size` leaves whose root is `root`, where `size`
+    /// and `root` come together from a source you trust (a signed tree head).
+    ///
+    /// This is [`verify_inclusion`](crate::verify_inclusion) with this proof's index, after
+    /// checking that the proof is for the trusted `size`. Against a fixed size, the hashes fit
+    /// the path of one index only, so once this returns `Ok`, [`index`](Self::index) is the
+    /// leaf's position; compare it with the index you expect if you expect one.
+    ///
+    /// # Security
+    ///
+    /// The size inside a proof (especially a decoded one) is chosen by whoever made the proof.
+    /// RFC 9162's verifier does not pin it down: a proof can also verify, against the same
+    /// root, for another size whose path has the same shape (a proof for leaf 1 of a tree of
+    /// 2 also verifies as leaf 2 of a tree of 3). That is why this method takes the trusted
+    /// size and rejects a proof that carries any other.
     ///
     /// # Errors
     ///
+    /// [`VerifyError::SizeMismatch`] if the proof is not for `size`,
     /// [`VerifyError::RootMismatch`] if the leaf is not in the tree with that root.
-    pub fn verify(&self, leaf_hash: &Hash, root: &Hash) -> Result<(), VerifyError> {
-        self.verify_with(&Sha256Hasher, leaf_hash, root)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sinew_merkle::{leaf_hash, InclusionProof, MerkleTree};
+    ///
+    /// let log = MerkleTree::from_leaves([&b"a"[..], b"b", b"c"]);
+    /// let (size, root) = (log.len(), log.root()); // from a signed tree head
+    /// let wire = log.inclusion_proof(1, size)?.to_bytes();
+    /// let proof = InclusionProof::from_bytes(&wire)?;
+    /// proof.verify(&leaf_hash(b"b"), size, &root)?;
+    /// assert_eq!(proof.index(), 1);
+    /// Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify(&self, leaf_hash: &Hash, size: u64, root: &Hash) -> Result<(), VerifyError> {
+        self.verify_with(&Sha256Hasher, leaf_hash, size, root)
     }
 
     /// [`verify`](Self::verify) with any hasher.
+    ///
+    /// # Security
+    ///
+    /// As [`verify`](Self::verify): `size` and `root` must come from a trusted source.
     ///
     /// # Errors
     ///
@@ -194,8 +229,15 @@ impl InclusionProof {
         &self,
         hasher: &H,
         leaf_hash: &Hash,
+        size: u64,
         root: &Hash,
     ) -> Result<(), VerifyError> {
+        if self.size != size {
+            return Err(VerifyError::SizeMismatch {
+                proof: self.size,
+                trusted: size,
+            });
+        }
         crate::verify_inclusion_with(hasher, leaf_hash, self.index, self.size, &self.hashes, root)
     }
 
@@ -205,6 +247,14 @@ impl InclusionProof {
     }
 
     /// Decodes [`to_bytes`](Self::to_bytes)'s output, checking the proof's shape.
+    ///
+    /// # Security
+    ///
+    /// The index and size in the bytes are the sender's claim, not facts: a well-formed proof
+    /// can still be wrong, and can even verify for a size other than the one it states.
+    /// Verify it with [`verify`](Self::verify) against a size and root you trust (or pass your
+    /// trusted size to [`verify_inclusion`](crate::verify_inclusion)), never against
+    /// [`size`](Self::size).
     ///
     /// # Errors
     ///
@@ -257,17 +307,54 @@ impl ConsistencyProof {
         self.hashes
     }
 
-    /// Verifies the proof (SHA-256) between two roots:
-    /// [`verify_consistency`](crate::verify_consistency) with this proof's sizes.
+    /// Verifies the proof (SHA-256): that the tree of `new_size` leaves with root `new_root`
+    /// extends the tree of `old_size` leaves with root `old_root`, where each (size, root) pair
+    /// comes from a source you trust (signed tree heads).
+    ///
+    /// This is [`verify_consistency`](crate::verify_consistency) after checking that the proof
+    /// is for the trusted sizes.
+    ///
+    /// # Security
+    ///
+    /// The sizes inside a proof (especially a decoded one) are chosen by whoever made the
+    /// proof, and RFC 9162's verifier does not pin them down: a proof can verify against the
+    /// same roots for other sizes whose paths have the same shape. That is why this method
+    /// takes the trusted sizes and rejects a proof that carries any others.
     ///
     /// # Errors
     ///
+    /// [`VerifyError::SizeMismatch`] if the proof is not for `old_size` and `new_size`,
     /// [`VerifyError::RootMismatch`] if the trees are not consistent.
-    pub fn verify(&self, old_root: &Hash, new_root: &Hash) -> Result<(), VerifyError> {
-        self.verify_with(&Sha256Hasher, old_root, new_root)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sinew_merkle::{ConsistencyProof, MerkleTree};
+    ///
+    /// let mut log = MerkleTree::from_leaves([&b"a"[..], b"b"]);
+    /// let (old_size, old_root) = (log.len(), log.root()); // an earlier signed tree head
+    /// log.push(b"c");
+    /// let (new_size, new_root) = (log.len(), log.root()); // the latest one
+    /// let wire = log.consistency_proof(old_size, new_size)?.to_bytes();
+    /// let proof = ConsistencyProof::from_bytes(&wire)?;
+    /// proof.verify(old_size, &old_root, new_size, &new_root)?;
+    /// Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify(
+        &self,
+        old_size: u64,
+        old_root: &Hash,
+        new_size: u64,
+        new_root: &Hash,
+    ) -> Result<(), VerifyError> {
+        self.verify_with(&Sha256Hasher, old_size, old_root, new_size, new_root)
     }
 
     /// [`verify`](Self::verify) with any hasher.
+    ///
+    /// # Security
+    ///
+    /// As [`verify`](Self::verify): the sizes and roots must come from trusted sources.
     ///
     /// # Errors
     ///
@@ -275,9 +362,16 @@ impl ConsistencyProof {
     pub fn verify_with<H: MerkleHasher>(
         &self,
         hasher: &H,
+        old_size: u64,
         old_root: &Hash,
+        new_size: u64,
         new_root: &Hash,
     ) -> Result<(), VerifyError> {
+        for (proof, trusted) in [(self.old_size, old_size), (self.new_size, new_size)] {
+            if proof != trusted {
+                return Err(VerifyError::SizeMismatch { proof, trusted });
+            }
+        }
         crate::verify_consistency_with(
             hasher,
             self.old_size,
@@ -294,6 +388,14 @@ impl ConsistencyProof {
     }
 
     /// Decodes [`to_bytes`](Self::to_bytes)'s output, checking the proof's shape.
+    ///
+    /// # Security
+    ///
+    /// The sizes in the bytes are the sender's claim, not facts: a well-formed proof can still
+    /// be wrong, and can even verify for sizes other than the ones it states. Verify it with
+    /// [`verify`](Self::verify) against sizes and roots you trust (or pass your trusted sizes
+    /// to [`verify_consistency`](crate::verify_consistency)), never against
+    /// [`old_size`](Self::old_size) and [`new_size`](Self::new_size).
     ///
     /// # Errors
     ///
@@ -456,6 +558,61 @@ mod tests {
             ConsistencyProof::from_bytes(&wrong),
             Err(DecodeError::Invalid(_))
         ));
+    }
+
+    /// The review finding behind `verify`'s size argument: RFC 9162's verifier accepts a proof
+    /// for leaf 1 of a tree of 2 as a proof for leaf 2 of a tree of 3 with the same root, so a
+    /// decoded proof that claims the second shape must be rejected against the trusted size 2.
+    #[test]
+    fn verify_pins_the_trusted_size() {
+        let t = MerkleTree::from_leaves([&b"a"[..], b"b"]);
+        let (size, root) = (t.len(), t.root());
+        let leaf = crate::leaf_hash(b"b");
+        let honest = t.inclusion_proof(1, 2).unwrap();
+        assert_eq!(honest.verify(&leaf, size, &root), Ok(()));
+        // The free verifier cannot tell the shapes apart.
+        assert_eq!(
+            crate::verify_inclusion(&leaf, 2, 3, honest.hashes(), &root),
+            Ok(())
+        );
+        let forged = InclusionProof::from_bytes(
+            &InclusionProof::new(2, 3, honest.hashes().to_vec())
+                .unwrap()
+                .to_bytes(),
+        )
+        .unwrap();
+        assert_eq!(
+            forged.verify(&leaf, size, &root),
+            Err(VerifyError::SizeMismatch {
+                proof: 3,
+                trusted: 2
+            })
+        );
+        assert_eq!(
+            forged.verify(&leaf, 3, &root),
+            Ok(()),
+            "only the trusted size tells them apart"
+        );
+
+        let mut t = MerkleTree::from_leaves((0..6u8).map(|i| [i]));
+        let (old_size, old_root) = (t.len(), t.root());
+        t.push(&[6]);
+        let c = t.consistency_proof(old_size, 7).unwrap();
+        assert_eq!(c.verify(old_size, &old_root, 7, &t.root()), Ok(()));
+        assert_eq!(
+            c.verify(old_size, &old_root, 8, &t.root()),
+            Err(VerifyError::SizeMismatch {
+                proof: 7,
+                trusted: 8
+            })
+        );
+        assert_eq!(
+            c.verify(5, &old_root, 7, &t.root()),
+            Err(VerifyError::SizeMismatch {
+                proof: 6,
+                trusted: 5
+            })
+        );
     }
 
     #[cfg(feature = "serde")]

@@ -13,6 +13,29 @@
 //! round costs 16 bytes per candidate plus one bit: the bytes grow with the number of differing
 //! buckets times the depth, not with the data.
 //!
+//! # Memory, and a dishonest peer
+//!
+//! Each round, the candidates are the children of the nodes that differ, so their number can
+//! double every round. A peer that claims that everything differs (a responder answering
+//! "differs" for every candidate, or a reconciler sending digests that match nothing) would
+//! make the other side hold `2^depth` candidates at the bucket level: at depth 24, 16 million
+//! candidates, about 64 MiB of indices plus a 256 MiB digests message. Honest replicas that
+//! differ almost everywhere get there too, where a full copy would be cheaper anyway.
+//!
+//! So both sides cap the candidates of a round at a limit, [`DEFAULT_MAX_CANDIDATES`] (65,536)
+//! unless set with [`Reconciler::with_limit`] / [`Responder::with_limit`]; a round that would
+//! exceed it fails with [`ReconcileError::TooManyDifferences`] (fall back to a full copy, or
+//! retry with a larger limit). Memory per side is then at most about 40 bytes per candidate
+//! (indices, digests and the encoded message), about 2.5 MiB at the default.
+//!
+//! # Concurrent writes
+//!
+//! The result is exact for trees that are not written during the exchange. Each round reads
+//! the digests of the tree as it is at that moment, so a write that lands during the exchange
+//! may be missed (its bucket's ancestors were already compared and found equal) or reported
+//! partly. Writes that keep arriving are caught by the next exchange; to repair a settled
+//! state, reconcile when writes are paused or over snapshots.
+//!
 //! # Byte encoding (version 1, stable)
 //!
 //! Little-endian integers:
@@ -30,12 +53,20 @@
 //!               the unused high bits of the last byte are zero
 //! ```
 //!
-//! Decoding rejects anything else (wrong magic, kind, depth, level, count, length, padding)
-//! with a [`DecodeError`], without panicking and without allocating more than the input's
-//! length.
+//! The magic byte doubles as the format version: a later format will use a new magic, which
+//! this version rejects with [`DecodeError::UnknownTag`]. Decoding rejects anything else
+//! (wrong magic, kind, depth, level, count, length, padding)
+//! with a [`DecodeError`], without panicking. It allocates no more than the input's length:
+//! the digests' 16 bytes each, and a `Diff`'s flags as the packed bytes they arrive in
+//! ([`DiffBits`]).
 
 use crate::antientropy::{AntiEntropyTree, BucketRange, Digest, MAX_DEPTH, to_ranges};
 use crate::error::{DecodeError, ReconcileError};
+use std::fmt;
+
+/// The default limit on the candidates of one round (see the [module docs](crate::reconcile)):
+/// 65,536, enough for 32,768 differing nodes on one level, about 2.5 MiB of memory per side.
+pub const DEFAULT_MAX_CANDIDATES: usize = 1 << 16;
 
 const MAGIC: u8 = 0xAE;
 const KIND_DIGESTS: u8 = 1;
@@ -65,9 +96,76 @@ pub enum Message {
         seed: u64,
         /// The level of the candidates.
         level: u8,
-        /// One flag per candidate, `true` where the digests differ.
-        differs: Vec<bool>,
+        /// One flag per candidate, set where the digests differ.
+        differs: DiffBits,
     },
+}
+
+/// The flags of a [`Message::Diff`], one per candidate, packed eight to a byte (bit `i` of the
+/// set is bit `i % 8`, least significant first, of byte `i / 8`) as on the wire, so a decoded
+/// `Diff` takes no more memory than its bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct DiffBits {
+    /// `len.div_ceil(8)` bytes; the unused high bits of the last one are zero.
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl DiffBits {
+    /// The number of flags.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no flags.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Flag `i`, if there is one.
+    pub fn get(&self, i: usize) -> Option<bool> {
+        if i >= self.len {
+            return None;
+        }
+        self.bytes.get(i / 8).map(|b| b >> (i % 8) & 1 == 1)
+    }
+
+    /// The flags in order.
+    pub fn iter(&self) -> impl Iterator<Item = bool> + '_ {
+        (0..self.len).map(|i| self.get(i).unwrap_or(false))
+    }
+
+    /// The number of flags set.
+    pub fn count_ones(&self) -> usize {
+        self.bytes.iter().map(|b| b.count_ones() as usize).sum()
+    }
+
+    /// The packed bytes, as encoded.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl FromIterator<bool> for DiffBits {
+    fn from_iter<I: IntoIterator<Item = bool>>(iter: I) -> Self {
+        let mut bits = Self::default();
+        for flag in iter {
+            if bits.len % 8 == 0 {
+                bits.bytes.push(0);
+            }
+            if let Some(last) = bits.bytes.last_mut() {
+                *last |= u8::from(flag) << (bits.len % 8);
+            }
+            bits.len += 1;
+        }
+        bits
+    }
+}
+
+impl From<Vec<bool>> for DiffBits {
+    fn from(flags: Vec<bool>) -> Self {
+        flags.into_iter().collect()
+    }
 }
 
 impl Message {
@@ -98,15 +196,7 @@ impl Message {
                     out.extend_from_slice(&d.to_le_bytes());
                 }
             }
-            Self::Diff { differs, .. } => {
-                for chunk in differs.chunks(8) {
-                    let byte = chunk
-                        .iter()
-                        .enumerate()
-                        .fold(0u8, |acc, (i, &d)| acc | (u8::from(d) << i));
-                    out.push(byte);
-                }
-            }
+            Self::Diff { differs, .. } => out.extend_from_slice(differs.as_bytes()),
         }
         out
     }
@@ -179,12 +269,13 @@ impl Message {
                 digests,
             });
         }
-        let differs: Vec<bool> = (0..count)
-            .map(|i| body.get(i / 8).is_some_and(|b| b >> (i % 8) & 1 == 1))
-            .collect();
         if !count.is_multiple_of(8) && body.last().is_some_and(|&b| b >> (count % 8) != 0) {
             return Err(DecodeError::Invalid("padding bits are not zero"));
         }
+        let differs = DiffBits {
+            bytes: body.to_vec(),
+            len: count,
+        };
         Ok(Self::Diff {
             depth,
             seed,
@@ -207,10 +298,12 @@ struct Walk {
     rounds: u32,
     bytes_sent: u64,
     bytes_received: u64,
+    /// The most candidates a round may have (at least 2, the candidates of level 1).
+    limit: usize,
 }
 
 impl Walk {
-    fn new() -> Self {
+    fn new(limit: usize) -> Self {
         Self {
             level: 1,
             candidates: vec![0, 1],
@@ -218,21 +311,34 @@ impl Walk {
             rounds: 0,
             bytes_sent: 0,
             bytes_received: 0,
+            limit: limit.max(2),
         }
     }
 
     /// Takes the verdict on this level's candidates; finishes or moves to the next level.
-    fn advance(&mut self, depth: u8, differs: &[bool]) {
+    /// Checks the next level's candidates against the limit first, so that a rejected verdict
+    /// leaves the walk unchanged.
+    fn advance(&mut self, depth: u8, differs: &DiffBits) -> Result<(), ReconcileError> {
+        if self.level < depth {
+            let next = differs.count_ones().saturating_mul(2);
+            if next > self.limit {
+                return Err(ReconcileError::TooManyDifferences {
+                    level: self.level + 1,
+                    candidates: next,
+                    limit: self.limit,
+                });
+            }
+        }
         self.rounds += 1;
         let differing = self
             .candidates
             .iter()
-            .zip(differs)
-            .filter(|(_, d)| **d)
+            .zip(differs.iter())
+            .filter(|(_, d)| *d)
             .map(|(&c, _)| c);
         if self.level >= depth {
             self.result = Some(to_ranges(differing));
-            return;
+            return Ok(());
         }
         let next: Vec<u32> = differing.flat_map(|c| [2 * c, 2 * c + 1]).collect();
         if next.is_empty() {
@@ -241,6 +347,31 @@ impl Walk {
             self.candidates = next;
             self.level += 1;
         }
+        Ok(())
+    }
+
+    /// A concise `Debug` for the side that owns the walk: counts, not the candidates.
+    fn debug(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        name: &str,
+        tree: &AntiEntropyTree,
+        awaiting: Option<bool>,
+    ) -> fmt::Result {
+        let mut d = f.debug_struct(name);
+        d.field("depth", &tree.depth())
+            .field("seed", &format_args!("{:#x}", tree.seed()))
+            .field("level", &self.level)
+            .field("candidates", &self.candidates.len())
+            .field("limit", &self.limit)
+            .field("rounds", &self.rounds);
+        if let Some(awaiting) = awaiting {
+            d.field("awaiting", &awaiting);
+        }
+        d.field("done", &self.result.is_some())
+            .field("bytes_sent", &self.bytes_sent)
+            .field("bytes_received", &self.bytes_received)
+            .finish()
     }
 
     fn check(&self, level: u8, count: usize) -> Result<(), ReconcileError> {
@@ -269,6 +400,14 @@ pub enum Step {
 
 /// The side that starts a reconciliation. Sans-io: it makes bytes to send and takes bytes
 /// received; moving them is up to you (TCP, HTTP, a message queue, a function call).
+///
+/// Each round holds at most [`DEFAULT_MAX_CANDIDATES`] candidates (or the limit given to
+/// [`with_limit`](Self::with_limit)), so a dishonest responder cannot make it allocate more
+/// (see the [module docs](crate::reconcile#memory-and-a-dishonest-peer)).
+///
+/// The ranges are exact for trees that are not written during the exchange; a write that
+/// lands during it may be missed (see the
+/// [module docs](crate::reconcile#concurrent-writes)).
 ///
 /// # Examples
 ///
@@ -299,19 +438,34 @@ pub enum Step {
 /// assert_eq!(reconciler.rounds(), 10);
 /// Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Reconciler<'a> {
     tree: &'a AntiEntropyTree,
     walk: Walk,
     awaiting: bool,
 }
 
+impl fmt::Debug for Reconciler<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.walk
+            .debug(f, "Reconciler", self.tree, Some(self.awaiting))
+    }
+}
+
 impl<'a> Reconciler<'a> {
-    /// A reconciler over the local tree.
+    /// A reconciler over the local tree, with at most [`DEFAULT_MAX_CANDIDATES`] candidates
+    /// per round.
     pub fn new(tree: &'a AntiEntropyTree) -> Self {
+        Self::with_limit(tree, DEFAULT_MAX_CANDIDATES)
+    }
+
+    /// A reconciler that holds at most `max_candidates` candidates in a round (at least 2, the
+    /// nodes of level 1; smaller values count as 2). A round that would need more fails with
+    /// [`ReconcileError::TooManyDifferences`]. Memory is about 40 bytes per candidate.
+    pub fn with_limit(tree: &'a AntiEntropyTree, max_candidates: usize) -> Self {
         Self {
             tree,
-            walk: Walk::new(),
+            walk: Walk::new(max_candidates),
             awaiting: false,
         }
     }
@@ -342,7 +496,9 @@ impl<'a> Reconciler<'a> {
     /// # Errors
     ///
     /// [`ReconcileError`] if the reply does not decode, comes from an incompatible tree, or is
-    /// not the reply to the last message sent. The reconciler is unchanged by a rejected reply.
+    /// not the reply to the last message sent, and [`ReconcileError::TooManyDifferences`] if
+    /// the next round would exceed the candidate limit. The reconciler is unchanged by a
+    /// rejected reply.
     pub fn receive(&mut self, reply: &[u8]) -> Result<Step, ReconcileError> {
         let message = Message::decode(reply)?;
         let Message::Diff {
@@ -359,9 +515,9 @@ impl<'a> Reconciler<'a> {
             return Err(ReconcileError::Unexpected("no message is awaiting a reply"));
         }
         self.walk.check(level, differs.len())?;
+        self.walk.advance(self.tree.depth(), &differs)?;
         self.walk.bytes_received += reply.len() as u64;
         self.awaiting = false;
-        self.walk.advance(self.tree.depth(), &differs);
         match &self.walk.result {
             Some(ranges) => Ok(Step::Done(ranges.clone())),
             None => Ok(Step::Send(self.digests_message())),
@@ -391,18 +547,36 @@ impl<'a> Reconciler<'a> {
 
 /// The side that answers a [`Reconciler`]. It learns the same differing ranges, so both
 /// replicas can repair.
-#[derive(Debug, Clone)]
+///
+/// Like the reconciler, it holds at most [`DEFAULT_MAX_CANDIDATES`] candidates per round (or
+/// the limit given to [`with_limit`](Self::with_limit)), whatever digests a dishonest
+/// reconciler sends; both sides must allow the same number for an honest exchange to pass.
+/// The ranges are exact for trees that are not written during the exchange.
+#[derive(Clone)]
 pub struct Responder<'a> {
     tree: &'a AntiEntropyTree,
     walk: Walk,
 }
 
+impl fmt::Debug for Responder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.walk.debug(f, "Responder", self.tree, None)
+    }
+}
+
 impl<'a> Responder<'a> {
-    /// A responder over the local tree.
+    /// A responder over the local tree, with at most [`DEFAULT_MAX_CANDIDATES`] candidates per
+    /// round.
     pub fn new(tree: &'a AntiEntropyTree) -> Self {
+        Self::with_limit(tree, DEFAULT_MAX_CANDIDATES)
+    }
+
+    /// A responder that holds at most `max_candidates` candidates in a round (at least 2), as
+    /// [`Reconciler::with_limit`].
+    pub fn with_limit(tree: &'a AntiEntropyTree, max_candidates: usize) -> Self {
         Self {
             tree,
-            walk: Walk::new(),
+            walk: Walk::new(max_candidates),
         }
     }
 
@@ -411,7 +585,9 @@ impl<'a> Responder<'a> {
     /// # Errors
     ///
     /// [`ReconcileError`] if the message does not decode, comes from an incompatible tree, or
-    /// is out of turn. The responder is unchanged by a rejected message.
+    /// is out of turn, and [`ReconcileError::TooManyDifferences`] if the next round would
+    /// exceed the candidate limit (no reply is made). The responder is unchanged by a rejected
+    /// message.
     pub fn respond(&mut self, message: &[u8]) -> Result<Vec<u8>, ReconcileError> {
         let decoded = Message::decode(message)?;
         let Message::Digests {
@@ -425,18 +601,18 @@ impl<'a> Responder<'a> {
         };
         self.tree.check_compatible(depth, seed)?;
         self.walk.check(level, digests.len())?;
-        self.walk.bytes_received += message.len() as u64;
         let ours = self.tree.node_digests(level, &self.walk.candidates);
-        let differs: Vec<bool> = ours.iter().zip(&digests).map(|(a, b)| a != b).collect();
+        let differs: DiffBits = ours.iter().zip(&digests).map(|(a, b)| a != b).collect();
+        self.walk.advance(self.tree.depth(), &differs)?;
         let reply = Message::Diff {
             depth: self.tree.depth(),
             seed: self.tree.seed(),
             level,
-            differs: differs.clone(),
+            differs,
         }
         .encode();
+        self.walk.bytes_received += message.len() as u64;
         self.walk.bytes_sent += reply.len() as u64;
-        self.walk.advance(self.tree.depth(), &differs);
         Ok(reply)
     }
 
@@ -475,6 +651,20 @@ impl<'a> Responder<'a> {
 mod tests {
     use super::*;
 
+    #[cfg(not(sinew_loom))] // the tree's atomics are loom's, usable only inside a model
+    #[test]
+    fn debug_is_concise() {
+        let t = AntiEntropyTree::new(20).unwrap();
+        let mut r = Reconciler::new(&t);
+        let _ = r.start();
+        let text = format!("{r:?} {:?}", Responder::new(&t));
+        assert!(text.len() < 400, "{text}");
+        assert!(
+            text.starts_with("Reconciler { depth: 20, seed: 0x7369") && text.contains("Responder"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn messages_round_trip_and_reject_garbage() {
         let m = Message::Diff {
@@ -483,10 +673,23 @@ mod tests {
             level: 4,
             differs: vec![
                 true, false, true, true, false, false, false, false, true, false,
-            ],
+            ]
+            .into(),
         };
         let bytes = m.encode();
         assert_eq!(bytes.len(), 16 + 2);
+        assert_eq!(bytes[16..], [0b0000_1101, 0b0000_0001]);
+        if let Message::Diff { differs, .. } = &m {
+            assert_eq!((differs.len(), differs.count_ones()), (10, 4));
+            assert_eq!(differs.get(8), Some(true));
+            assert_eq!(differs.get(10), None);
+            assert_eq!(
+                differs.iter().collect::<Vec<_>>(),
+                [
+                    true, false, true, true, false, false, false, false, true, false
+                ]
+            );
+        }
         assert_eq!(Message::decode(&bytes), Ok(m));
         let mut padded = bytes.clone();
         if let Some(last) = padded.last_mut() {

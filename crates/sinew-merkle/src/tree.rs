@@ -38,11 +38,31 @@ pub(crate) fn split_point(n: u64) -> u64 {
 /// verify_inclusion(&leaf_hash(&3u32.to_be_bytes()), 3, 10, proof.hashes(), &log.root())?;
 /// Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MerkleTree<H: MerkleHasher = Sha256Hasher> {
     hasher: H,
     /// `levels[k][i]` is the hash of leaves `i * 2^k .. (i + 1) * 2^k`.
     levels: Vec<Vec<Hash>>,
+}
+
+/// Concise: the size and the root, not the leaves.
+impl<H: MerkleHasher> std::fmt::Debug for MerkleTree<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let root = self.root();
+        f.debug_struct("MerkleTree")
+            .field("len", &self.len())
+            .field("root", &format_args!("{}", Hex(&root)))
+            .finish()
+    }
+}
+
+/// Lower-case hex of a hash, for `Debug`.
+struct Hex<'a>(&'a Hash);
+
+impl std::fmt::Display for Hex<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
 }
 
 impl Default for MerkleTree {
@@ -290,7 +310,14 @@ impl<H: MerkleHasher> MerkleTree<H> {
         match found {
             Some(h) => *h,
             // Unreachable: callers only ask for complete subtrees inside `len()`.
-            None => self.hasher.hash_empty(),
+            None => {
+                debug_assert!(
+                    false,
+                    "perfect({level}, {start}) asked for a subtree outside a tree of {}",
+                    self.len()
+                );
+                self.hasher.hash_empty()
+            }
         }
     }
 
@@ -388,7 +415,7 @@ mod tests {
         let mut c = CompactTree::with_hasher(h);
         for i in 0..50u32 {
             t.push(&i.to_le_bytes());
-            c.push(&i.to_le_bytes());
+            c.push(&i.to_le_bytes()).unwrap();
         }
         assert_eq!(t.root(), c.root());
         assert_ne!(
@@ -399,13 +426,26 @@ mod tests {
         let p = t.inclusion_proof(7, 50).unwrap();
         assert!(verify_inclusion_with(&h, &leaf, 7, 50, p.hashes(), &t.root()).is_ok());
         assert!(
-            p.verify(&leaf, &t.root()).is_err(),
+            p.verify(&leaf, 50, &t.root()).is_err(),
             "SHA-256 must not accept a BLAKE3 proof"
         );
         let old = t.root_at(20).unwrap();
         let p = t.consistency_proof(20, 50).unwrap();
         assert!(verify_consistency_with(&h, 20, 50, p.hashes(), &old, &t.root()).is_ok());
         assert_eq!(h.hash_empty(), *blake3::hash(&[]).as_bytes());
+    }
+
+    #[test]
+    fn debug_is_concise() {
+        let t = MerkleTree::from_leaves((0..1000u32).map(u32::to_le_bytes));
+        let text = format!("{t:?}");
+        assert!(text.len() < 120, "{text}");
+        assert!(text.starts_with("MerkleTree { len: 1000, root: "), "{text}");
+        assert_eq!(
+            format!("{:?}", MerkleTree::new()),
+            "MerkleTree { len: 0, root: \
+             e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 }"
+        );
     }
 
     #[test]

@@ -282,8 +282,23 @@ fn to_hash(bytes: &[u8]) -> Result<Hash, VerifyError> {
     Hash::try_from(bytes).map_err(|_| VerifyError::HashLength { len: bytes.len() })
 }
 
-fn to_hashes<P: AsRef<[u8]>>(proof: &[P]) -> Result<Vec<Hash>, VerifyError> {
-    proof.iter().map(|p| to_hash(p.as_ref())).collect()
+/// The most hashes a proof has: 64 for inclusion, 65 for consistency.
+const MAX_PROOF_LEN: usize = 65;
+
+/// Copies a proof of checked length (at most [`MAX_PROOF_LEN`]) into `buf`, on the stack:
+/// the `_raw` verifiers do not allocate either.
+fn to_hashes<'b, P: AsRef<[u8]>>(
+    proof: &[P],
+    buf: &'b mut [Hash; MAX_PROOF_LEN],
+) -> Result<&'b [Hash], VerifyError> {
+    let out = buf.get_mut(..proof.len()).ok_or(VerifyError::ProofLength {
+        expected: MAX_PROOF_LEN,
+        actual: proof.len(),
+    })?;
+    for (slot, p) in out.iter_mut().zip(proof) {
+        *slot = to_hash(p.as_ref())?;
+    }
+    Ok(out)
 }
 
 /// [`verify_inclusion`] for hashes that arrive as byte strings of unchecked length (JSON,
@@ -310,8 +325,9 @@ pub fn verify_inclusion_raw<P: AsRef<[u8]>>(
             actual: proof.len(),
         });
     }
-    let proof = to_hashes(proof)?;
-    verify_inclusion(&to_hash(leaf_hash)?, index, size, &proof, &to_hash(root)?)
+    let mut buf = [[0; 32]; MAX_PROOF_LEN];
+    let proof = to_hashes(proof, &mut buf)?;
+    verify_inclusion(&to_hash(leaf_hash)?, index, size, proof, &to_hash(root)?)
 }
 
 /// [`verify_consistency`] for hashes that arrive as byte strings of unchecked length.
@@ -333,8 +349,9 @@ pub fn verify_consistency_raw<P: AsRef<[u8]>>(
     if consistency_trivial(&Sha256Hasher, size1, size2, proof.len(), root1, root2)? {
         return Ok(());
     }
-    let proof = to_hashes(proof)?;
-    verify_consistency(size1, size2, &proof, &to_hash(root1)?, &to_hash(root2)?)
+    let mut buf = [[0; 32]; MAX_PROOF_LEN];
+    let proof = to_hashes(proof, &mut buf)?;
+    verify_consistency(size1, size2, proof, &to_hash(root1)?, &to_hash(root2)?)
 }
 
 #[cfg(test)]
@@ -388,6 +405,31 @@ mod tests {
             );
             assert!(verify_inclusion(&h, 0, 1, &[h], &h).is_err());
         }
+    }
+
+    #[test]
+    fn raw_verifiers_take_the_longest_proofs() {
+        // The longest proofs (64 inclusion hashes, 65 consistency hashes) fit the stack buffer.
+        assert_eq!(inclusion_len(0, u64::MAX), 64);
+        let long = vec![vec![1u8; 32]; 66];
+        assert_eq!(
+            verify_inclusion_raw(&[0; 32], 0, u64::MAX, &long[..64], &[0; 32]),
+            Err(VerifyError::RootMismatch)
+        );
+        let max = (1..64)
+            .map(|k| (consistency_len((1 << k) - 1, u64::MAX), k))
+            .max()
+            .unwrap_or((0, 0));
+        assert!(max.0 <= MAX_PROOF_LEN, "{max:?}");
+        let (size1, size2) = ((1u64 << max.1) - 1, u64::MAX);
+        assert_eq!(
+            verify_consistency_raw(size1, size2, &long[..max.0], &[0; 32], &[0; 32]),
+            Err(VerifyError::RootMismatch)
+        );
+        assert!(matches!(
+            verify_consistency_raw(size1, size2, &long[..=max.0], &[0; 32], &[0; 32]),
+            Err(VerifyError::ProofLength { .. })
+        ));
     }
 
     #[test]

@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use sinew_merkle::{
-    AntiEntropyTree, BucketRange, Message, ReconcileError, Reconciler, Responder, Step, diff,
+    AntiEntropyTree, BucketRange, DEFAULT_MAX_CANDIDATES, Message, ReconcileError, Reconciler,
+    Responder, Step, diff,
 };
 
 type Store = BTreeMap<u32, u64>;
@@ -44,6 +45,21 @@ fn reconcile(a: &AntiEntropyTree, b: &AntiEntropyTree) -> (Vec<BucketRange>, u32
                     rec.bytes_sent() + rec.bytes_received(),
                 );
             }
+        }
+    }
+}
+
+/// Runs a reconciler against `answer` (a scripted or hostile responder) until it is done or
+/// fails.
+fn drive(
+    rec: &mut Reconciler<'_>,
+    mut answer: impl FnMut(&[u8]) -> Vec<u8>,
+) -> Result<Vec<BucketRange>, ReconcileError> {
+    let mut msg = rec.start();
+    loop {
+        match rec.receive(&answer(&msg))? {
+            Step::Send(next) => msg = next,
+            Step::Done(ranges) => return Ok(ranges),
         }
     }
 }
@@ -161,41 +177,241 @@ proptest! {
     }
 
     #[test]
-    fn garbage_never_advances_the_exchange(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+    fn garbage_never_advances_the_exchange(
+        garbage in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..200), 1..8),
+        cuts in proptest::collection::vec(any::<usize>(), 1..8),
+    ) {
+        // The same reconciler and responder take garbage (random bytes, and truncations of the
+        // honest messages) before every honest message of the exchange; each piece must be
+        // rejected, and the exchange must still end with exactly the right ranges.
         let t = AntiEntropyTree::new(4).unwrap();
-        t.insert("x", 1);
         let u = AntiEntropyTree::new(4).unwrap();
+        for k in 0..40u32 {
+            t.insert(k.to_be_bytes(), 1);
+            u.insert(k.to_be_bytes(), 1);
+        }
+        t.insert("x", 1);
+        u.update(7u32.to_be_bytes(), 1, 2);
+        let want = diff(&t, &u).unwrap();
+        prop_assert_eq!(
+            expand(&want),
+            BTreeSet::from([t.bucket_of("x"), t.bucket_of(7u32.to_be_bytes())])
+        );
+
         let mut rec = Reconciler::new(&t);
         let mut resp = Responder::new(&u);
-        let first = rec.start();
-        let _ = resp.respond(&bytes);
-        let _ = rec.receive(&bytes);
-        // Whatever garbage came before, the honest exchange still completes correctly.
-        let mut resp = Responder::new(&u);
-        let reply = resp.respond(&first).unwrap();
-        let mut rec2 = Reconciler::new(&t);
-        let _ = rec2.start();
-        prop_assert!(matches!(rec2.receive(&reply), Ok(Step::Send(_))));
+        let mut msg = rec.start();
+        let mut round = 0usize;
+        let ranges = loop {
+            let junk = &garbage[round % garbage.len()];
+            let cut = cuts[round % cuts.len()] % msg.len();
+            prop_assert!(resp.respond(junk).is_err());
+            prop_assert!(resp.respond(&msg[..cut]).is_err());
+            prop_assert!(rec.receive(junk).is_err());
+            prop_assert!(rec.receive(&msg).is_err(), "a Digests message is not a reply");
+            let reply = resp.respond(&msg).unwrap();
+            prop_assert!(resp.respond(&msg).is_err(), "a replayed message");
+            prop_assert!(rec.receive(&reply[..cut.min(reply.len() - 1)]).is_err());
+            prop_assert!(rec.receive(junk).is_err());
+            round += 1;
+            match rec.receive(&reply).unwrap() {
+                Step::Send(next) => msg = next,
+                Step::Done(ranges) => break ranges,
+            }
+        };
+        prop_assert_eq!(&ranges, &want);
+        prop_assert_eq!(resp.differences(), Some(&want[..]));
+        prop_assert_eq!(rec.rounds(), 4);
+        prop_assert_eq!(resp.rounds(), 4);
     }
 }
 
 #[test]
-fn depth_24_and_rounds() {
-    let a = AntiEntropyTree::new(24).unwrap();
-    let b = AntiEntropyTree::new(24).unwrap();
+fn depth_20_exchange() {
+    // Two trees of 2^20 buckets (17 MiB each): the full exchange, both sides.
+    let a = AntiEntropyTree::new(20).unwrap();
+    let b = AntiEntropyTree::new(20).unwrap();
     for k in 0..1000u32 {
         a.insert(k.to_be_bytes(), 1);
         b.insert(k.to_be_bytes(), 1);
     }
     b.remove(5u32.to_be_bytes(), 1);
     let (ranges, rounds, bytes) = reconcile(&a, &b);
-    assert_eq!(rounds, 24);
+    assert_eq!(rounds, 20);
     assert_eq!(
         expand(&ranges),
         BTreeSet::from([a.bucket_of(5u32.to_be_bytes())])
     );
     // One differing path: two candidates per level, 16 + 32 bytes out and 17 back.
-    assert_eq!(bytes, 24 * (16 + 32 + 17));
+    assert_eq!(bytes, 20 * (16 + 32 + 17));
+}
+
+/// Answers a reconciler as a replica that differs from it in `bucket` only would: at each
+/// level, of the two candidates (the children of the differing node), the ancestor of
+/// `bucket` differs.
+fn scripted_reply(msg: &[u8], depth: u8, seed: u64, bucket: u32) -> Vec<u8> {
+    let Ok(Message::Digests { level, digests, .. }) = Message::decode(msg) else {
+        panic!("expected digests");
+    };
+    assert_eq!(
+        digests.len(),
+        2,
+        "one differing path has two candidates per level"
+    );
+    let target = bucket >> (depth - level);
+    Message::Diff {
+        depth,
+        seed,
+        level,
+        differs: vec![target & 1 == 0, target & 1 == 1].into(),
+    }
+    .encode()
+}
+
+#[test]
+fn depth_24_and_rounds() {
+    // The deepest tree, once (a second one would double the 272 MiB): the reconciler against
+    // a scripted responder for a replica that lost key 5.
+    let a = AntiEntropyTree::new(24).unwrap();
+    for k in 0..1000u32 {
+        a.insert(k.to_be_bytes(), 1);
+    }
+    let lost = a.bucket_of(5u32.to_be_bytes());
+    let mut rec = Reconciler::new(&a);
+    let ranges = drive(&mut rec, |msg| scripted_reply(msg, 24, a.seed(), lost)).unwrap();
+    assert_eq!(rec.rounds(), 24);
+    assert_eq!(
+        ranges,
+        vec![BucketRange {
+            start: lost,
+            end: lost + 1
+        }]
+    );
+    assert_eq!(rec.bytes_sent() + rec.bytes_received(), 24 * (16 + 32 + 17));
+    assert_eq!(a.node_digest(24, lost), a.bucket_digest(lost));
+}
+
+#[test]
+fn a_responder_claiming_everything_differs_hits_the_limit() {
+    // Without a limit, "all differ" at every level doubles the reconciler's candidates each
+    // round, to 2^depth. With the default limit (65,536) a depth-20 exchange stops at level
+    // 17, which would need 131,072.
+    let a = AntiEntropyTree::new(20).unwrap();
+    a.insert("k", 1);
+    let hostile = |msg: &[u8]| -> Vec<u8> {
+        let Ok(Message::Digests {
+            depth,
+            seed,
+            level,
+            digests,
+        }) = Message::decode(msg)
+        else {
+            panic!("expected digests");
+        };
+        Message::Diff {
+            depth,
+            seed,
+            level,
+            differs: vec![true; digests.len()].into(),
+        }
+        .encode()
+    };
+    let mut rec = Reconciler::new(&a);
+    let mut msg = rec.start();
+    let err = loop {
+        let reply = hostile(&msg);
+        match rec.receive(&reply) {
+            Ok(Step::Send(next)) => msg = next,
+            Ok(Step::Done(_)) => panic!("the limit must stop the exchange"),
+            Err(e) => {
+                // A rejected reply leaves the reconciler as it was.
+                assert_eq!(rec.rounds(), 15);
+                assert!(rec.differences().is_none());
+                assert_eq!(rec.receive(&reply), Err(e.clone()));
+                break e;
+            }
+        }
+    };
+    assert_eq!(
+        err,
+        ReconcileError::TooManyDifferences {
+            level: 17,
+            candidates: 131_072,
+            limit: DEFAULT_MAX_CANDIDATES,
+        }
+    );
+    assert!(msg.len() <= 16 + 16 * DEFAULT_MAX_CANDIDATES);
+
+    // A custom limit, on a small tree.
+    let a = AntiEntropyTree::new(10).unwrap();
+    let mut rec = Reconciler::with_limit(&a, 100);
+    assert_eq!(
+        drive(&mut rec, hostile),
+        Err(ReconcileError::TooManyDifferences {
+            level: 7,
+            candidates: 128,
+            limit: 100
+        })
+    );
+}
+
+#[test]
+fn a_reconciler_whose_digests_match_nothing_hits_the_responders_limit() {
+    let b = AntiEntropyTree::new(10).unwrap();
+    let mut resp = Responder::with_limit(&b, 16);
+    let mut candidates = 2usize;
+    for level in 1..=10u8 {
+        let msg = Message::Digests {
+            depth: 10,
+            seed: b.seed(),
+            level,
+            digests: vec![u128::MAX; candidates],
+        }
+        .encode();
+        match resp.respond(&msg) {
+            Ok(_) => candidates *= 2,
+            Err(e) => {
+                assert_eq!(
+                    e,
+                    ReconcileError::TooManyDifferences {
+                        level: 5,
+                        candidates: 32,
+                        limit: 16
+                    }
+                );
+                assert_eq!(resp.rounds(), 3);
+                assert!(!resp.is_done());
+                return;
+            }
+        }
+    }
+    panic!("the limit must stop the exchange");
+}
+
+#[test]
+fn honest_exchanges_within_the_limit_pass() {
+    // Every bucket differs (an empty replica against a full one): 2^depth candidates at the
+    // last level, accepted when the limit allows them on both sides.
+    let a = AntiEntropyTree::new(6).unwrap();
+    let b = AntiEntropyTree::new(6).unwrap();
+    for k in 0..2000u32 {
+        a.insert(k.to_be_bytes(), 1);
+    }
+    for (limit, want) in [
+        (64, Ok(vec![BucketRange { start: 0, end: 64 }])),
+        (
+            63,
+            Err(ReconcileError::TooManyDifferences {
+                level: 6,
+                candidates: 64,
+                limit: 63,
+            }),
+        ),
+    ] {
+        let mut rec = Reconciler::with_limit(&a, limit);
+        let mut resp = Responder::with_limit(&b, 64);
+        assert_eq!(drive(&mut rec, |m| resp.respond(m).unwrap()), want);
+    }
 }
 
 #[test]

@@ -10,8 +10,8 @@
 
 use proptest::prelude::*;
 use sinew_merkle::{
-    CompactTree, ConsistencyProof, Hash, InclusionProof, MerkleTree, leaf_hash, node_hash,
-    verify_consistency, verify_inclusion,
+    CompactTree, ConsistencyProof, Hash, InclusionProof, MerkleTree, VerifyError, leaf_hash,
+    node_hash, verify_consistency, verify_inclusion,
 };
 
 /// MTH straight from RFC 6962 section 2.1.
@@ -111,7 +111,11 @@ proptest! {
         let proof = t.inclusion_proof(index, n).unwrap();
         prop_assert_eq!(proof.index(), index);
         prop_assert!(verify_inclusion(&leaf, index, n, proof.hashes(), &root).is_ok());
-        prop_assert!(proof.verify(&leaf, &root).is_ok());
+        prop_assert!(proof.verify(&leaf, n, &root).is_ok());
+        prop_assert_eq!(
+            proof.verify(&leaf, n ^ (1 << ibit), &root),
+            Err(VerifyError::SizeMismatch { proof: n, trusted: n ^ (1 << ibit) })
+        );
 
         // Leaf, root and each proof hash.
         prop_assert!(verify_inclusion(&flip(&leaf, bit), index, n, proof.hashes(), &root).is_err());
@@ -151,7 +155,9 @@ proptest! {
         let (root1, root2) = (t.root_at(old).unwrap(), t.root());
         let proof = t.consistency_proof(old, n).unwrap();
         prop_assert!(verify_consistency(old, n, proof.hashes(), &root1, &root2).is_ok());
-        prop_assert!(proof.verify(&root1, &root2).is_ok());
+        prop_assert!(proof.verify(old, &root1, n, &root2).is_ok());
+        prop_assert!(proof.verify(old, &root1, n ^ (1 << sbit), &root2).is_err());
+        prop_assert!(proof.verify(old ^ (1 << sbit), &root1, n, &root2).is_err());
 
         prop_assert!(verify_consistency(old, n, proof.hashes(), &flip(&root1, bit), &root2).is_err());
         prop_assert!(verify_consistency(old, n, proof.hashes(), &root1, &flip(&root2, bit)).is_err());
@@ -183,7 +189,7 @@ proptest! {
         let mut compact = CompactTree::new();
         for (k, l) in leaves.iter().enumerate() {
             full.push_leaf_hash(*l);
-            compact.push_leaf_hash(*l);
+            compact.push_leaf_hash(*l).unwrap();
             if k % 97 == 0 {
                 prop_assert_eq!(compact.root(), full.root());
             }

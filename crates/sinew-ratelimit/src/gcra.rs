@@ -80,15 +80,54 @@ pub struct RateLimiter<C = SystemClock> {
     quota: QuotaCell,
     start: u64,
     clock: C,
-    /// The FIFO queue of `until_ready` waiters.
-    #[cfg(feature = "tokio")]
-    queue: crate::wait::Queue,
 }
 
 impl RateLimiter {
     /// A limiter on the [`SystemClock`], with a full bucket.
     pub fn new(quota: Quota) -> Self {
         Self::with_clock(quota, SystemClock)
+    }
+}
+
+/// Tokens taken or reserved by [`RateLimiter::take_n`] or [`RateLimiter::reserve`], for a
+/// [`RateLimiter::refund`] if they go unused: where the TAT was left (`end`) and their cost.
+#[cfg(any(feature = "tokio", all(test, sinew_loom)))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ticket {
+    pub(crate) end: u64,
+    pub(crate) cost: u64,
+}
+
+#[cfg(feature = "tokio")]
+impl Ticket {
+    /// No tokens (`n = 0`): refunding it changes nothing.
+    pub(crate) const EMPTY: Ticket = Ticket { end: 0, cost: 0 };
+}
+
+#[cfg(any(feature = "tokio", all(test, sinew_loom)))]
+impl<C> RateLimiter<C> {
+    /// Gives back the tokens of `ticket`, which were taken or reserved and not used, **if no
+    /// token was taken or reserved after them**: then the TAT still ends at `ticket.end`, and
+    /// moving it back by the cost restores the limiter exactly as if they had never been
+    /// taken. Returns whether it did.
+    ///
+    /// Otherwise the tokens are forfeited (the limiter stays stricter, never looser). Moving
+    /// the TAT back under later reservations would hand the refunded time to new callers
+    /// while those reservations still wake at their fixed times: with a burst of 1, waiters
+    /// A then B reserved (due at 100 and 200 ms), A cancelled and refunded, a `check` at
+    /// 200 ms would be admitted beside B, two tokens at once from a bucket of one. (The loom
+    /// model `reserve_refund_never_exceeds_the_rate` checks this.)
+    pub(crate) fn refund(&self, ticket: Ticket) -> bool {
+        // A strong compare-exchange: a spurious failure would forfeit tokens for nothing.
+        // Relaxed for the same reason as `acquire`: the TAT is the whole state.
+        self.tat
+            .compare_exchange(
+                ticket.end,
+                ticket.end.saturating_sub(ticket.cost),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_ok()
     }
 }
 
@@ -102,14 +141,7 @@ impl<C: Clock> RateLimiter<C> {
             quota: QuotaCell::new(quota),
             start,
             clock,
-            #[cfg(feature = "tokio")]
-            queue: crate::wait::Queue::default(),
         }
-    }
-
-    #[cfg(feature = "tokio")]
-    pub(crate) fn queue(&self) -> &crate::wait::Queue {
-        &self.queue
     }
 
     /// Nanoseconds since the limiter started; a clock reading before the start reads as 0.
@@ -127,7 +159,7 @@ impl<C: Clock> RateLimiter<C> {
     pub fn check(&self) -> Result<(), Denied> {
         let p = self.quota.load();
         // One token always fits: `interval <= depth` for every quota.
-        self.acquire(self.now(), p.interval, p.depth)
+        self.acquire(self.now(), p.interval, p.depth).map(drop)
     }
 
     /// Takes `n` tokens if all of them are there, otherwise none (`n = 0` always succeeds).
@@ -145,11 +177,12 @@ impl<C: Clock> RateLimiter<C> {
         }
         let p = self.quota.load();
         let inc = cost(p, n)?;
-        Ok(self.acquire(self.now(), inc, p.depth)?)
+        self.acquire(self.now(), inc, p.depth)?;
+        Ok(())
     }
 
     #[inline]
-    fn acquire(&self, now: u64, inc: u64, depth: u64) -> Result<(), Denied> {
+    fn acquire(&self, now: u64, inc: u64, depth: u64) -> Result<u64, Denied> {
         let mut tat = self.tat.load(Ordering::Relaxed);
         loop {
             let new_tat = decide(tat, now, inc, depth).map_err(Denied::after)?;
@@ -159,7 +192,46 @@ impl<C: Clock> RateLimiter<C> {
                 .tat
                 .compare_exchange_weak(tat, new_tat, Ordering::Relaxed, Ordering::Relaxed)
             {
-                Ok(_) => return Ok(()),
+                Ok(_) => return Ok(new_tat),
+                Err(actual) => tat = actual,
+            }
+        }
+    }
+
+    /// Takes `n` tokens now (as [`check_n`](Self::check_n)) and returns their [`Ticket`],
+    /// for a later [`refund`](Self::refund).
+    #[cfg(any(feature = "tokio", all(test, sinew_loom)))]
+    pub(crate) fn take_n(&self, n: u32) -> Result<Ticket, CheckNError> {
+        let p = self.quota.load();
+        let cost = cost(p, n)?;
+        let end = self.acquire(self.now(), cost, p.depth)?;
+        Ok(Ticket { end, cost })
+    }
+
+    /// Reserves `n` tokens unconditionally: moves the TAT forward by their cost even if that
+    /// puts the bucket in debt, and returns their [`Ticket`] (for a
+    /// [`refund`](Self::refund) if the reservation is abandoned) and how many nanoseconds
+    /// from now they are due: when [`check_n`](Self::check_n) would have admitted them,
+    /// 0 if they were there at once.
+    ///
+    /// Reservations are ordered by their compare-exchange: a later one is due after an
+    /// earlier one, and synchronous checks see the debt and are denied until it is paid.
+    /// Each reservation gets the same place in the TAT's timeline that a `check_n` admitted
+    /// at its due time would have had, so waiters together never exceed the quota.
+    #[cfg(any(feature = "tokio", all(test, sinew_loom)))]
+    pub(crate) fn reserve(&self, n: u32) -> Result<(Ticket, u64), CheckNError> {
+        let p = self.quota.load();
+        let cost = cost(p, n)?;
+        let now = self.now();
+        let mut tat = self.tat.load(Ordering::Relaxed);
+        loop {
+            let end = tat.max(now).saturating_add(cost);
+            let wait = end.saturating_sub(p.depth).saturating_sub(now);
+            match self
+                .tat
+                .compare_exchange_weak(tat, end, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return Ok((Ticket { end, cost }, wait)),
                 Err(actual) => tat = actual,
             }
         }
@@ -210,7 +282,8 @@ impl<C: Clock> RateLimiter<C> {
         self.quota.quota()
     }
 
-    /// Replaces the quota, without a lock: checks running meanwhile use either the old or the
+    /// Replaces the quota; checks never wait for it (concurrent `set_quota` calls take turns
+    /// on a writer-only mutex). Checks running meanwhile use either the old or the
     /// new quota, never a mix of the two. Tokens already taken stay taken (the TAT is kept), so
     /// shrinking the burst below what is in use denies until the backlog drains, and growing it
     /// makes the extra tokens available at once.
@@ -243,5 +316,128 @@ mod tests {
         // Saturating arithmetic at the top of the range never wraps into an admission.
         assert_eq!(decide(u64::MAX, 0, 1, 1), Err(u64::MAX - 1));
         assert_eq!(decide(u64::MAX, u64::MAX, 1, 1), Ok(u64::MAX));
+    }
+}
+
+/// loom models of the waiters' protocol: `reserve` and `refund` racing each other and `check`.
+#[cfg(all(test, sinew_loom))]
+mod loom_models {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)] // tests fail loudly
+
+    use std::time::Duration;
+
+    use loom::sync::Arc;
+    use loom::thread;
+    use sinew_clock::ManualClock;
+
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    /// A full bucket of `burst` at one token per 100 ms, on a clock the model moves by hand.
+    fn limiter(burst: u32) -> (ManualClock, Arc<RateLimiter<ManualClock>>) {
+        let clock = ManualClock::new(Duration::from_secs(1_000));
+        let quota = Quota::per_second(10).unwrap().burst(burst).unwrap();
+        (
+            clock.clone(),
+            Arc::new(RateLimiter::with_clock(quota, clock)),
+        )
+    }
+
+    /// Every window `[times[i], times[j]]` holds at most `burst + length / interval` tokens.
+    fn assert_within_rate(times: &mut [u64], burst: u64, interval: u64) {
+        times.sort_unstable();
+        for i in 0..times.len() {
+            for j in i..times.len() {
+                let tokens = (j - i + 1) as u64;
+                let allowed = burst + (times[j] - times[i]) / interval;
+                assert!(
+                    tokens <= allowed,
+                    "{tokens} tokens admitted in [{}, {}] ns, at most {allowed} allowed: {times:?}",
+                    times[i],
+                    times[j]
+                );
+            }
+        }
+    }
+
+    /// Burst 1, one token per 100 ms, the bucket just emptied. Waiter A reserves a token and
+    /// is cancelled (refunds), waiter B reserves a token and keeps it, and a `check` runs,
+    /// all at once. Then time moves on in 50 ms steps with a `check` at each.
+    ///
+    /// Property: the admission times (B's at its due time, every successful `check` at its
+    /// time) never exceed the quota in any window, and A's refund is exact: it succeeds unless
+    /// B reserved after A, and then every token of the 400 ms is used (5 = burst + 4), or
+    /// exactly A's one token is lost.
+    #[test]
+    fn reserve_refund_never_exceeds_the_rate() {
+        loom::model(|| {
+            let (clock, l) = limiter(1);
+            assert!(l.check().is_ok());
+            let a = {
+                let l = Arc::clone(&l);
+                thread::spawn(move || {
+                    let (ticket, _) = l.reserve(1).unwrap();
+                    (ticket, l.refund(ticket))
+                })
+            };
+            let b = {
+                let l = Arc::clone(&l);
+                thread::spawn(move || l.reserve(1).unwrap())
+            };
+            let here = l.check().is_ok();
+            let (a_ticket, refunded) = a.join().unwrap();
+            let (b_ticket, b_wait) = b.join().unwrap();
+
+            let mut times = vec![0, b_wait];
+            if here {
+                times.push(0);
+            }
+            for step in 1..=8 {
+                clock.advance(Duration::from_millis(50));
+                while l.check().is_ok() {
+                    times.push(step * 50 * MS);
+                }
+            }
+            assert_within_rate(&mut times, 1, 100 * MS);
+            if !refunded {
+                assert!(
+                    b_ticket.end > a_ticket.end,
+                    "a refund failed with no one after it"
+                );
+            }
+            assert_eq!(times.len(), if refunded { 5 } else { 4 }, "{times:?}");
+        });
+    }
+
+    /// A token taken with `take_n` (the tower layer's permit) and given back while another
+    /// thread takes tokens: never more than the quota, and given back whenever it was the last.
+    #[test]
+    fn take_refund_against_check() {
+        loom::model(|| {
+            let (clock, l) = limiter(2);
+            let t = {
+                let l = Arc::clone(&l);
+                // `None` if the two checks took both tokens first.
+                thread::spawn(move || l.take_n(1).ok().map(|ticket| l.refund(ticket)))
+            };
+            let mut times = Vec::new();
+            for _ in 0..2 {
+                if l.check().is_ok() {
+                    times.push(0);
+                }
+            }
+            let refunded = t.join().unwrap();
+            for step in 1..=4 {
+                clock.advance(Duration::from_millis(50));
+                while l.check().is_ok() {
+                    times.push(step * 50 * MS);
+                }
+            }
+            assert_within_rate(&mut times, 2, 100 * MS);
+            // 2 at once plus 2 more by 200 ms, one fewer if the taken token was not given back.
+            let lost = refunded == Some(false);
+            assert_eq!(times.len(), if lost { 3 } else { 4 }, "{times:?}");
+        });
     }
 }

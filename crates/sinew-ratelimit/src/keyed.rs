@@ -11,7 +11,7 @@ use sinew_clock::{Clock, SystemClock};
 use crate::error::{CheckNError, Denied};
 use crate::gcra::{cost, decide, remaining};
 use crate::quota::{Quota, QuotaCell};
-use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, lock};
+use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, lock, try_lock};
 
 /// Per-shard shares to choose from: 7/8 of a power of two, the most keys a hashbrown table of
 /// that many buckets holds before it grows. Sizing shards this way keeps a full limiter's
@@ -19,6 +19,10 @@ use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, lock};
 const SHARES: [usize; 8] = [896, 448, 224, 112, 56, 28, 14, 7];
 /// Aim for at least this many shards, so threads rarely meet on one lock.
 const MIN_SHARDS: usize = 32;
+/// Never more shards than this (512 KiB of shard headers), whatever `max_keys` says: above
+/// `MAX_SHARDS × 784` keys, each shard's share grows instead, so a huge `max_keys` (even
+/// `usize::MAX`) allocates nothing up front beyond these headers.
+const MAX_SHARDS: usize = 4096;
 
 /// A rate limiter with one token bucket per key (client id, IP address, API key), all sharing
 /// one [`Quota`], in memory bounded by a maximum number of keys.
@@ -29,18 +33,34 @@ const MIN_SHARDS: usize = 32;
 /// hashbrown table, divided by the table's load factor (at most 7/8). Keys whose bucket has
 /// refilled are indistinguishable from keys never seen, so they are evicted — never a key that
 /// still owes tokens, so no admission decision is lost. Eviction is incremental: the keys live
-/// in many small shards (each at most about a thousand keys, behind its own lock), and a shard
-/// is swept of refilled keys only when it is about to grow or the limiter is at its key limit,
-/// and then only once about an eighth of its keys have refilled, so the work per evicted key is
-/// constant. There is no stop-the-world sweep.
+/// in many small shards (each at most about a thousand keys, behind its own lock; above
+/// about 3.2 million keys the shard count stops at 4,096 and the shards grow instead), and a shard
+/// is swept of refilled keys when it is about to grow, once about an eighth of its keys have
+/// refilled, so the work per evicted key is constant. There is no stop-the-world sweep.
 ///
 /// When the limiter already tracks `max_keys` keys, a **new** key is admitted only once room is
-/// made by evicting refilled keys. Until then it is denied ([`Denied::is_key_capacity`]), rather
-/// than admitted untracked or allowed to evict a key that still owes tokens; `retry_after` is
-/// then an estimate of when its shard is next swept. Because sweeps are batched, a new key may
-/// be refused for a short while (until an eighth of a shard has refilled) even though one
-/// refilled key exists. Size `max_keys` for the number of clients active within one refill
-/// time ([`Quota::refill_time`]).
+/// made by evicting refilled keys. To make it, the new key's own shard and up to 4 other shards
+/// (round robin, skipping any that another thread holds) are swept if they are due on that
+/// batch schedule, and, for one shard per call, as soon as any of its keys has refilled: a
+/// bounded amount of work (at most 5 shards of about a thousand keys). If no room is found, the
+/// key is denied ([`Denied::is_key_capacity`]), rather than admitted untracked or allowed to
+/// evict a key that still owes tokens; `retry_after` is then the earliest refill among the
+/// shards looked at. Residual delay: a refilled key in a shard not looked at in this call is
+/// found only by later calls (each looks at the next 4 shards), so a new key may be refused
+/// while refilled keys exist elsewhere, for up to `shards / 4` refused calls. Size `max_keys`
+/// for the number of clients active within one refill time ([`Quota::refill_time`]).
+///
+/// # Time that moves backwards
+///
+/// Each shard remembers the latest time it has seen and treats an earlier clock reading as
+/// that time. Otherwise a key evicted after refilling (its state forgotten) would be refilled
+/// again by a clock set back before its TAT. The clamp is per shard (no shared write on the
+/// check path), so after the clock moves back, keys in a shard that saw the later time are
+/// judged at that time, and keys in other shards at their own shard's latest time: never more
+/// admissions than the latest time seen allows. (The single-bucket [`RateLimiter`] keeps its
+/// whole state and judges an earlier reading against it, which is stricter.)
+///
+/// [`RateLimiter`]: crate::RateLimiter
 ///
 /// # Examples
 ///
@@ -83,9 +103,28 @@ struct Table<K> {
     /// Do not sweep this shard before this time: too few keys will have refilled (see
     /// [`Table::sweep`]).
     sweep_at: u64,
+    /// No key here refills before this time: the earliest TAT kept by the last sweep or
+    /// inserted since (checks only move TATs later, so it is a lower bound). At the key cap,
+    /// a shard is swept ahead of its batch schedule once this has passed.
+    earliest: u64,
+    /// The latest time this shard has seen. Time that appears to move backwards is clamped
+    /// to it: an evicted key's TAT is forgotten, so without the clamp an earlier clock
+    /// reading would find it "new" and refill it (see [`Table::clamp`]).
+    latest: u64,
 }
 
 impl<K> Table<K> {
+    /// `now`, or the latest time this shard has seen if that is later; records it.
+    ///
+    /// Every eviction in a shard happens at a clamped time, so a key is evicted only once
+    /// its TAT is at or before `latest`, and every later decision in the shard is made at
+    /// `latest` or after: a key re-appearing after its eviction finds the full bucket it
+    /// had when it was evicted, whatever the clock says.
+    fn clamp(&mut self, now: u64) -> u64 {
+        self.latest = self.latest.max(now);
+        self.latest
+    }
+
     /// Evicts every key whose bucket has refilled; returns how many went.
     ///
     /// Also decides when this shard is next worth sweeping: when about an eighth of the keys
@@ -97,9 +136,11 @@ impl<K> Table<K> {
         let stride = (before / SAMPLES).max(1);
         let mut samples = [u64::MAX; SAMPLES];
         let (mut seen, mut taken) = (0usize, 0usize);
+        let mut earliest = u64::MAX;
         self.map.retain(|(_, tat)| {
             let keep = *tat > now;
             if keep {
+                earliest = earliest.min(*tat);
                 if seen % stride == 0
                     && let Some(slot) = samples.get_mut(taken)
                 {
@@ -113,12 +154,16 @@ impl<K> Table<K> {
         samples.sort_unstable();
         // The second smallest of 16 samples: about the 1/8 quantile.
         self.sweep_at = if taken >= 2 { samples[1] } else { samples[0] };
+        self.earliest = earliest;
         before - self.map.len()
     }
 }
 
 /// TAT samples a sweep keeps to schedule the next one.
 const SAMPLES: usize = 16;
+
+/// Other shards a new key at the key cap may sweep to make room.
+const PROBES: usize = 4;
 
 impl<K, C: fmt::Debug, S> fmt::Debug for KeyedRateLimiter<K, C, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -162,7 +207,18 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
             .copied()
             .find(|&share| max_keys.div_ceil(share * 7 / 8) >= MIN_SHARDS)
             .unwrap_or(7);
-        let shards = max_keys.div_ceil((share * 7 / 8).max(1));
+        let mut shards = max_keys.div_ceil((share * 7 / 8).max(1));
+        // A shard may hold about twice its share, so a skewed spread of keys still fits.
+        let mut shard_limit = share.saturating_mul(2).saturating_add(8);
+        if shards > MAX_SHARDS {
+            // Past the largest share: fixed shard count, larger (growable) tables.
+            shards = MAX_SHARDS;
+            let per_shard = max_keys.div_ceil(MAX_SHARDS);
+            shard_limit = per_shard
+                .saturating_add(per_shard / 7)
+                .saturating_mul(2)
+                .saturating_add(8);
+        }
         let start = clock.now_nanos();
         KeyedRateLimiter {
             shards: (0..shards)
@@ -170,10 +226,12 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
                     table: Mutex::new(Table {
                         map: HashTable::new(),
                         sweep_at: u64::MAX,
+                        earliest: u64::MAX,
+                        latest: 0,
                     }),
                 })
                 .collect(),
-            shard_limit: share.saturating_mul(2).saturating_add(8),
+            shard_limit,
             max_keys,
             len: AtomicUsize::new(0),
             cursor: AtomicUsize::new(0),
@@ -255,7 +313,7 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
         let hash = self.hasher.hash_one(key);
         let index = self.shard_index(hash);
         let mut table = self.lock_shard(index);
-        let now = self.now();
+        let now = table.clamp(self.now());
         if let Some((_, tat)) = table.map.find_mut(hash, |(k, _)| k.borrow() == key) {
             *tat = decide(*tat, now, inc, depth).map_err(Denied::after)?;
             return Ok(());
@@ -264,6 +322,7 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
         let new_tat = now.saturating_add(inc);
         self.make_room(&mut table, index, now)?;
         table.sweep_at = table.sweep_at.min(new_tat);
+        table.earliest = table.earliest.min(new_tat);
         let hasher = &self.hasher;
         table
             .map
@@ -283,39 +342,45 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
         if self.reserve(table) {
             return Ok(());
         }
-        if now >= table.sweep_at {
+        // At the key cap (or this shard's limit). First this shard: on its batch schedule,
+        // or early (one sweep per call, a bounded `shard_limit` keys) once a key has refilled.
+        let mut early_sweep = true;
+        if now >= table.sweep_at || now >= table.earliest {
+            early_sweep = now >= table.sweep_at;
             let freed = table.sweep(now);
             self.len.fetch_sub(freed, Ordering::Relaxed);
             if self.reserve(table) {
                 return Ok(());
             }
         }
-        // The whole limiter is full: help by sweeping one other shard, if it is free now
-        // (`try_lock`, so two threads doing this can never deadlock).
-        let mut wait_until = table.sweep_at;
+        let mut wait_until = table.earliest;
+        // The whole limiter is full: help by sweeping up to `PROBES` other shards, round
+        // robin, each if it is free now (`try_lock`, so two threads doing this can never
+        // deadlock) and due: on its batch schedule, or (for one shard per call) because one of
+        // its keys has refilled. A key freed anywhere makes room for this one.
         if table.map.len() < self.shard_limit && self.shards.len() > 1 {
-            let other = self.cursor.fetch_add(1, Ordering::Relaxed) % self.shards.len();
-            let other = if other == index {
-                (other + 1) % self.shards.len()
-            } else {
-                other
-            };
-            if let Some(shard) = self.shards.get(other) {
-                let guard = match shard.table.try_lock() {
-                    Ok(guard) => Some(guard),
-                    Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
-                    Err(std::sync::TryLockError::WouldBlock) => None,
+            for _ in 0..PROBES.min(self.shards.len() - 1) {
+                let other = self.cursor.fetch_add(1, Ordering::Relaxed) % self.shards.len();
+                let other = if other == index {
+                    (other + 1) % self.shards.len()
+                } else {
+                    other
                 };
-                if let Some(mut other_table) = guard {
-                    if now >= other_table.sweep_at {
-                        let freed = other_table.sweep(now);
-                        self.len.fetch_sub(freed, Ordering::Relaxed);
-                    }
-                    wait_until = wait_until.min(other_table.sweep_at);
-                    drop(other_table);
-                    if self.reserve(table) {
-                        return Ok(());
-                    }
+                let Some(mut other_table) = self.shards.get(other).and_then(|s| try_lock(&s.table))
+                else {
+                    continue;
+                };
+                let now = other_table.clamp(now);
+                let scheduled = now >= other_table.sweep_at;
+                if scheduled || (early_sweep && now >= other_table.earliest) {
+                    early_sweep &= scheduled;
+                    let freed = other_table.sweep(now);
+                    self.len.fetch_sub(freed, Ordering::Relaxed);
+                }
+                wait_until = wait_until.min(other_table.earliest);
+                drop(other_table);
+                if self.reserve(table) {
+                    return Ok(());
                 }
             }
         }
@@ -364,7 +429,7 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
             .map
             .find(hash, |(k, _)| k.borrow() == key)
             .map_or(0, |(_, tat)| *tat);
-        decide(tat, self.now(), p.interval, p.depth)
+        decide(tat, self.now().max(table.latest), p.interval, p.depth)
             .map(drop)
             .map_err(Denied::after)
     }
@@ -381,7 +446,7 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
             .map
             .find(hash, |(k, _)| k.borrow() == key)
             .map_or(0, |(_, tat)| *tat);
-        remaining(tat, self.now(), self.quota.load())
+        remaining(tat, self.now().max(table.latest), self.quota.load())
     }
 
     /// Evicts every key whose bucket has refilled, one shard at a time (each shard is locked
@@ -393,7 +458,8 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
         let hasher = &self.hasher;
         for index in 0..self.shards.len() {
             let mut table = self.lock_shard(index);
-            let freed = table.sweep(self.now());
+            let now = table.clamp(self.now());
+            let freed = table.sweep(now);
             self.len.fetch_sub(freed, Ordering::Relaxed);
             total += freed;
             // Give memory back once a table is mostly empty (tables never shrink on their own).
@@ -416,6 +482,17 @@ impl<K, C, S> KeyedRateLimiter<K, C, S> {
     /// have not been evicted yet are counted.
     pub fn len(&self) -> usize {
         self.len.load(Ordering::Relaxed)
+    }
+
+    /// The entries actually stored, counted table by table (each shard locked in turn), for
+    /// tests that check the key cap without trusting [`len`](Self::len)'s counter. Not part
+    /// of the stable API.
+    #[doc(hidden)]
+    pub fn stored_keys(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| lock(&shard.table).map.len())
+            .sum()
     }
 
     /// True if no key is tracked.
@@ -464,6 +541,107 @@ mod tests {
         assert_eq!(big.shards.len(), 1_000_000usize.div_ceil(784));
         let mid: KeyedRateLimiter<u64> = KeyedRateLimiter::new(q, 10_000);
         assert!(mid.shards.len() >= MIN_SHARDS);
+        let just_one: KeyedRateLimiter<u64> = KeyedRateLimiter::new(q, 1);
+        assert_eq!(just_one.shards.len(), 1);
+        assert!(just_one.check_key(&1).is_ok());
+        assert!(just_one.check_key(&2).unwrap_err().is_key_capacity());
+    }
+
+    /// Huge caps neither overflow nor allocate per key up front: the shard count stops at
+    /// `MAX_SHARDS` and each shard's limit grows (saturating) instead.
+    #[test]
+    fn huge_max_keys_are_capped_in_shards_not_refused() {
+        let q = Quota::per_second(1).unwrap();
+        for max_keys in [
+            usize::MAX,
+            usize::MAX / 2,
+            1_000_000_000_000,
+            4096 * 784 + 1,
+        ] {
+            let l: KeyedRateLimiter<u64> = KeyedRateLimiter::new(q, max_keys);
+            assert_eq!(l.max_keys(), max_keys);
+            assert_eq!(l.shards.len(), MAX_SHARDS);
+            assert!(l.shard_limit >= max_keys.div_ceil(MAX_SHARDS));
+            for k in 0..10_000u64 {
+                l.check_key(&k).unwrap();
+            }
+            assert_eq!(l.len(), 10_000);
+            assert!(l.check_key(&0).is_err());
+        }
+        let edge: KeyedRateLimiter<u64> = KeyedRateLimiter::new(q, 4096 * 784);
+        assert_eq!(edge.shards.len(), MAX_SHARDS);
+        assert_eq!(edge.shard_limit, 1800);
+    }
+
+    /// Regression: at 1/s burst 1, a key admitted at t=10 (TAT 11) and evicted at t=12 must
+    /// not be admitted again when the clock is set back to 5.
+    #[test]
+    fn clock_set_back_after_eviction_admits_nothing_extra() {
+        let clock = ManualClock::new(Duration::from_secs(10));
+        let q = Quota::per_second(1).unwrap().burst(1).unwrap();
+        let l = KeyedRateLimiter::with_clock(q, 100, clock.clone());
+        l.check_key(&7u32).unwrap();
+        clock.set(Duration::from_secs(12));
+        assert_eq!(l.evict_refilled(), 1);
+        clock.set(Duration::from_secs(5));
+        // The shard still judges at t=12: the key's bucket is full there, one admission...
+        l.check_key(&7u32).unwrap();
+        // ...and no more until the clock passes 13.
+        assert!(l.check_key(&7u32).is_err());
+        assert!(l.peek_key(&7u32).is_err());
+        assert_eq!(l.remaining_key(&7u32), 0);
+        clock.set(Duration::from_secs(12));
+        assert!(l.check_key(&7u32).is_err());
+        clock.set(Duration::from_secs(13));
+        l.check_key(&7u32).unwrap();
+    }
+
+    /// At the key cap, one refilled key is enough to make room, even before its shard's
+    /// batch schedule (an eighth of its keys refilled) says a sweep is due.
+    #[test]
+    fn at_the_cap_one_refilled_key_makes_room() {
+        let clock = ManualClock::new(Duration::from_secs(10));
+        let q = Quota::per_second(1).unwrap().burst(1).unwrap();
+        let l = KeyedRateLimiter::with_clock(q, 2, clock.clone());
+        assert_eq!(l.shards.len(), 1);
+        l.check_key("a").unwrap(); // TAT 11.0
+        clock.advance(Duration::from_millis(500));
+        l.check_key("b").unwrap(); // TAT 11.5
+        clock.advance(Duration::from_millis(100));
+        // A sweep now schedules the next one for the second-smallest TAT sampled: 11.5.
+        assert_eq!(l.evict_refilled(), 0);
+        let denied = l.check_key("c").unwrap_err();
+        assert!(denied.is_key_capacity());
+        assert_eq!(denied.retry_after(), Duration::from_millis(400));
+        clock.advance(Duration::from_millis(400)); // t = 11.0: "a" has refilled
+        l.check_key("c").unwrap();
+        assert_eq!(l.len(), 2);
+    }
+
+    /// The probes reach other shards: with every shard full but one refilled key in some
+    /// shard, a new key is admitted within a few refused calls (4 shards looked at per call).
+    #[test]
+    fn at_the_cap_other_shards_are_probed() {
+        let clock = ManualClock::new(Duration::from_secs(10));
+        let q = Quota::per_second(1).unwrap().burst(1).unwrap();
+        let l = KeyedRateLimiter::with_clock(q, 200, clock.clone());
+        let shards = l.shards.len();
+        assert!(shards > 8);
+        l.check_key(&0u32).unwrap(); // TAT 11.0
+        clock.advance(Duration::from_millis(500));
+        let mut k = 1u32;
+        while l.len() < 200 {
+            l.check_key(&k).unwrap(); // TAT 11.5
+            k += 1;
+        }
+        assert_eq!(l.evict_refilled(), 0);
+        clock.advance(Duration::from_millis(500)); // t = 11.0: only key 0 has refilled
+        let mut refused = 0;
+        while l.check_key(&1_000_000u32).is_err() {
+            refused += 1;
+            assert!(refused <= shards / 4 + 1, "refused {refused} times");
+        }
+        assert_eq!(l.len(), 200);
     }
 
     #[test]

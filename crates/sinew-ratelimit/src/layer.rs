@@ -4,13 +4,15 @@ use std::fmt;
 use std::future::Future;
 use std::hash::Hash;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use sinew_clock::{Clock, SystemClock};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::gcra::Ticket;
+use crate::sync::Arc;
 use crate::{Denied, KeyedRateLimiter, Quota, RateLimiter};
 
 /// The error type of the services: `Box<dyn Error + Send + Sync>`, as in tower. A rejection
@@ -26,8 +28,9 @@ pub enum OnLimit {
     #[default]
     Reject,
     /// Apply backpressure: `poll_ready` is pending until a token is available. Waiting
-    /// services join the limiter's FIFO queue of waiters ([`RateLimiter::until_ready`]), so
-    /// connections are served in the order they started waiting.
+    /// services reserve their token in the limiter ([`RateLimiter::until_ready`]), so
+    /// connections are served in the order they started waiting, and a service left waiting
+    /// without being polled blocks nobody.
     Wait,
 }
 
@@ -109,26 +112,31 @@ impl<S, C> Layer<S> for RateLimitLayer<C> {
             limiter: Arc::clone(&self.limiter),
             on_limit: self.on_limit,
             waiting: None,
-            permit: false,
+            permit: None,
         }
     }
 }
 
 /// A wait for a token in [`OnLimit::Wait`] mode: the limiter's `until_ready`, boxed so the
-/// service can hold it across `poll_ready` calls.
-type Waiting = Pin<Box<dyn Future<Output = ()> + Send + Sync>>;
+/// service can hold it across `poll_ready` calls. Its output is the token's ticket, for a refund.
+type Waiting = Pin<Box<dyn Future<Output = Ticket> + Send + Sync>>;
 
 /// The service [`RateLimitLayer`] makes. Clones share the limiter.
 ///
 /// In [`OnLimit::Wait`] mode the token is taken in `poll_ready` (as tower's `RateLimit`
-/// does): a service made ready and then dropped without a call has spent it.
+/// does). If the service is dropped before the call, or the inner service's `poll_ready`
+/// fails, the token is given back to the limiter if no token was taken after it (otherwise it
+/// stays spent, so the rate is never exceeded). While a service
+/// waits, its token is reserved (see [`RateLimiter::until_ready`]): a service that is left
+/// waiting and never polled again holds that one token and delays nobody else beyond it;
+/// dropping it refunds the token on the same rule as a dropped `until_ready` future.
 pub struct RateLimitService<S, C = SystemClock> {
     inner: S,
     limiter: Arc<RateLimiter<C>>,
     on_limit: OnLimit,
     waiting: Option<Waiting>,
-    /// Wait mode: a token was taken for the next call.
-    permit: bool,
+    /// Wait mode: the token taken for the next call, if one was.
+    permit: Option<Ticket>,
 }
 
 impl<S: fmt::Debug, C: fmt::Debug> fmt::Debug for RateLimitService<S, C> {
@@ -142,6 +150,15 @@ impl<S: fmt::Debug, C: fmt::Debug> fmt::Debug for RateLimitService<S, C> {
     }
 }
 
+impl<S, C> Drop for RateLimitService<S, C> {
+    fn drop(&mut self) {
+        // Made ready but never called: the call this token was for will not happen.
+        if let Some(ticket) = self.permit.take() {
+            self.limiter.refund(ticket);
+        }
+    }
+}
+
 impl<S: Clone, C> Clone for RateLimitService<S, C> {
     fn clone(&self) -> Self {
         RateLimitService {
@@ -149,7 +166,7 @@ impl<S: Clone, C> Clone for RateLimitService<S, C> {
             limiter: Arc::clone(&self.limiter),
             on_limit: self.on_limit,
             waiting: None,
-            permit: false,
+            permit: None,
         }
     }
 }
@@ -165,29 +182,46 @@ where
     type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        if self.on_limit == OnLimit::Wait && !self.permit {
+        if self.on_limit == OnLimit::Wait && self.permit.is_none() {
             if self.waiting.is_none() {
-                // The common case, without an allocation: nobody queued and a token free.
-                if !self.limiter.has_waiters() && self.limiter.check().is_ok() {
-                    self.permit = true;
+                // The common case, without an allocation: a token free (reserved tokens of
+                // waiters are not free, so this does not overtake them).
+                if let Ok(ticket) = self.limiter.take_n(1) {
+                    self.permit = Some(ticket);
                 } else {
                     let limiter = Arc::clone(&self.limiter);
-                    self.waiting = Some(Box::pin(async move { limiter.until_ready().await }));
+                    self.waiting = Some(Box::pin(async move {
+                        // One token always fits, so the error cannot happen (and would
+                        // leave nothing to refund).
+                        limiter
+                            .wait_n(1, Duration::ZERO)
+                            .await
+                            .unwrap_or(Ticket::EMPTY)
+                    }));
                 }
             }
             if let Some(waiting) = self.waiting.as_mut() {
-                ready!(waiting.as_mut().poll(cx));
+                let ticket = ready!(waiting.as_mut().poll(cx));
                 self.waiting = None;
-                self.permit = true;
+                self.permit = Some(ticket);
             }
         }
-        self.inner.poll_ready(cx).map_err(Into::into)
+        match self.inner.poll_ready(cx) {
+            Poll::Ready(Err(err)) => {
+                // The call this token was for will not happen: give it back.
+                if let Some(ticket) = self.permit.take() {
+                    self.limiter.refund(ticket);
+                }
+                Poll::Ready(Err(err.into()))
+            }
+            other => other.map_err(Into::into),
+        }
     }
 
     fn call(&mut self, req: Req) -> Self::Future {
         // Wait mode took the token in `poll_ready`; a call without one (a caller bug tower
         // allows services to panic on) is checked like a rejecting call instead.
-        let admitted = if self.on_limit == OnLimit::Wait && std::mem::take(&mut self.permit) {
+        let admitted = if self.on_limit == OnLimit::Wait && self.permit.take().is_some() {
             Ok(())
         } else {
             self.limiter.check()

@@ -85,13 +85,14 @@
 //! Both implement GCRA. Pick this crate for: run-time `set_quota`, exact `retry_after` and
 //! all-or-nothing `check_n` with "never fits" as its own error, a keyed limiter that bounds its
 //! own memory (governor's grows until you call `retain_recent`, a sweep of the whole map), a
-//! sliding-window limiter, a tower layer that shares its budget, and FIFO async waiting.
+//! sliding-window limiter, a tower layer that shares its budget, and first-come-first-served async waiting.
 //! Governor offers `no_std` support, middleware hooks and more years in production.
 //!
 //! # Crate features
 //!
 //! - `tokio`: [`RateLimiter::until_ready`], [`RateLimiter::until_n_ready`] (cancel-safe
-//!   futures, optional jitter, FIFO between waiters), [`KeyedRateLimiter::until_key_ready`] and
+//!   futures that reserve their tokens, so waiters are served in order and an abandoned
+//!   waiter blocks nobody; optional jitter), [`KeyedRateLimiter::until_key_ready`] and
 //!   [`TokioClock`], a [`Clock`] on tokio's time, so `#[tokio::test(start_paused = true)]`
 //!   tests run instantly.
 //! - `tower`: [`RateLimitLayer`] and [`KeyedRateLimitLayer`] (implies `tokio`).
@@ -141,6 +142,12 @@ mod sliding;
 mod sync;
 #[cfg(feature = "tokio")]
 mod wait;
+
+// The README's code blocks, run as doctests (one uses the `tower` feature, so with it on, as
+// CI's `--all-features` test run has it).
+#[cfg(all(doctest, feature = "tower"))]
+#[doc = include_str!("../README.md")]
+mod readme {}
 
 pub use error::{CheckNError, Denied};
 pub use gcra::RateLimiter;

@@ -110,7 +110,7 @@ async fn many_waiters_get_exactly_the_rate() {
     }
 }
 
-/// A waiter for 5 tokens is not starved by a later waiter for 1: FIFO.
+/// A waiter for 5 tokens is not starved by a later waiter for 1: reservations are FIFO.
 #[tokio::test(start_paused = true)]
 async fn waiters_are_served_in_fifo_order() {
     let l = Arc::new(RateLimiter::with_clock(quota(), TokioClock::new()));
@@ -138,7 +138,7 @@ async fn waiters_are_served_in_fifo_order() {
     assert_eq!(small.await.unwrap(), Duration::from_millis(600));
 }
 
-/// A waiter cancelled while queued leaves the queue; the next one is served.
+/// A waiter cancelled while waiting refunds its reservation; the next one is served.
 #[tokio::test(start_paused = true)]
 async fn cancelled_queued_waiter_leaves_the_queue() {
     let l = Arc::new(RateLimiter::with_clock(quota(), TokioClock::new()));
@@ -153,6 +153,197 @@ async fn cancelled_queued_waiter_leaves_the_queue() {
     assert!(head.await.unwrap_err().is_cancelled());
     l.until_ready().await;
     assert_eq!(Instant::now() - start, Duration::from_millis(100));
+}
+
+/// Regression: a waiter that is kept but never polled again must not freeze the limiter. With
+/// the old FIFO turn (a `tokio::sync::Mutex` guard held across the sleep) the abandoned
+/// future kept the turn forever and every later waiter hung.
+#[tokio::test(start_paused = true)]
+async fn abandoned_waiter_blocks_nobody() {
+    let l = Arc::new(RateLimiter::with_clock(quota(), TokioClock::new()));
+    l.check_n(5).unwrap();
+    let start = Instant::now();
+    let mut abandoned = Box::pin(l.until_n_ready(2));
+    // Polled once (it reserves its tokens), then left alone but kept alive.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1), &mut abandoned)
+            .await
+            .is_err()
+    );
+    let later = tokio::time::timeout(Duration::from_secs(10), l.until_ready()).await;
+    assert!(later.is_ok(), "a later waiter hung behind an abandoned one");
+    // Scheduled after the abandoned reservation: tokens 1-2 at 100-200 ms, its own at 300 ms.
+    assert_eq!(Instant::now() - start, Duration::from_millis(300));
+    // The abandoned future still completes at once when polled (its tokens were reserved),
+    // and dropping it then takes nothing more.
+    abandoned.await.unwrap();
+    assert_eq!(Instant::now() - start, Duration::from_millis(300));
+}
+
+/// The tower form of the freeze: `timeout(svc.ready())` gives up but the service is kept.
+#[tokio::test(start_paused = true)]
+async fn abandoned_waiting_service_blocks_nobody() {
+    let limiter = Arc::new(RateLimiter::with_clock(
+        Quota::per_second(10).unwrap().burst(1).unwrap(),
+        TokioClock::new(),
+    ));
+    let layer = RateLimitLayer::from_limiter(Arc::clone(&limiter)).on_limit(OnLimit::Wait);
+    let mut kept = layer.layer(echo());
+    let mut other = layer.layer(echo());
+    assert_eq!(kept.ready().await.unwrap().call(1).await.unwrap(), 1);
+    let start = Instant::now();
+    // Gives up waiting, keeps the service (its wait future lives inside it).
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1), kept.ready())
+            .await
+            .is_err()
+    );
+    let ready = tokio::time::timeout(Duration::from_secs(10), other.ready()).await;
+    assert_eq!(ready.unwrap().unwrap().call(2).await.unwrap(), 2);
+    assert_eq!(Instant::now() - start, Duration::from_millis(200));
+    let direct = tokio::time::timeout(Duration::from_secs(10), limiter.until_ready()).await;
+    assert!(direct.is_ok());
+    assert_eq!(Instant::now() - start, Duration::from_millis(300));
+    // Dropping the kept service, whose token is still reserved, gives nothing back: others
+    // reserved after it, and its token, handed to a new caller now, would be a second token
+    // at 300 ms from a bucket of one.
+    drop(kept);
+    assert!(limiter.check().is_err());
+    assert_eq!(limiter.remaining(), 0);
+}
+
+/// Polls `waiter` for 1 ms, so it reserves its tokens, and checks that it is still waiting.
+async fn start_waiting(waiter: &mut (impl Future<Output = ()> + Unpin)) {
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1), waiter)
+            .await
+            .is_err()
+    );
+}
+
+/// The refund is exact only for the last reservation. With a burst of 1, waiters A then B
+/// reserve (due at 100 and 200 ms) and A is cancelled: giving A's token back would let a
+/// `check` at 200 ms in beside B, two tokens at once. So A's token is forfeited, and the
+/// next free token is at 300 ms; with B cancelled too (last first), both come back.
+#[tokio::test(start_paused = true)]
+async fn cancelled_waiter_refunds_only_when_last() {
+    let l = RateLimiter::with_clock(
+        Quota::per_second(10).unwrap().burst(1).unwrap(),
+        TokioClock::new(),
+    );
+    l.check().unwrap();
+    let start = Instant::now();
+    let mut a = Box::pin(l.until_ready());
+    let mut b = Box::pin(l.until_ready());
+    start_waiting(&mut a).await;
+    start_waiting(&mut b).await;
+    drop(a);
+    // B still wakes at 200 ms; nobody else gets a token before 300 ms.
+    tokio::time::sleep_until(start + Duration::from_millis(150)).await;
+    assert_eq!(
+        l.check().unwrap_err().retry_after(),
+        Duration::from_millis(150)
+    );
+    b.await;
+    assert_eq!(Instant::now() - start, Duration::from_millis(200));
+    assert!(
+        l.check().is_err(),
+        "a second token at 200 ms from a bucket of 1"
+    );
+
+    // Cancelled last first, both reservations come back.
+    tokio::time::sleep_until(start + Duration::from_millis(300)).await;
+    l.check().unwrap(); // 300 ms: empty again
+    let mut c = Box::pin(l.until_ready());
+    let mut d = Box::pin(l.until_ready());
+    start_waiting(&mut c).await;
+    start_waiting(&mut d).await;
+    drop(d);
+    drop(c);
+    tokio::time::sleep_until(start + Duration::from_millis(400)).await;
+    assert_eq!(
+        l.check(),
+        Ok(()),
+        "both refunded: the next token is due at 400 ms"
+    );
+}
+
+/// A waiter dropped while waiting gives its reserved tokens back.
+#[tokio::test(start_paused = true)]
+async fn dropped_waiter_refunds_its_reservation() {
+    let l = RateLimiter::with_clock(quota(), TokioClock::new());
+    l.check_n(5).unwrap();
+    {
+        let mut waiter = Box::pin(l.until_n_ready(3));
+        assert!(
+            tokio::time::timeout(Duration::from_millis(1), &mut waiter)
+                .await
+                .is_err()
+        );
+        // Reserved: the bucket is in debt, a synchronous check is denied for longer.
+        assert_eq!(
+            l.check().unwrap_err().retry_after(),
+            Duration::from_millis(399)
+        );
+    }
+    assert_eq!(
+        l.check().unwrap_err().retry_after(),
+        Duration::from_millis(99)
+    );
+}
+
+/// Wait mode: a service made ready and dropped without a call gives its token back (it was the
+/// last taken), and one dropped after others took tokens does not.
+#[tokio::test(start_paused = true)]
+async fn wait_mode_refunds_the_token_of_a_service_dropped_before_its_call() {
+    let limiter = Arc::new(RateLimiter::with_clock(quota(), TokioClock::new()));
+    let layer = RateLimitLayer::from_limiter(Arc::clone(&limiter)).on_limit(OnLimit::Wait);
+    let mut svc = layer.layer(echo());
+    svc.ready().await.unwrap();
+    assert_eq!(limiter.remaining(), 4);
+    drop(svc);
+    assert_eq!(limiter.remaining(), 5);
+
+    let mut first = layer.layer(echo());
+    first.ready().await.unwrap();
+    limiter.check().unwrap();
+    drop(first);
+    assert_eq!(limiter.remaining(), 3, "a refund under a later token");
+}
+
+/// A service whose own `poll_ready` fails.
+#[derive(Clone)]
+struct Broken;
+
+impl Service<u32> for Broken {
+    type Response = u32;
+    type Error = std::io::Error;
+    type Future = std::future::Ready<Result<u32, std::io::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Err(std::io::Error::other("broken")))
+    }
+
+    fn call(&mut self, req: u32) -> Self::Future {
+        std::future::ready(Ok(req))
+    }
+}
+
+/// Wait mode takes the token before asking the inner service; if that fails, the token is
+/// given back rather than lost.
+#[tokio::test(start_paused = true)]
+async fn wait_mode_refunds_the_token_when_the_inner_service_fails() {
+    let limiter = Arc::new(RateLimiter::with_clock(quota(), TokioClock::new()));
+    let mut svc = RateLimitLayer::from_limiter(Arc::clone(&limiter))
+        .on_limit(OnLimit::Wait)
+        .layer(Broken);
+    for _ in 0..10 {
+        assert!(svc.ready().await.is_err());
+    }
+    assert_eq!(limiter.remaining(), 5);
 }
 
 fn echo() -> impl Service<u32, Response = u32, Error = Infallible, Future: Send> + Clone {
@@ -224,7 +415,7 @@ async fn layer_wait_mode_applies_backpressure() {
     assert_eq!(start.elapsed(), Duration::from_millis(500));
 }
 
-/// Waiting services join the limiter's FIFO queue: a service does not overtake an earlier
+/// Waiting services reserve in order: a service does not overtake an earlier
 /// waiter for more tokens.
 #[tokio::test(start_paused = true)]
 async fn layer_wait_mode_queues_behind_earlier_waiters() {

@@ -69,12 +69,17 @@ fn key_cap_holds_under_a_million_distinct_keys() {
             }
         }
         assert!(l.len() <= max);
+        if k % 10_000 == 0 {
+            // The counter agrees with what the tables really hold.
+            assert_eq!(l.stored_keys(), l.len());
+        }
         // Time moves 1 µs per request: each key owes 100 ms, so about 100k keys are active at
         // once, twice the cap: some new keys must be refused, none admitted beyond the cap.
         clock.advance(Duration::from_micros(1));
     }
     assert!(refused > 0);
     assert!(l.len() <= max);
+    assert_eq!(l.stored_keys(), l.len());
     // Everything refills after 500 ms (a full bucket's worth of debt is at most 100 ms here).
     clock.advance(Duration::from_secs(1));
     assert_eq!(l.check_key(&u64::MAX), Ok(()));
@@ -100,8 +105,10 @@ fn churn_keeps_memory_to_the_active_keys() {
     // Once everyone has gone quiet, an explicit sweep empties the limiter.
     clock.advance(Duration::from_secs(1));
     let tracked = l.len();
+    assert_eq!(l.stored_keys(), tracked);
     assert_eq!(l.evict_refilled(), tracked);
     assert!(l.is_empty());
+    assert_eq!(l.stored_keys(), 0);
 }
 
 #[test]
@@ -181,7 +188,8 @@ mod model {
             ops in proptest::collection::vec((0u64..150_000_000, 0u8..12, 1u32..4), 1..300)
         ) {
             let q = quota();
-            let (depth, interval) = (q.refill_time().as_nanos(), q.interval().as_nanos());
+            // 10 per second, burst 5, from the inputs: 100 ms per token, 500 ms of bucket.
+            let (depth, interval) = (500_000_000u128, 100_000_000u128);
             let clock = ManualClock::new(START);
             let l = KeyedRateLimiter::with_clock(q, 5, clock.clone());
             let mut buckets: HashMap<u8, Bucket> = HashMap::new();
@@ -210,6 +218,7 @@ mod model {
                     Err(e) => prop_assert!(false, "unexpected {e:?}"),
                 }
                 prop_assert!(l.len() <= 5);
+                prop_assert_eq!(l.stored_keys(), l.len());
             }
         }
     }

@@ -11,53 +11,54 @@ use sinew_ratelimit::{ManualClock, Quota, RateLimiter, SlidingWindow, SystemCloc
 
 const START: Duration = Duration::from_secs(1_700_000_000);
 
-/// A token bucket written the obvious way: `level` is the credit in nanoseconds (one token is
-/// `interval` of credit), refilled by elapsed time up to the bucket size. A quota change keeps
-/// the debt (bucket size minus level), which is what GCRA's kept TAT means.
+/// A token bucket of `depth` nanoseconds of credit (one token is `interval` of credit),
+/// refilled by elapsed time, kept as the instant it is full again (`full_at`): at time `t` it
+/// holds `depth - max(0, full_at - t)`. A quota change keeps the debt, which is what GCRA's kept
+/// TAT means; a clock set back is judged against the same debt (going back never refills).
+/// Interval and depth come from the quota's inputs (`rate` per second, `burst`), as the
+/// `Quota` docs define them, not from `Quota`'s accessors.
 struct Bucket {
-    level: i128,
+    full_at: i128,
     depth: i128,
     interval: i128,
-    last: i128,
 }
 
 impl Bucket {
-    fn new(q: Quota) -> Self {
-        let depth = q.refill_time().as_nanos() as i128;
-        Bucket {
-            level: depth,
-            depth,
-            interval: q.interval().as_nanos() as i128,
-            last: 0,
-        }
+    fn new(rate: u32, burst: u32) -> Self {
+        let mut b = Bucket {
+            full_at: 0,
+            depth: 0,
+            interval: 0,
+        };
+        b.set(rate, burst);
+        b
     }
-    fn advance(&mut self, now: i128) {
-        self.level = (self.level + (now - self.last)).min(self.depth);
-        self.last = now;
-    }
-    fn take(&mut self, n: u32) -> bool {
+    fn take(&mut self, now: i128, n: u32) -> bool {
         if n == 0 {
             // Zero tokens always fit, even in debt after a quota shrank.
             return true;
         }
         let cost = i128::from(n) * self.interval;
-        if cost > self.depth || cost > self.level {
+        let level = self.depth - (self.full_at - now).max(0);
+        if cost > self.depth || cost > level {
             return false;
         }
-        self.level -= cost;
+        self.full_at = self.full_at.max(now) + cost;
         true
     }
-    fn set(&mut self, q: Quota) {
-        let depth = q.refill_time().as_nanos() as i128;
-        self.level += depth - self.depth;
-        self.depth = depth;
-        self.interval = q.interval().as_nanos() as i128;
+    fn set(&mut self, rate: u32, burst: u32) {
+        // 1 s / rate rounded up to a whole nanosecond; `burst` intervals (far below the
+        // 2^62 ns refill bound for these small inputs).
+        self.interval = i128::from(1_000_000_000u64.div_ceil(u64::from(rate)));
+        self.depth = i128::from(burst) * self.interval;
     }
 }
 
 #[derive(Debug, Clone)]
 enum Op {
     Advance(u64),
+    /// The clock moves back (possibly before the limiter started, which reads as its start).
+    Back(u64),
     Check,
     CheckN(u32),
     SetQuota(u32, u32),
@@ -66,6 +67,7 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (0u64..300_000_000).prop_map(Op::Advance),
+        (0u64..300_000_000).prop_map(Op::Back),
         Just(Op::Check),
         (0u32..12).prop_map(Op::CheckN),
         (1u32..50, 1u32..20).prop_map(|(r, b)| Op::SetQuota(r, b)),
@@ -79,27 +81,31 @@ proptest! {
         let quota = Quota::per_second(rate).unwrap().burst(burst).unwrap();
         let clock = ManualClock::new(START);
         let limiter = RateLimiter::with_clock(quota, clock.clone());
-        let mut model = Bucket::new(quota);
-        let mut now: i128 = 0;
+        let mut model = Bucket::new(rate, burst);
+        // The clock's reading; one before the limiter started reads as its start.
+        let start = u64::try_from(START.as_nanos()).unwrap();
+        let mut abs = start;
         for op in ops {
+            let now = i128::from(abs.saturating_sub(start));
             match op {
                 Op::Advance(ns) => {
-                    clock.advance(Duration::from_nanos(ns));
-                    now += i128::from(ns);
+                    abs += ns;
+                    clock.set(Duration::from_nanos(abs));
+                }
+                Op::Back(ns) => {
+                    abs = abs.saturating_sub(ns);
+                    clock.set(Duration::from_nanos(abs));
                 }
                 Op::Check => {
-                    model.advance(now);
-                    prop_assert_eq!(limiter.check().is_ok(), model.take(1));
+                    prop_assert_eq!(limiter.check().is_ok(), model.take(now, 1));
                 }
                 Op::CheckN(n) => {
-                    model.advance(now);
-                    prop_assert_eq!(limiter.check_n(n).is_ok(), model.take(n));
+                    prop_assert_eq!(limiter.check_n(n).is_ok(), model.take(now, n));
                 }
                 Op::SetQuota(r, b) => {
-                    model.advance(now);
                     let q = Quota::per_second(r).unwrap().burst(b).unwrap();
                     limiter.set_quota(q);
-                    model.set(q);
+                    model.set(r, b);
                 }
             }
         }

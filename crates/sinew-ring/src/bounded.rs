@@ -9,8 +9,9 @@ use crate::{
 
 /// Consistent hashing with bounded loads: each key goes to the first node in its preference
 /// order (the router's [`replicas`](ConsistentHash::replicas)) whose load is below
-/// `⌈c × (m + 1) / n⌉`, where `m` is the number of keys currently placed, `n` the node count
-/// and `c ≥ 1` the capacity factor (the paper suggests 1.25).
+/// [`capacity`](Self::capacity)`(m + 1)` = `⌈c × (m + 1) / n⌉`, where `m` is the number of keys
+/// currently placed, `n` the node count and `c ≥ 1` the capacity factor (the paper suggests
+/// 1.25).
 ///
 /// Load is counted with [`acquire`](Self::acquire), which returns a [`Load`] guard that
 /// borrows the `BoundedLoad` and releases on drop; with [`acquire_owned`](Self::acquire_owned)
@@ -20,9 +21,14 @@ use crate::{
 ///
 /// # Guarantees
 ///
-/// - `acquire` never refuses while the router has a node: since the loads sum to `m`, some
-///   node is below `⌈c(m + 1)/n⌉ ≥ (m + 1)/n`. It returns `None` only for an empty router.
-/// - No node's load exceeds `⌈c × m / n⌉` for the `m` placed when it was last acquired:
+/// - `acquire` never refuses while the router has a node, and always terminates when
+///   uncontended: since the loads sum to `m`, some node is below the capacity, which is at
+///   least `⌈(m + 1)/n⌉`; if the router's preference order misses it (a custom
+///   [`ConsistentHash`] whose `replica_indices` repeats or skips nodes), a scan of every
+///   node finds it. It returns `None` only for an empty router. Under contention it is
+///   lock-free: it retries only when other threads placed keys in the meantime.
+/// - No node's load exceeds [`capacity`](Self::capacity)`(m)` = `⌈c × m / n⌉` for the `m`
+///   placed when it was last acquired:
 ///   with acquires only, loads never exceed `⌈c × average⌉`. Releases lower the average
 ///   without moving keys, so afterwards a node can sit above the new bound until its keys
 ///   are released (as in the paper, which rebalances on the next placement only).
@@ -112,7 +118,11 @@ impl<R: ConsistentHash> BoundedLoad<R> {
         (0..self.loads.len()).filter_map(|i| Some((self.router.node(i)?, self.load(i))))
     }
 
-    /// The capacity for placing key number `m`: `⌈c × m / n⌉`.
+    /// The capacity for placing key number `m`: `⌈c × m / n⌉`, and never less than `⌈m / n⌉`
+    /// (nor 1), whatever floating-point rounding does to `c × m / n` for huge `m` or `n`.
+    ///
+    /// Since the loads sum to fewer than `m` while key `m` is being placed, `n` nodes of
+    /// capacity at least `⌈m / n⌉` always leave room for it.
     pub fn capacity(&self, m: usize) -> usize {
         let n = self.loads.len().max(1);
         #[allow(
@@ -120,9 +130,9 @@ impl<R: ConsistentHash> BoundedLoad<R> {
             clippy::cast_possible_truncation,
             clippy::cast_sign_loss
         )]
-        // m and n below 2^53 are exact; the result is non-negative and below m + 1.
+        // m and n below 2^53 are exact; the result is non-negative (`as` saturates above).
         let cap = (self.factor * m as f64 / n as f64).ceil() as usize;
-        cap.max(1)
+        cap.max(m.div_ceil(n)).max(1)
     }
 
     /// Places key `key`: the first node in its preference order with room. Returns `None`
@@ -175,21 +185,14 @@ impl<R: ConsistentHash> BoundedLoad<R> {
         let mut m = self.total.fetch_add(1, Ordering::AcqRel).wrapping_add(1);
         loop {
             let cap = self.capacity(m);
-            for index in self.router.replica_indices(hash, n) {
-                let Some(load) = self.loads.get(index) else {
-                    continue;
-                };
-                let mut cur = load.load(Ordering::Acquire);
-                while cur < cap {
-                    match load.compare_exchange_weak(
-                        cur,
-                        cur + 1,
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                    ) {
-                        Ok(_) => return Some(index),
-                        Err(now) => cur = now,
-                    }
+            // The router's preference order first; then every index in turn, so that a
+            // router whose `replica_indices` repeats or skips nodes (the trait can be
+            // implemented by anyone) cannot make this loop spin: `n × cap ≥ m` exceeds the
+            // loads' sum, so the scan finds room unless other threads took it meanwhile.
+            let preferred = self.router.replica_indices(hash, n);
+            for index in preferred.chain(0..n) {
+                if self.try_take(index, cap) {
+                    return Some(index);
                 }
             }
             // Only under concurrency: others filled the nodes after we counted ourselves,
@@ -197,6 +200,21 @@ impl<R: ConsistentHash> BoundedLoad<R> {
             spin_loop();
             m = self.total.load(Ordering::Acquire).max(m);
         }
+    }
+
+    /// Adds one unit of load to node `index` if it is below `cap`.
+    fn try_take(&self, index: usize, cap: usize) -> bool {
+        let Some(load) = self.loads.get(index) else {
+            return false;
+        };
+        let mut cur = load.load(Ordering::Acquire);
+        while cur < cap {
+            match load.compare_exchange_weak(cur, cur + 1, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return true,
+                Err(now) => cur = now,
+            }
+        }
+        false
     }
 
     /// Releases one unit of load from node `index`; returns `false` (and changes nothing) if

@@ -17,7 +17,9 @@ pub enum Error {
         /// The shared identity hash.
         id: u64,
     },
-    /// The ring would hold more virtual nodes than [`HashRing::MAX_POINTS`](crate::HashRing::MAX_POINTS).
+    /// The ring would hold more virtual nodes than [`HashRing::MAX_POINTS`](crate::HashRing::MAX_POINTS)
+    /// (or, when deserializing, than [`HashRing::MAX_DECODED_POINTS_PER_NODE`](crate::HashRing::MAX_DECODED_POINTS_PER_NODE)
+    /// per listed node).
     TooManyPoints {
         /// The points the change asked for in total.
         requested: u64,
@@ -28,6 +30,14 @@ pub enum Error {
     BadTableSize {
         /// The size asked for.
         size: u64,
+    },
+    /// A deserialized Maglev router asked for a table larger than its node count justifies
+    /// (see [`Maglev::MAX_DECODED_SLOTS_PER_NODE`](crate::Maglev::MAX_DECODED_SLOTS_PER_NODE)).
+    TableTooLarge {
+        /// The table size asked for.
+        size: u64,
+        /// The largest size allowed for that many nodes.
+        max: u64,
     },
     /// A Maglev table must have at least as many slots as there are nodes.
     TableTooSmall {
@@ -57,7 +67,11 @@ impl fmt::Display for Error {
             ),
             Self::BadTableSize { size } => write!(
                 f,
-                "Maglev table size {size} is not a prime between 3 and 2^24"
+                "Maglev table size {size} is not a prime between 3 and 2^20"
+            ),
+            Self::TableTooLarge { size, max } => write!(
+                f,
+                "a Maglev table of {size} slots is more than the {max} allowed for its nodes"
             ),
             Self::TableTooSmall { size, nodes } => write!(
                 f,

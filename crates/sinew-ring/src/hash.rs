@@ -15,6 +15,9 @@
 //! `str` keys as their UTF-8 bytes followed by `0xff` (std's rule), tuples and derived structs
 //! as their fields in order. Types whose `Hash` impl is itself platform-dependent (pointers,
 //! `RandomState`-seeded maps) stay so.
+//!
+//! The `std::hash::Hash` caveat (std does not promise its `Hash` output stays the same across
+//! Rust versions) is spelled out in the crate docs; [`key_hash_bytes`] is the way around it.
 
 use std::hash::{Hash, Hasher};
 
@@ -26,9 +29,10 @@ pub const KEY_SEED: u64 = 0x7369_6e65_772d_6b65; // "sinew-ke"
 pub const NODE_SEED: u64 = 0x7369_6e65_772d_6e64; // "sinew-nd"
 /// The XXH3 seed for ring points ([`crate::HashRing`]'s virtual nodes).
 pub const POINT_SEED: u64 = 0x7369_6e65_772d_7074; // "sinew-pt"
-/// The XXH3 seeds for a Maglev node's offset and skip.
-pub(crate) const OFFSET_SEED: u64 = 0x7369_6e65_772d_6f66; // "sinew-of"
-pub(crate) const SKIP_SEED: u64 = 0x7369_6e65_772d_736b; // "sinew-sk"
+/// The XXH3 seed for a Maglev node's preferred first slot (see [`crate::Maglev`]).
+pub const MAGLEV_OFFSET_SEED: u64 = 0x7369_6e65_772d_6f66; // "sinew-of"
+/// The XXH3 seed for a Maglev node's step between preferred slots (see [`crate::Maglev`]).
+pub const MAGLEV_SKIP_SEED: u64 = 0x7369_6e65_772d_736b; // "sinew-sk"
 
 /// Bytes buffered inline before [`StableHasher`] switches to XXH3's streaming state.
 const INLINE: usize = 64;
@@ -171,9 +175,31 @@ pub fn stable_hash<T: Hash + ?Sized>(seed: u64, value: &T) -> u64 {
 /// The 64-bit hash of a key that every router's `route` uses: XXH3-64 seeded with
 /// [`KEY_SEED`] over the key's [`Hash`] bytes (see [`StableHasher`]). Pass the result to
 /// `route_hash` to hash once and route many times.
+///
+/// The bytes are whatever `K`'s `Hash` impl writes, which std does not promise to keep across
+/// Rust versions (see the crate docs' [caveat](crate#the-stdhashhash-caveat)); use
+/// [`key_hash_bytes`] on an explicit encoding where that matters.
 #[inline]
 pub fn key_hash<K: Hash + ?Sized>(key: &K) -> u64 {
     stable_hash(KEY_SEED, key)
+}
+
+/// The 64-bit hash of a key given as raw bytes: XXH3-64 seeded with [`KEY_SEED`] over exactly
+/// `bytes`, with no [`Hash`] impl in between (so it does not depend on how std's `Hash`
+/// writes a type; see the crate docs' [caveat](crate#the-stdhashhash-caveat)). Routers' `route_bytes(b)` is
+/// `route_hash(key_hash_bytes(b))`. Not equal to `key_hash(bytes)`, which hashes the
+/// slice's `Hash` output (length prefix included).
+///
+/// ```
+/// use sinew_ring::{HashRing, key_hash_bytes};
+///
+/// let ring: HashRing<&str> = ["a", "b", "c"].into_iter().collect();
+/// let key = b"user:42"; // an explicit encoding of the key, the same in every language
+/// assert_eq!(ring.route_bytes(key), ring.route_hash(key_hash_bytes(key)));
+/// ```
+#[inline]
+pub fn key_hash_bytes(bytes: &[u8]) -> u64 {
+    XxHash3_64::oneshot_with_seed(KEY_SEED, bytes)
 }
 
 /// A node's identity: XXH3-64 seeded with [`NODE_SEED`] over the node's [`Hash`] bytes.
@@ -266,6 +292,12 @@ mod tests {
             point_hash(1, 2),
             XxHash3_64::oneshot_with_seed(POINT_SEED, &[1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0])
         );
+        assert_eq!(
+            key_hash_bytes(b"node-a"),
+            XxHash3_64::oneshot_with_seed(KEY_SEED, b"node-a")
+        );
+        assert_eq!(key_hash_bytes(b"node-a\xff"), key_hash("node-a"));
+        assert_eq!(key_hash_bytes(&0u64.to_le_bytes()), key_hash(&0u64));
         assert_eq!(key_hash(&0u64), PINNED_KEY_0);
         assert_eq!(node_id("node-a"), PINNED_NODE_A);
         assert_eq!(point_hash(1, 2), PINNED_POINT_1_2);

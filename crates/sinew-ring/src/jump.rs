@@ -1,6 +1,9 @@
 //! Jump consistent hashing (Lamping and Veach, 2014).
 
-use crate::ConsistentHash;
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use crate::{ConsistentHash, hash::node_id};
 
 /// Jump consistent hash: the bucket in `0..buckets` for `key`, exactly the algorithm of
 /// Lamping and Veach, "A Fast, Minimal Memory, Consistent Hash Algorithm" (2014):
@@ -61,6 +64,10 @@ pub fn jump_hash(mut key: u64, buckets: u32) -> u32 {
 /// shards that grow and shrink at the end; use [`HashRing`](crate::HashRing) or
 /// [`Rendezvous`](crate::Rendezvous) when arbitrary nodes come and go. Jump has no weights.
 ///
+/// `add`, `remove`, `contains` and `pop` are O(1) expected (a hash map by
+/// [`node_id`](crate::node_id); should two distinct nodes ever share an identity, chance about
+/// n²/2⁶⁵, the router falls back to scanning by equality, still correct).
+///
 /// `route` is O(ln n) with no memory reads but the node list. Replica `i` of a key is bucket
 /// `(jump_hash(key) + i) mod n`: distinct, stable, and the first is the jump owner.
 ///
@@ -75,14 +82,43 @@ pub fn jump_hash(mut key: u64, buckets: u32) -> u32 {
 /// assert!(owner.is_some());
 /// assert_eq!(shards.replicas(&12345u64, 5).count(), 3); // only 3 nodes
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Jump<N> {
     nodes: Vec<N>,
+    /// `node_id(nodes[i])`.
+    ids: Vec<u64>,
+    /// `index[ids[i]] == i`, while no two nodes share an identity.
+    index: HashMap<u64, usize>,
+    /// Two distinct nodes share an identity: `index` is abandoned for scans by equality.
+    collided: bool,
+}
+
+/// Two routers are equal when their node lists are (the same nodes in the same buckets).
+impl<N: PartialEq> PartialEq for Jump<N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.nodes == other.nodes
+    }
+}
+
+impl<N: Eq> Eq for Jump<N> {}
+
+/// Concise: the node count, not the list (see [`nodes`](Jump::nodes) for that).
+impl<N> std::fmt::Debug for Jump<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jump")
+            .field("nodes", &self.nodes.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<N> Default for Jump<N> {
     fn default() -> Self {
-        Self { nodes: Vec::new() }
+        Self {
+            nodes: Vec::new(),
+            ids: Vec::new(),
+            index: HashMap::new(),
+            collided: false,
+        }
     }
 }
 
@@ -97,15 +133,15 @@ impl<N> Jump<N> {
         &self.nodes
     }
 
-    /// A router over `nodes` as given (the caller has checked there are no duplicates).
-    #[cfg(feature = "serde")]
-    pub(crate) fn from_distinct(nodes: Vec<N>) -> Self {
-        Self { nodes }
-    }
-
     /// Removes and returns the last node (only its keys move).
     pub fn pop(&mut self) -> Option<N> {
-        self.nodes.pop()
+        let node = self.nodes.pop()?;
+        if let Some(id) = self.ids.pop()
+            && !self.collided
+        {
+            self.index.remove(&id);
+        }
+        Some(node)
     }
 
     /// The number of buckets jump uses (the node count, at most `u32::MAX`).
@@ -115,30 +151,60 @@ impl<N> Jump<N> {
     }
 }
 
-impl<N: PartialEq> Jump<N> {
+impl<N: Hash + Eq> Jump<N> {
+    /// The bucket of `node`, if it is a member.
+    fn find(&self, node: &N, id: u64) -> Option<usize> {
+        if self.collided {
+            return self.nodes.iter().position(|n| n == node);
+        }
+        let &i = self.index.get(&id)?;
+        (self.nodes.get(i) == Some(node)).then_some(i)
+    }
+
     /// Appends `node` as the next bucket; returns `false` (and changes nothing) if it is
     /// already a member.
     pub fn add(&mut self, node: N) -> bool {
-        if self.nodes.contains(&node) {
+        let id = node_id(&node);
+        if self.find(&node, id).is_some() {
             return false;
         }
+        if !self.collided {
+            if self.index.contains_key(&id) {
+                // A distinct node with the same identity: scan by equality from now on.
+                self.collided = true;
+                self.index = HashMap::new();
+            } else {
+                self.index.insert(id, self.nodes.len());
+            }
+        }
         self.nodes.push(node);
+        self.ids.push(id);
         true
     }
 
     /// Removes `node`, moving the last node into its bucket; returns whether it was a member.
     pub fn remove(&mut self, node: &N) -> bool {
-        match self.nodes.iter().position(|n| n == node) {
-            Some(i) => {
-                self.nodes.swap_remove(i);
-                true
+        let Some(i) = self.find(node, node_id(node)) else {
+            return false;
+        };
+        self.nodes.swap_remove(i);
+        let id = self.ids.swap_remove(i);
+        if !self.collided {
+            self.index.remove(&id);
+            if let Some(&moved) = self.ids.get(i) {
+                self.index.insert(moved, i);
             }
-            None => false,
         }
+        true
+    }
+
+    /// Whether `node` is a member.
+    pub fn contains(&self, node: &N) -> bool {
+        self.find(node, node_id(node)).is_some()
     }
 }
 
-impl<N: PartialEq> FromIterator<N> for Jump<N> {
+impl<N: Hash + Eq> FromIterator<N> for Jump<N> {
     /// Nodes in iteration order; later duplicates are dropped.
     fn from_iter<I: IntoIterator<Item = N>>(iter: I) -> Self {
         let mut jump = Self::new();
@@ -181,3 +247,74 @@ impl<N> ConsistentHash for Jump<N> {
 }
 
 crate::inherent_router_methods!(Jump);
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)] // tests fail loudly
+mod tests {
+    use std::hash::Hasher;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The index agrees with the list after any sequence of adds, removes and pops.
+    fn check<N: Hash + Eq + std::fmt::Debug>(j: &Jump<N>, model: &[N]) {
+        assert_eq!(j.nodes(), model);
+        assert_eq!(j.ids.len(), model.len());
+        if !j.collided {
+            assert_eq!(j.index.len(), model.len());
+            for (i, &id) in j.ids.iter().enumerate() {
+                assert_eq!(j.index.get(&id), Some(&i));
+            }
+        }
+        for n in model {
+            assert!(j.contains(n));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn index_matches_the_list(ops in prop::collection::vec((0u8..3, 0u16..12), 0..80)) {
+            let mut j = Jump::new();
+            let mut model: Vec<u16> = Vec::new();
+            for (op, n) in ops {
+                match op {
+                    0 => {
+                        prop_assert_eq!(j.add(n), !model.contains(&n));
+                        if !model.contains(&n) { model.push(n); }
+                    }
+                    1 => {
+                        let i = model.iter().position(|&x| x == n);
+                        prop_assert_eq!(j.remove(&n), i.is_some());
+                        if let Some(i) = i { model.swap_remove(i); }
+                    }
+                    _ => prop_assert_eq!(j.pop(), model.pop()),
+                }
+                check(&j, &model);
+                prop_assert_eq!(j.contains(&n), model.contains(&n));
+            }
+        }
+    }
+
+    #[derive(Debug, PartialEq, Eq)]
+    struct Colliding(u8);
+    impl Hash for Colliding {
+        fn hash<H: Hasher>(&self, _: &mut H) {}
+    }
+
+    /// Distinct nodes with one identity are still distinct members (found by equality).
+    #[test]
+    fn identity_collisions_fall_back_to_equality() {
+        let mut j = Jump::new();
+        assert!(j.add(Colliding(1)));
+        assert!(j.add(Colliding(2)));
+        assert!(!j.add(Colliding(1)));
+        assert!(j.collided);
+        assert!(j.contains(&Colliding(2)));
+        assert!(j.remove(&Colliding(1)));
+        assert!(!j.contains(&Colliding(1)));
+        assert_eq!(j.nodes(), &[Colliding(2)]);
+        assert_eq!(j.pop(), Some(Colliding(2)));
+        assert!(j.is_empty());
+    }
+}

@@ -72,6 +72,34 @@
 //!
 //! The values are pinned by tests, so an upgrade never silently moves keys.
 //!
+//! ## The `std::hash::Hash` caveat
+//!
+//! [`StableHasher`] fixes everything the *hasher* decides, but not which bytes a type's
+//! `Hash` impl writes, and std does not promise those stay the same across Rust versions or
+//! platforms: `Hash` output is documented as unspecified, and details such as how slices
+//! write their length, how `str` is terminated or how enum discriminants are written are
+//! implementation choices that have changed before. Derived and third-party impls inherit
+//! this. This crate pins the bytes of the common cases (`u64`, `&str`) in its tests, so its
+//! CI notices such a change, but where results must agree across processes built by
+//! *different* compilers, or with code in other languages, hash an explicit encoding instead:
+//!
+//! - [`key_hash_bytes`] hashes raw bytes with the same seeded XXH3 ([`KEY_SEED`]), with no
+//!   `Hash` impl in between; every router has `route_bytes` and `replicas_bytes` built on it
+//!   (and `route_hash` for a hash you compute yourself). `key_hash_bytes(b)` is not
+//!   `key_hash(b)`: `<[u8] as Hash>` also writes the length.
+//! - Node identities go through `Hash` too: prefer node types whose `Hash` writes their plain
+//!   bytes (integers, `String`), and pin the placement of your own deployment in a test.
+//!
+//! ```
+//! use sinew_ring::{Maglev, key_hash_bytes};
+//!
+//! let lb: Maglev<u64> = (0..16).collect();
+//! let key = 0xdead_beef_u64.to_be_bytes(); // the wire encoding, the same everywhere
+//! assert_eq!(lb.route_bytes(&key), lb.route_hash(key_hash_bytes(&key)));
+//! assert!(lb.replicas_bytes(&key, 2).eq(lb.replicas_hash(key_hash_bytes(&key), 2)));
+//! Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Sharing between threads
 //!
 //! Routers are plain values (`Send + Sync` when the node type is): share one behind `Arc`
@@ -117,8 +145,8 @@ use std::hash::Hash;
 pub use bounded::{BoundedLoad, Load, OwnedLoad};
 pub use error::Error;
 pub use hash::{
-    KEY_SEED, NODE_SEED, POINT_SEED, StableHasher, key_hash, mix64, node_id, point_hash,
-    stable_hash,
+    KEY_SEED, MAGLEV_OFFSET_SEED, MAGLEV_SKIP_SEED, NODE_SEED, POINT_SEED, StableHasher, key_hash,
+    key_hash_bytes, mix64, node_id, point_hash, stable_hash,
 };
 pub use jump::{Jump, jump_hash};
 pub use maglev::Maglev;
@@ -169,6 +197,21 @@ pub trait ConsistentHash {
         self.route_hash(key_hash(key))
     }
 
+    /// The node that owns the key given as raw bytes: `route_hash(key_hash_bytes(bytes))`.
+    /// Use it when placement must not depend on a type's `std::hash::Hash` output (see
+    /// [`key_hash_bytes`]).
+    #[inline]
+    fn route_bytes(&self, bytes: &[u8]) -> Option<&Self::Node> {
+        self.route_hash(key_hash_bytes(bytes))
+    }
+
+    /// Up to `n` distinct nodes for the key given as raw bytes, in preference order:
+    /// `replicas_hash(key_hash_bytes(bytes), n)`.
+    #[inline]
+    fn replicas_bytes(&self, bytes: &[u8], n: usize) -> impl Iterator<Item = &Self::Node> + '_ {
+        self.replicas_hash(key_hash_bytes(bytes), n)
+    }
+
     /// Up to `n` distinct nodes for a key with this hash, in preference order.
     #[inline]
     fn replicas_hash(&self, hash: u64, n: usize) -> impl Iterator<Item = &Self::Node> + '_ {
@@ -203,6 +246,20 @@ macro_rules! inherent_router_methods {
             #[inline]
             pub fn route_hash(&self, hash: u64) -> Option<&N> {
                 <Self as $crate::ConsistentHash>::route_hash(self, hash)
+            }
+
+            /// The node that owns the key given as raw bytes,
+            /// `route_hash(key_hash_bytes(bytes))`: placement independent of any `Hash` impl
+            /// (see [`key_hash_bytes`](crate::key_hash_bytes)).
+            #[inline]
+            pub fn route_bytes(&self, bytes: &[u8]) -> Option<&N> {
+                <Self as $crate::ConsistentHash>::route_bytes(self, bytes)
+            }
+
+            /// [`replicas`](Self::replicas) for a key given as raw bytes.
+            #[inline]
+            pub fn replicas_bytes(&self, bytes: &[u8], n: usize) -> impl Iterator<Item = &N> + '_ {
+                <Self as $crate::ConsistentHash>::replicas_bytes(self, bytes, n)
             }
 
             /// Up to `n` distinct nodes for `key` in preference order (the first is

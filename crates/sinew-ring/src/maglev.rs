@@ -8,7 +8,7 @@ use std::hash::Hash;
 
 use crate::{
     ConsistentHash, Error,
-    hash::{OFFSET_SEED, SKIP_SEED, hash_u64},
+    hash::{MAGLEV_OFFSET_SEED, MAGLEV_SKIP_SEED, hash_u64},
     members::{Members, Upsert},
     walk::{Walk, prev_same},
 };
@@ -17,7 +17,9 @@ use crate::{
 /// `M / n` slots (±1), filled from per-node permutations of the slots.
 ///
 /// Node `n` with identity `id` ([`node_id`](crate::node_id)) has `offset = xxh3(id, OFFSET) mod
-/// M` and `skip = xxh3(id, SKIP) mod (M − 1) + 1`, and prefers slots `offset, offset + skip,
+/// M` and `skip = xxh3(id, SKIP) mod (M − 1) + 1` (XXH3-64 of the 8 little-endian bytes of
+/// `id`, seeded with [`MAGLEV_OFFSET_SEED`](crate::MAGLEV_OFFSET_SEED) and
+/// [`MAGLEV_SKIP_SEED`](crate::MAGLEV_SKIP_SEED)), and prefers slots `offset, offset + skip,
 /// offset + 2·skip, …` (mod `M`, a permutation since `M` is prime). Nodes, taken in order of
 /// identity (so the table does not depend on insertion order), claim in turn their next
 /// preferred free slot until the table is full. A key with hash `h` is owned by slot
@@ -25,7 +27,9 @@ use crate::{
 /// following slots.
 ///
 /// `route` is O(1): one multiplication and one read. Every membership change rebuilds the
-/// table (O(M log M) worst case, about a millisecond at the default size). Maglev balances
+/// table: O(M log M) expected (each node's search for a free slot lengthens as the table
+/// fills), O(M²) at worst; a few milliseconds at the default size (the crate README quotes a
+/// measured rebuild at 10, 100 and 1000 nodes). Maglev balances
 /// almost perfectly (every node owns ⌊M/n⌋ or ⌈M/n⌉ slots) but is not minimally disruptive: a
 /// change moves the changed node's keys and some others (about 1.6 × the minimum at 100 nodes;
 /// measure yours with [`moved_fraction`](crate::moved_fraction)). No weights.
@@ -41,12 +45,22 @@ use crate::{
 /// assert!(owner.is_some());
 /// Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Maglev<N> {
     members: Members<N>,
     size: u32,
     table: Vec<u32>,
     prev: Vec<u32>,
+}
+
+/// Concise: the sizes, not the table (65 537 slots by default).
+impl<N> std::fmt::Debug for Maglev<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Maglev")
+            .field("nodes", &self.members.len())
+            .field("table_size", &self.size)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<N> Default for Maglev<N> {
@@ -60,7 +74,7 @@ impl<N> Default for Maglev<N> {
     }
 }
 
-/// Whether `n` is prime (trial division; `n` ≤ 2²⁴ so at most 2 048 divisions).
+/// Whether `n` is prime (trial division; `n` ≤ 2²⁰ so at most 1 024 divisions).
 fn is_prime(n: u64) -> bool {
     if n < 2 {
         return false;
@@ -78,8 +92,14 @@ fn is_prime(n: u64) -> bool {
 impl<N> Maglev<N> {
     /// The default table size, 65 537 (prime), as in the paper.
     pub const DEFAULT_TABLE_SIZE: u32 = 65_537;
-    /// The largest table size accepted, 2²⁴.
-    pub const MAX_TABLE_SIZE: u32 = 1 << 24;
+    /// The largest table size accepted, 2²⁰ (the largest prime below it is 1 048 573; a slot
+    /// costs 8 bytes, so about 8 MiB).
+    pub const MAX_TABLE_SIZE: u32 = 1 << 20;
+    /// The most slots per listed node a *deserialized* router may ask for: `table_size` must
+    /// be at most the larger of [`DEFAULT_TABLE_SIZE`](Self::DEFAULT_TABLE_SIZE) and
+    /// `1024 × nodes` (the paper's rule is at least 100 × nodes), checked before the table is
+    /// built, so hostile input cannot make a few bytes allocate megabytes.
+    pub const MAX_DECODED_SLOTS_PER_NODE: u32 = 1024;
 
     /// An empty router with a table of 65 537 slots.
     pub fn new() -> Self {
@@ -148,8 +168,8 @@ impl<N> Maglev<N> {
             .iter()
             .map(|&i| {
                 let id = self.members.id(i);
-                let offset = hash_u64(OFFSET_SEED, id) % size;
-                let skip = hash_u64(SKIP_SEED, id) % (size - 1) + 1;
+                let offset = hash_u64(MAGLEV_OFFSET_SEED, id) % size;
+                let skip = hash_u64(MAGLEV_SKIP_SEED, id) % (size - 1) + 1;
                 (offset, skip)
             })
             .collect();

@@ -13,13 +13,15 @@ use crate::{ConsistentHash, Error, hash::mix64, members::Members};
 ///
 /// - `h = mix64(k ^ id)` ([`mix64`](crate::mix64), a bijective finalizer);
 /// - if every member has the same weight: `h` itself (ties broken by the larger `id`);
-/// - otherwise `w / -ln(u)` with `u = ((h >> 11) + 0.5) / 2⁵³` in (0, 1), which gives node `n`
+/// - otherwise `w / -ln(u)` with `u = ((h >> 12) + 0.5) / 2⁵²`, strictly inside (0, 1) (exact
+///   in an `f64`, so never 0 or 1), which gives node `n`
 ///   the share `w / Σw` of the keys. The logarithm is computed with IEEE-754 `+ − × ÷` only
 ///   (no platform `libm`), so every machine gets the same bits.
 ///
 /// Adding a node moves only the keys it now wins; removing one moves only its keys. `route`
 /// is O(n) (one score per node), `replicas(k)` O(n·k) without allocating: use it for up to a
-/// few hundred nodes, or when replica lists must be perfectly stable.
+/// few hundred nodes, or when replica lists must be perfectly stable. `add` and `remove` are
+/// O(1) expected (a hash-map lookup by identity, plus O(log n) weight bookkeeping).
 ///
 /// ```
 /// use sinew_ring::Rendezvous;
@@ -33,11 +35,21 @@ use crate::{ConsistentHash, Error, hash::mix64, members::Members};
 /// assert_eq!(Some(top2[0]), r.route("photo-1234"));
 /// Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Rendezvous<N> {
     members: Members<N>,
     /// Whether every member has the same weight (then scores are the raw hashes).
     uniform: bool,
+}
+
+/// Concise: the node count, not the members.
+impl<N> std::fmt::Debug for Rendezvous<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rendezvous")
+            .field("nodes", &self.members.len())
+            .field("weighted", &!self.uniform)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<N> Default for Rendezvous<N> {
@@ -66,9 +78,9 @@ impl<N> Rendezvous<N> {
         self.members.iter()
     }
 
+    /// Caches whether all weights are equal (O(1): the membership counts weights).
     fn refresh(&mut self) {
-        let first = self.members.weights.first().copied();
-        self.uniform = self.members.weights.iter().all(|&w| Some(w) == first);
+        self.uniform = self.members.uniform();
     }
 
     /// The ordering key of member `i` for key hash `k`: larger wins.
@@ -80,11 +92,9 @@ impl<N> Rendezvous<N> {
             return (h, id);
         }
         let w = f64::from(self.members.weight(i));
-        #[allow(clippy::cast_precision_loss)] // h >> 11 < 2^53 is exact
-        let u = ((h >> 11) as f64 + 0.5) * (1.0 / 9_007_199_254_740_992.0);
         // u in (0, 1), so -ln(u) > 0 and the score is positive and finite; the bits of a
         // positive f64 order as the value does.
-        ((w / -portable_ln(u)).to_bits(), id)
+        ((w / -portable_ln(unit_open(h))).to_bits(), id)
     }
 
     /// The member with the largest score below `below` (all if `None`).
@@ -101,6 +111,20 @@ impl<N> Rendezvous<N> {
         }
         best
     }
+}
+
+/// The uniform variate of a score: `u = ((h >> 12) + 0.5) · 2⁻⁵²`, strictly inside (0, 1).
+///
+/// `h >> 12 < 2⁵²`, so `(h >> 12) + 0.5` needs at most 53 significant bits and is exact in an
+/// `f64`, and the scaling by a power of two is exact too: the largest value is
+/// `1 − 2⁻⁵³ < 1` and the smallest `2⁻⁵³ > 0`. (Keeping 53 bits, `(h >> 11) + 0.5`, is not
+/// exact at the top: `2⁵³ − 0.5` rounds to `2⁵³`, giving `u = 1`, `ln u = 0` and an infinite
+/// score.)
+#[inline]
+fn unit_open(h: u64) -> f64 {
+    #[allow(clippy::cast_precision_loss)] // h >> 12 < 2^52 is exact
+    let top = (h >> 12) as f64;
+    (top + 0.5) * (1.0 / 4_503_599_627_370_496.0)
 }
 
 /// `ln(x)` for `x > 0` from IEEE-754 basic operations only, so it is bit-identical on every
@@ -201,7 +225,24 @@ crate::inherent_router_methods!(Rendezvous);
 
 #[cfg(test)]
 mod tests {
-    use super::portable_ln;
+    use super::{portable_ln, unit_open};
+
+    /// The variate stays strictly inside (0, 1) at both ends of the hash range, so the score
+    /// `w / -ln(u)` is always positive and finite.
+    #[test]
+    fn unit_variate_never_reaches_zero_or_one() {
+        for h in [0, 1, 4095, 4096, u64::MAX - 4096, u64::MAX - 1, u64::MAX] {
+            let u = unit_open(h);
+            assert!(u > 0.0 && u < 1.0, "h {h:#x}: u = {u}");
+            let score = 1.0 / -portable_ln(u);
+            assert!(score.is_finite() && score > 0.0, "h {h:#x}: score {score}");
+        }
+        assert_eq!(unit_open(u64::MAX), 1.0 - 2f64.powi(-53));
+        assert_eq!(unit_open(0), 2f64.powi(-53));
+        // Monotone in h (ties only within the 12 dropped bits).
+        assert!(unit_open(1 << 12) > unit_open(0));
+        assert_eq!(unit_open(4095), unit_open(0));
+    }
 
     #[test]
     fn portable_ln_matches_std() {

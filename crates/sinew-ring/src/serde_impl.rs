@@ -4,13 +4,16 @@
 //!
 //! Deserialization validates like the constructors do (zero weights, identity collisions,
 //! duplicates, bad table sizes and the point limit are errors), so a deserialized router routes
-//! exactly as the serialized one did.
+//! exactly as the serialized one did. The work is bounded by the input before anything is
+//! built: a ring may ask for at most [`HashRing::MAX_DECODED_POINTS_PER_NODE`] points per
+//! listed node, a Maglev table for at most [`Maglev::MAX_DECODED_SLOTS_PER_NODE`] slots per
+//! listed node (or the default size).
 
 use std::hash::Hash;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
 
-use crate::{HashRing, Jump, Maglev, Rendezvous, members::Members};
+use crate::{Error, HashRing, Jump, Maglev, Rendezvous, members::Members};
 
 /// Members with weights, in identity order.
 fn weighted<N>(m: &Members<N>) -> Vec<(&N, u32)> {
@@ -48,6 +51,16 @@ impl<'de, N: Deserialize<'de> + Hash + Eq> Deserialize<'de> for HashRing<N> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let RingIn { vnodes, nodes } = RingIn::deserialize(d)?;
         let count = nodes.len();
+        // Bound the work by the input before building: vnodes × Σweight points.
+        let requested = nodes.iter().fold(0u64, |acc, (_, w)| {
+            acc.saturating_add(u64::from(*w).saturating_mul(u64::from(vnodes.max(1))))
+        });
+        let max = (count as u64)
+            .saturating_mul(HashRing::<N>::MAX_DECODED_POINTS_PER_NODE)
+            .min(HashRing::<N>::MAX_POINTS);
+        if requested > max {
+            return Err(D::Error::custom(Error::TooManyPoints { requested, max }));
+        }
         let mut ring = HashRing::with_vnodes(vnodes);
         if let Some((_, e)) = ring.extend_weighted(nodes).into_iter().next() {
             return Err(D::Error::custom(e));
@@ -124,6 +137,16 @@ impl<'de, N: Deserialize<'de> + Hash + Eq> Deserialize<'de> for Maglev<N> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let MaglevIn { table_size, nodes } = MaglevIn::deserialize(d)?;
         let count = nodes.len();
+        // Bound the table by the input before building it.
+        let max = (count as u64)
+            .saturating_mul(u64::from(Maglev::<N>::MAX_DECODED_SLOTS_PER_NODE))
+            .max(u64::from(Maglev::<N>::DEFAULT_TABLE_SIZE));
+        if u64::from(table_size) > max {
+            return Err(D::Error::custom(Error::TableTooLarge {
+                size: u64::from(table_size),
+                max,
+            }));
+        }
         let mut m = Maglev::with_table_size(table_size).map_err(D::Error::custom)?;
         if let Some((_, e)) = m.extend_nodes(nodes).into_iter().next() {
             return Err(D::Error::custom(e));
@@ -145,11 +168,12 @@ impl<N: Serialize> Serialize for Jump<N> {
 impl<'de, N: Deserialize<'de> + Hash + Eq> Deserialize<'de> for Jump<N> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let nodes = Vec::<N>::deserialize(d)?;
-        let distinct: std::collections::HashSet<&N> = nodes.iter().collect();
-        if distinct.len() != nodes.len() {
-            return Err(D::Error::custom("a node is listed twice"));
+        let mut jump = Jump::new();
+        for node in nodes {
+            if !jump.add(node) {
+                return Err(D::Error::custom("a node is listed twice"));
+            }
         }
-        drop(distinct);
-        Ok(Jump::from_distinct(nodes))
+        Ok(jump)
     }
 }

@@ -1,8 +1,8 @@
 //! Lock-free snapshot sharing of a router.
 
-use std::sync::Arc;
-
 use arc_swap::ArcSwap;
+
+use crate::sync::Arc;
 
 pub use arc_swap::Guard;
 

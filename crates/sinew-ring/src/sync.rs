@@ -12,6 +12,6 @@ pub(crate) use std::{
     sync::atomic::{AtomicUsize, Ordering},
 };
 
-/// `Arc` for the owning load guard: std's under loom too (its count is not the protocol
-/// being modelled).
+/// `Arc` for the owning load guard and for `Snapshot` (whose `arc-swap` needs std's): std's
+/// under loom too (its count is not the protocol being modelled).
 pub(crate) use std::sync::Arc;

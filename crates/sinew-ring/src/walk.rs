@@ -1,8 +1,8 @@
 //! The allocation-free "distinct owners clockwise" walk behind `replicas` for the ring and
+//! Maglev.
 
 // Positions are stored as u32: owner arrays hold fewer than 2^32 entries (see the callers).
 #![allow(clippy::cast_possible_truncation)]
-//! Maglev.
 
 /// For a circular array of owners, `prev[p]` is the position of the previous occurrence of
 /// `owners[p]` going backwards (wrapping), or `p` itself if the owner occurs once.

@@ -74,3 +74,48 @@ fn release_races_with_acquire() {
         assert_eq!(lb.total(), 0);
     });
 }
+
+/// A router that only ever offers node 0 (it breaks the trait's contract): concurrent acquires
+/// must still all be placed, through the scan of every node, within the bound.
+struct OnlyFirst;
+
+impl sinew_ring::ConsistentHash for OnlyFirst {
+    type Node = u8;
+    fn len(&self) -> usize {
+        2
+    }
+    fn node(&self, index: usize) -> Option<&u8> {
+        [&0, &1].get(index).copied()
+    }
+    fn route_index(&self, _: u64) -> Option<usize> {
+        Some(0)
+    }
+    fn replica_indices(&self, _: u64, n: usize) -> impl Iterator<Item = usize> + '_ {
+        std::iter::repeat_n(0, n)
+    }
+}
+
+#[test]
+fn scan_fallback_places_every_key_under_contention() {
+    loom::model(|| {
+        let lb = Arc::new(BoundedLoad::new(OnlyFirst, 1.0).unwrap());
+        let t = {
+            let lb = Arc::clone(&lb);
+            thread::spawn(move || lb.acquire_index(1).expect("never refused"))
+        };
+        let a = lb.acquire_index(2).expect("never refused");
+        let b = lb.acquire_index(3).expect("never refused");
+        let c = t.join().unwrap();
+        assert_eq!(lb.total(), 3);
+        assert_eq!(lb.load(0) + lb.load(1), 3);
+        assert!(
+            lb.load(0) <= 2 && lb.load(1) <= 2,
+            "{} {}",
+            lb.load(0),
+            lb.load(1)
+        );
+        for i in [a, b, c] {
+            assert!(lb.release(i));
+        }
+    });
+}

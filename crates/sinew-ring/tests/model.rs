@@ -75,7 +75,7 @@ fn rendezvous_model_replicas(members: &[(u16, u32)], h: u64, k: usize) -> Vec<u1
                 ((x, id), n)
             } else {
                 #[allow(clippy::cast_precision_loss)]
-                let u = ((x >> 11) as f64 + 0.5) / 9_007_199_254_740_992.0;
+                let u = ((x >> 12) as f64 + 0.5) / 4_503_599_627_370_496.0;
                 (((f64::from(w) / -u.ln()).to_bits(), id), n)
             }
         })

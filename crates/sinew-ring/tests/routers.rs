@@ -11,9 +11,11 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
 use sinew_ring::{
-    BoundedLoad, ConsistentHash, Error, HashRing, Jump, Maglev, Rendezvous, Snapshot, jump_hash,
-    key_hash, moved_fraction, sample_hash,
+    BoundedLoad, ConsistentHash, Error, HashRing, Jump, KEY_SEED, MAGLEV_OFFSET_SEED,
+    MAGLEV_SKIP_SEED, Maglev, Rendezvous, Snapshot, jump_hash, key_hash, key_hash_bytes,
+    moved_fraction, node_id, point_hash, sample_hash,
 };
+use twox_hash::XxHash3_64;
 
 /// Published jump-hash values (the vectors shared by the Go, C and Elixir ports of the paper's
 /// code), including a bucket count above `i32::MAX` and the all-ones key.
@@ -239,6 +241,27 @@ fn maglev_disruption_is_small() {
     let f = moved_fraction(&m, &m2, 200_000);
     println!("maglev: adding a 21st node moved {f:.4} of keys (minimum 0.0476)");
     assert!(f > 0.04 && f < 0.1, "{f}");
+    // Exactly, slot by slot (each slot is a fixed range of key hashes): the new node takes
+    // ⌊M/21⌋ or ⌈M/21⌉ slots, and every other changed slot is churn among the old nodes.
+    const M: u64 = 65_537;
+    let first = |s: u64| ((u128::from(s) << 64).div_ceil(u128::from(M))) as u64;
+    let (mut to_new, mut churn) = (0u64, 0u64);
+    for s in 0..M {
+        let (a, b) = (m.route_hash(first(s)), m2.route_hash(first(s)));
+        if b == Some(&"node-new".to_string()) {
+            to_new += 1;
+        } else if a != b {
+            churn += 1;
+        }
+    }
+    println!("maglev: {to_new} slots to the new node, {churn} slots churned among the others");
+    assert!(to_new == M / 21 || to_new == M / 21 + 1, "{to_new}");
+    assert!(churn < M / 21, "churn {churn} above the new node's share");
+    let exact = (to_new + churn) as f64 / M as f64;
+    assert!(
+        (exact - f).abs() < 0.005,
+        "slot count {exact} vs sampled {f}"
+    );
 }
 
 #[test]
@@ -479,18 +502,42 @@ fn bounded_load_with_acquires_only_stays_within_ceil_c_times_mean() {
 fn bounded_load_is_shared_between_threads() {
     let ring: HashRing<String> = names(8).into_iter().collect();
     let lb = BoundedLoad::new(ring, 1.25).unwrap();
+    // Both threads hold all their keys at the barrier: 4000 placed, none over ⌈1.25 × 4000/8⌉.
+    let barrier = std::sync::Barrier::new(3);
     std::thread::scope(|s| {
         for t in 0..2u64 {
-            let lb = &lb;
+            let (lb, barrier) = (&lb, &barrier);
             s.spawn(move || {
                 let guards: Vec<_> = (0..2000u64)
-                    .map(|i| lb.acquire_hash(sample_hash(i * 2 + t)).unwrap())
+                    // Half the keys are one hot key, so the threads contend for its node.
+                    .map(|i| {
+                        let h = if i % 2 == 0 {
+                            7
+                        } else {
+                            sample_hash(i * 2 + t)
+                        };
+                        lb.acquire_hash(h).unwrap()
+                    })
                     .collect();
+                barrier.wait(); // all placed
+                barrier.wait(); // checked
                 drop(guards);
             });
         }
+        barrier.wait();
+        assert_eq!(lb.total(), 4000);
+        let loads: Vec<usize> = lb.loads().map(|(_, l)| l).collect();
+        assert_eq!(loads.iter().sum::<usize>(), 4000);
+        assert!(
+            loads.iter().all(|&l| l <= 625),
+            "{loads:?} over ⌈1.25 × 500⌉"
+        );
+        // The hot key's 2000 copies cannot fit on one node: they spread.
+        assert!(loads.iter().filter(|&&l| l > 0).count() >= 4, "{loads:?}");
+        barrier.wait();
     });
     assert_eq!(lb.total(), 0);
+    assert!(lb.loads().all(|(_, l)| l == 0));
 }
 
 #[test]
@@ -581,7 +628,11 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(matches!(big.add("x"), Err(Error::TooManyPoints { .. })));
     assert!(big.is_empty());
     let refused = big.extend_weighted([("x", 1), ("y", 0)]);
-    assert_eq!(refused.len(), 2);
+    assert!(matches!(
+        refused.as_slice(),
+        [("x", Error::TooManyPoints { .. }), ("y", Error::ZeroWeight)]
+    ));
+    assert!(big.is_empty());
 
     let mut r = Rendezvous::new();
     r.add(Colliding(1)).unwrap();
@@ -633,20 +684,41 @@ fn maglev_slots_are_even() {
         slots.iter().all(|&(_, c)| c == 655 || c == 656),
         "{slots:?}"
     );
-    let small = Maglev::<u32>::with_table_size(7).unwrap();
+    let mut small = Maglev::<u32>::with_table_size(7).unwrap();
     assert_eq!(small.table_size(), 7);
+    assert!(small.slots().is_empty());
+    for n in 0..3 {
+        small.add(n).unwrap();
+    }
+    let mut counts: Vec<usize> = small.slots().into_iter().map(|(_, c)| c).collect();
+    counts.sort_unstable();
+    assert_eq!(counts, vec![2, 2, 3], "7 slots over 3 nodes");
+    // Removing a node hands its slots to the others: 7 = 3 + 4.
+    assert!(small.remove(&1));
+    let mut counts: Vec<usize> = small.slots().into_iter().map(|(_, c)| c).collect();
+    counts.sort_unstable();
+    assert_eq!(counts, vec![3, 4]);
 }
 
 #[test]
 fn snapshot_readers_see_whole_versions() {
-    let shared = Snapshot::new(HashRing::<u32>::from_iter(0..4));
+    // Every published version is exactly the ring of nodes 0..len, so a reader that saw a
+    // half-built version would route differently from a fresh build of that membership.
+    let versions: Vec<HashRing<u32>> = (0..=20).map(|k| (0..k).collect()).collect();
+    let shared = Snapshot::new(versions[4].clone());
     std::thread::scope(|s| {
         s.spawn(|| {
+            let mut last_len = 0;
             for i in 0..200u32 {
                 let ring = shared.load();
-                // Every version has 4 + k nodes, all routable.
-                assert!(ring.len() >= 4);
-                assert!(ring.route(&i).is_some());
+                assert!(ring.len() >= 4 && ring.len() <= 20);
+                assert!(ring.len() >= last_len, "versions go backwards");
+                last_len = ring.len();
+                let fresh = &versions[ring.len()];
+                assert_eq!(ring.points(), fresh.points());
+                for key in i * 8..i * 8 + 8 {
+                    assert_eq!(ring.route(&key), fresh.route(&key));
+                }
             }
         });
         for k in 4..20 {
@@ -718,4 +790,414 @@ fn ranges_of_a_node_cover_exactly_its_keys() {
         }
     }
     assert!(ring.ranges_of(&"not a member".to_string()).is_empty());
+}
+
+/// Every point of `ring`, computed from the documented placement (`point_hash(node_id(n), v)`
+/// for `v < weight × vnodes`), not from the ring's internals.
+fn ring_points(ring: &HashRing<String>) -> Vec<u64> {
+    let vnodes = ring.vnodes();
+    ring.nodes()
+        .flat_map(|(n, w)| {
+            let id = node_id(n);
+            (0..w * vnodes).map(move |v| point_hash(id, v))
+        })
+        .collect()
+}
+
+/// Key hashes at and on both sides of every point: exactly where ownership changes.
+fn boundary_probes(points: &[u64]) -> Vec<u64> {
+    let mut probes = vec![0, 1, u64::MAX - 1, u64::MAX];
+    for &p in points {
+        probes.extend([p.wrapping_sub(1), p, p.wrapping_add(1)]);
+    }
+    probes
+}
+
+fn weighted_ring(n: usize, vnodes: u32) -> HashRing<String> {
+    let mut ring = HashRing::with_vnodes(vnodes);
+    let refused = ring.extend_weighted(names(n).into_iter().zip((0..).map(|i| 1 + i % 3)));
+    assert!(refused.is_empty());
+    ring
+}
+
+/// Minimal disruption probed exactly at the ring's boundaries: for every point `p` of either
+/// ring, keys hashing to `p - 1`, `p` and `p + 1` change owner only to the new node, and the
+/// keys just at and before each of the new node's points are its own.
+#[test]
+fn adding_a_node_moves_keys_only_to_it_at_every_boundary() {
+    let old = weighted_ring(20, 40);
+    let new_node = "node-new".to_string();
+    let mut new = old.clone();
+    new.add_weighted(new_node.clone(), 2).unwrap();
+    let old_points = ring_points(&old);
+    let new_points = ring_points(&new);
+    assert_eq!(old_points.len(), old.points());
+    assert_eq!(new_points.len(), new.points());
+    let old_set: HashSet<u64> = old_points.iter().copied().collect();
+    let mut moved = 0;
+    let probes = boundary_probes(&new_points);
+    for &h in &probes {
+        let (a, b) = (old.route_hash(h).unwrap(), new.route_hash(h).unwrap());
+        if a != b {
+            assert_eq!(b, &new_node, "key hash {h:#x} moved from {a} to {b}");
+            moved += 1;
+        }
+    }
+    // Each of the new node's 80 points owns the key at it and the key just before it.
+    let id = node_id(&new_node);
+    for v in 0..80 {
+        let p = point_hash(id, v);
+        assert_eq!(new.route_hash(p), Some(&new_node), "point {v}");
+        if !old_set.contains(&p.wrapping_sub(1)) {
+            assert_eq!(new.route_hash(p.wrapping_sub(1)), Some(&new_node));
+        }
+    }
+    assert!(moved >= 160, "{moved} probes moved");
+    // And the keys that moved are exactly the new node's ranges.
+    let listed: f64 = new.ranges_of(&new_node).iter().map(|r| r.fraction()).sum();
+    let sampled = moved_fraction(&old, &new, 100_000);
+    assert!((listed - sampled).abs() < 0.01, "{listed} vs {sampled}");
+}
+
+/// Removal probed exactly: at every boundary of the old ring, a key of a remaining node stays,
+/// and a key of the removed node goes to the next distinct node clockwise (its old second
+/// replica).
+#[test]
+fn removing_a_node_moves_only_its_keys_at_every_boundary() {
+    let old = weighted_ring(20, 40);
+    let gone = "node-7".to_string();
+    let mut new = old.clone();
+    assert!(new.remove(&gone));
+    let mut own = 0;
+    for h in boundary_probes(&ring_points(&old)) {
+        let a = old.route_hash(h).unwrap();
+        let b = new.route_hash(h).unwrap();
+        if a == &gone {
+            own += 1;
+            let next: Vec<&String> = old.replicas_hash(h, 2).collect();
+            assert_eq!(b, next[1], "key hash {h:#x}");
+        } else {
+            assert_eq!(a, b, "key hash {h:#x} of a remaining node moved");
+        }
+    }
+    // node-7 has weight 2 (7 % 3 = 1): 80 points, so at least 160 of its probes (p - 1, p).
+    assert!(own >= 160, "{own}");
+    // Raising a weight is an addition of points: keys move only to the reweighted node.
+    let mut heavier = old.clone();
+    heavier.add_weighted(gone.clone(), 3).unwrap();
+    for h in boundary_probes(&ring_points(&heavier)) {
+        let (a, b) = (old.route_hash(h).unwrap(), heavier.route_hash(h).unwrap());
+        assert!(a == b || b == &gone, "key hash {h:#x}: {a} -> {b}");
+    }
+}
+
+/// The Maglev paper's `Populate` (Eisenbud et al. 2016, Pseudocode 1) written out plainly, with
+/// this crate's documented offset/skip and the nodes in identity order: the entry of every slot.
+#[allow(clippy::needless_range_loop)] // the paper's loop, indexed as in the paper
+fn maglev_reference(nodes: &[String], m: u64) -> Vec<String> {
+    let mut sorted: Vec<(u64, &String)> = nodes.iter().map(|n| (node_id(n), n)).collect();
+    sorted.sort_unstable();
+    let xxh = |seed: u64, id: u64| XxHash3_64::oneshot_with_seed(seed, &id.to_le_bytes());
+    let offset: Vec<u64> = sorted
+        .iter()
+        .map(|&(id, _)| xxh(MAGLEV_OFFSET_SEED, id) % m)
+        .collect();
+    let skip: Vec<u64> = sorted
+        .iter()
+        .map(|&(id, _)| xxh(MAGLEV_SKIP_SEED, id) % (m - 1) + 1)
+        .collect();
+    let permutation = |i: usize, j: u64| ((offset[i] + j * skip[i]) % m) as usize;
+    let n = sorted.len();
+    let mut next = vec![0u64; n];
+    let mut entry: Vec<Option<usize>> = vec![None; m as usize];
+    let mut filled = 0;
+    'done: loop {
+        for i in 0..n {
+            let mut c = permutation(i, next[i]);
+            while entry[c].is_some() {
+                next[i] += 1;
+                c = permutation(i, next[i]);
+            }
+            entry[c] = Some(i);
+            next[i] += 1;
+            filled += 1;
+            if filled == m {
+                break 'done;
+            }
+        }
+    }
+    entry
+        .into_iter()
+        .map(|e| sorted[e.unwrap()].1.clone())
+        .collect()
+}
+
+/// The table matches the reference slot for slot; slots are read through the public API at
+/// both ends of each slot's hash range (slot `s` holds hashes `⌈s·2⁶⁴/M⌉ ..= ⌈(s+1)·2⁶⁴/M⌉ − 1`).
+#[test]
+fn maglev_table_matches_the_papers_populate() {
+    for (m, n) in [(7u32, 1usize), (7, 3), (7, 7), (251, 10), (65_537, 100)] {
+        let nodes = names(n);
+        let mut maglev = Maglev::with_table_size(m).unwrap();
+        // Added in a scrambled order (11 is coprime with every n here): the table depends
+        // on identities only.
+        for i in 0..n {
+            maglev.add(nodes[(i * 11 + 3) % n].clone()).unwrap();
+        }
+        assert_eq!(maglev.len(), n);
+        let reference = maglev_reference(&nodes, u64::from(m));
+        let first = |s: u64| -> u64 { ((u128::from(s) << 64).div_ceil(u128::from(m))) as u64 };
+        for s in 0..u64::from(m) {
+            let lo = first(s);
+            let hi = if s + 1 == u64::from(m) {
+                u64::MAX
+            } else {
+                first(s + 1) - 1
+            };
+            let want = Some(&reference[s as usize]);
+            assert_eq!(
+                maglev.route_hash(lo),
+                want,
+                "M {m}, n {n}, slot {s} (first hash)"
+            );
+            assert_eq!(
+                maglev.route_hash(hi),
+                want,
+                "M {m}, n {n}, slot {s} (last hash)"
+            );
+        }
+    }
+}
+
+/// Membership changes cost O(1) expected per node (a hash map by identity, not a scan):
+/// 100 000 nodes join and leave one at a time. With a linear scan per lookup this is about
+/// 10¹⁰ identity comparisons (minutes in a debug build); the state must also stay exact.
+#[test]
+fn large_memberships_change_one_node_at_a_time() {
+    const N: u64 = 100_000;
+    let mut r = Rendezvous::new();
+    for i in 0..N {
+        r.add_weighted(i, 1 + (i % 2) as u32).unwrap();
+    }
+    assert_eq!(r.len(), N as usize);
+    // Remove every other node in a scrambled order (7919 is coprime with N).
+    for k in 0..N {
+        let i = k * 7919 % N;
+        if i % 2 == 1 {
+            assert!(r.remove(&i));
+            assert!(!r.contains(&i));
+        }
+    }
+    assert_eq!(r.len(), (N / 2) as usize);
+    for i in 0..N {
+        assert_eq!(r.contains(&i), i % 2 == 0, "node {i}");
+    }
+    // What is left routes exactly like a fresh build of the same membership (all weight 1
+    // now, so rendezvous is back on its unweighted scores).
+    let fresh: Rendezvous<u64> = (0..N).step_by(2).collect();
+    for key in 0..4u64 {
+        assert_eq!(r.route(&key), fresh.route(&key));
+    }
+    // Jump: the same churn against a plain list with swap_remove.
+    let mut jump: Jump<u64> = (0..N).collect();
+    let mut list: Vec<u64> = (0..N).collect();
+    let mut at: HashMap<u64, usize> = (0..N).map(|i| (i, i as usize)).collect();
+    for k in 0..N {
+        let i = k * 7919 % N;
+        if i % 2 == 1 {
+            assert!(jump.remove(&i));
+            let pos = at.remove(&i).unwrap();
+            list.swap_remove(pos);
+            if let Some(&moved) = list.get(pos) {
+                at.insert(moved, pos);
+            }
+        }
+    }
+    assert_eq!(jump.nodes(), &list[..]);
+    assert!(!jump.add(0) && jump.add(1) && jump.contains(&1));
+    let mut ring = HashRing::with_vnodes(1);
+    assert!(ring.extend_weighted((0..N).map(|i| (i, 1))).is_empty());
+    assert_eq!(ring.points(), N as usize);
+    assert!(ring.contains(&(N - 1)) && !ring.contains(&N));
+}
+
+/// Weighted rendezvous placement is pinned, replicas and all. The scores use
+/// `u = ((h >> 12) + 0.5) / 2⁵²` (strictly inside (0, 1)); with the earlier
+/// `((h >> 11) + 0.5) / 2⁵³`, which reached 1.0 at the top of the range, these owners were the
+/// same (the two differ only when scores agree to about 2⁻⁵²), but a hash near `u64::MAX`
+/// scored infinity.
+#[test]
+fn weighted_rendezvous_placement_is_pinned() {
+    let mut r = Rendezvous::new();
+    for (n, w) in [("a", 1), ("b", 2), ("c", 3), ("d", 1)] {
+        r.add_weighted(n, w).unwrap();
+    }
+    let got: Vec<(&str, [&str; 4])> = WEIGHTED_PINNED
+        .iter()
+        .map(|&(k, _)| {
+            let v: Vec<&str> = r.replicas(k, 4).copied().collect();
+            (k, [v[0], v[1], v[2], v[3]])
+        })
+        .collect();
+    assert_eq!(got, WEIGHTED_PINNED.to_vec());
+}
+
+const WEIGHTED_PINNED: [(&str, [&str; 4]); 12] = [
+    ("alpha", ["c", "d", "b", "a"]),
+    ("bravo", ["c", "d", "a", "b"]),
+    ("charlie", ["c", "b", "a", "d"]),
+    ("delta", ["b", "a", "c", "d"]),
+    ("echo", ["a", "d", "b", "c"]),
+    ("foxtrot", ["d", "c", "b", "a"]),
+    ("golf", ["b", "d", "c", "a"]),
+    ("hotel", ["b", "a", "c", "d"]),
+    ("india", ["c", "b", "a", "d"]),
+    ("juliet", ["b", "c", "a", "d"]),
+    ("kilo", ["d", "a", "c", "b"]),
+    ("lima", ["d", "c", "a", "b"]),
+];
+
+/// `route_bytes` hashes the raw bytes (no `Hash` impl in between) with the seeded XXH3.
+#[test]
+fn route_bytes_hashes_raw_bytes() {
+    let nodes = names(9);
+    let ring: HashRing<String> = nodes.iter().cloned().collect();
+    let jump: Jump<String> = nodes.iter().cloned().collect();
+    let maglev: Maglev<String> = nodes.iter().cloned().collect();
+    let ren: Rendezvous<String> = nodes.iter().cloned().collect();
+    for i in 0..500u32 {
+        let key = format!("key-{i}");
+        let b = key.as_bytes();
+        let h = key_hash_bytes(b);
+        assert_eq!(h, XxHash3_64::oneshot_with_seed(KEY_SEED, b));
+        assert_eq!(ring.route_bytes(b), ring.route_hash(h));
+        assert_eq!(jump.route_bytes(b), jump.route_hash(h));
+        assert_eq!(maglev.route_bytes(b), maglev.route_hash(h));
+        assert_eq!(ren.route_bytes(b), ren.route_hash(h));
+        assert!(ring.replicas_bytes(b, 3).eq(ring.replicas_hash(h, 3)));
+        // `str`'s Hash appends 0xff, so the two entry points differ on purpose.
+        assert_ne!(key_hash_bytes(b), key_hash(key.as_str()));
+        let mut terminated = b.to_vec();
+        terminated.push(0xff);
+        assert_eq!(key_hash_bytes(&terminated), key_hash(key.as_str()));
+    }
+}
+
+/// A router that breaks the trait's contract: its preference order is node 0 over and over
+/// (or only an out-of-range index). `BoundedLoad` must still place every key, by scanning.
+struct Stubborn {
+    nodes: Vec<u32>,
+    prefer: usize,
+}
+
+impl ConsistentHash for Stubborn {
+    type Node = u32;
+    fn len(&self) -> usize {
+        self.nodes.len()
+    }
+    fn node(&self, index: usize) -> Option<&u32> {
+        self.nodes.get(index)
+    }
+    fn route_index(&self, _: u64) -> Option<usize> {
+        Some(self.prefer)
+    }
+    fn replica_indices(&self, _: u64, n: usize) -> impl Iterator<Item = usize> + '_ {
+        std::iter::repeat_n(self.prefer, n)
+    }
+}
+
+/// Runs `f` on another thread and fails (rather than hangs) if it spins for a minute.
+fn terminates<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60))
+        .expect("BoundedLoad spun instead of placing the key")
+}
+
+#[test]
+fn bounded_load_terminates_under_adversarial_routers_and_loads() {
+    for prefer in [0, 999] {
+        let loads = terminates(move || {
+            let r = Stubborn {
+                nodes: (0..4).collect(),
+                prefer,
+            };
+            let lb = BoundedLoad::new(r, 1.0).unwrap();
+            for i in 0..400u64 {
+                let idx = lb.acquire_index(i).unwrap();
+                assert!(lb.load(idx) <= lb.capacity(lb.total()));
+            }
+            lb.loads().map(|(_, l)| l).collect::<Vec<_>>()
+        });
+        // c = 1: every node exactly full.
+        assert_eq!(loads, vec![100; 4], "prefer {prefer}");
+    }
+
+    // Adversarial loads: node 0 far above the bound after the others' keys leave, so the
+    // bound is small while one node sits over it.
+    let loads = terminates(|| {
+        let j: Jump<u32> = (0..4).collect();
+        let lb = BoundedLoad::new(j, 1.0).unwrap();
+        let idx: Vec<usize> = (0..400u64).map(|i| lb.acquire_index(i).unwrap()).collect();
+        for &i in idx.iter().filter(|&&i| i != 0) {
+            assert!(lb.release(i));
+        }
+        assert_eq!(lb.total(), 100);
+        assert_eq!(lb.load(0), 100);
+        // Keys that all prefer node 0 (Jump's bucket of hash 0 over 4 nodes is 0, and the
+        // others follow in order) go elsewhere until the others catch up.
+        assert_eq!(jump_hash(0, 4), 0);
+        for _ in 0..300 {
+            let m = lb.total() + 1;
+            let i = lb.acquire_index(0).unwrap();
+            assert_ne!(i, 0, "node 0 is over ⌈m/n⌉ until m = 400");
+            assert!(lb.load(i) <= lb.capacity(m));
+        }
+        lb.loads().map(|(_, l)| l).collect::<Vec<_>>()
+    });
+    assert_eq!(loads, vec![100; 4]);
+
+    // Huge counts, where c × m / n in floating point rounds below ⌈m / n⌉: the capacity never
+    // drops below the mean, so a full set of nodes always has room.
+    let j: Jump<u32> = (0..7).collect();
+    let lb = BoundedLoad::new(j, 1.0).unwrap();
+    for m in [
+        1usize << 60,
+        (1 << 60) + 1,
+        (1 << 62) + 5,
+        1_000_000_000_000_000_007,
+        usize::MAX,
+    ] {
+        assert!(lb.capacity(m) >= m.div_ceil(7), "m {m}: {}", lb.capacity(m));
+    }
+}
+
+/// `Debug` names the sizes, not the thousands of points or slots.
+#[test]
+fn debug_is_concise() {
+    let nodes = names(1000);
+    let ring: HashRing<String> = nodes.iter().cloned().collect();
+    let maglev: Maglev<String> = nodes.iter().cloned().collect();
+    let ren: Rendezvous<String> = nodes.iter().cloned().collect();
+    let jump: Jump<String> = nodes.iter().cloned().collect();
+    let all = [
+        format!("{ring:?}"),
+        format!("{maglev:?}"),
+        format!("{ren:?}"),
+        format!("{jump:?}"),
+        format!("{:?}", BoundedLoad::new(jump.clone(), 1.25).unwrap()),
+        format!("{:?}", Snapshot::new(ring.clone())),
+    ];
+    for d in &all {
+        assert!(d.len() < 200, "{} bytes: {d}", d.len());
+    }
+    assert_eq!(
+        all[0],
+        "HashRing { nodes: 1000, vnodes: 160, points: 160000, .. }"
+    );
+    assert_eq!(all[1], "Maglev { nodes: 1000, table_size: 65537, .. }");
+    assert_eq!(all[2], "Rendezvous { nodes: 1000, weighted: false, .. }");
+    assert_eq!(all[3], "Jump { nodes: 1000, .. }");
 }

@@ -72,3 +72,49 @@ fn bad_membership_is_rejected() {
     );
     assert!(serde_json::from_str::<Jump<String>>(r#"["a","b","a"]"#).is_err());
 }
+
+/// Hostile membership that would allocate far more than its few bytes justify is refused
+/// before anything is built, with a typed error.
+#[test]
+fn decoding_is_bounded_by_the_input() {
+    use sinew_ring::Error;
+    // 2^24 points from one node (about 0.8 GiB before the bound).
+    let bad = r#"{"vnodes":16777216,"nodes":[["a",1]]}"#;
+    let err = serde_json::from_str::<HashRing<String>>(bad).unwrap_err();
+    let want = Error::TooManyPoints {
+        requested: 1 << 24,
+        max: HashRing::<String>::MAX_DECODED_POINTS_PER_NODE,
+    };
+    assert_eq!(err.to_string(), want.to_string());
+    // vnodes × weight just over the per-node budget, and just at it.
+    let over = r#"{"vnodes":4097,"nodes":[["a",1]]}"#;
+    assert!(serde_json::from_str::<HashRing<String>>(over).is_err());
+    let at = r#"{"vnodes":2048,"nodes":[["a",1],["b",1]]}"#;
+    let ring = serde_json::from_str::<HashRing<String>>(at).unwrap();
+    assert_eq!(ring.points(), 4096);
+    // Weights count too.
+    let heavy = r#"{"vnodes":160,"nodes":[["a",4294967295]]}"#;
+    assert!(serde_json::from_str::<HashRing<String>>(heavy).is_err());
+
+    // A 16 777 213-slot table (prime) for one node: refused, and the constructor refuses it too.
+    let bad = r#"{"table_size":16777213,"nodes":["a"]}"#;
+    assert!(serde_json::from_str::<Maglev<String>>(bad).is_err());
+    assert!(Maglev::<String>::with_table_size(16_777_213).is_err());
+    // 1 048 573 (prime, at MAX_TABLE_SIZE) needs 1024 listed nodes.
+    let bad = r#"{"table_size":1048573,"nodes":["a","b"]}"#;
+    let err = serde_json::from_str::<Maglev<String>>(bad).unwrap_err();
+    let want = Error::TableTooLarge {
+        size: 1_048_573,
+        max: 65_537,
+    };
+    assert_eq!(err.to_string(), want.to_string());
+    let ok = r#"{"table_size":65537,"nodes":["a"]}"#;
+    assert!(serde_json::from_str::<Maglev<String>>(ok).is_ok());
+    // Constructors check the global caps before building.
+    let mut ring = HashRing::with_vnodes(u32::MAX);
+    assert!(matches!(
+        ring.add("a".to_string()),
+        Err(Error::TooManyPoints { .. })
+    ));
+    assert_eq!(ring.points(), 0);
+}

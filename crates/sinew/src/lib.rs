@@ -14,6 +14,7 @@
 //! | `merkle` | `sinew-merkle` | RFC 6962 Merkle trees with proofs; anti-entropy for replica repair |
 //! | `ratelimit` | `sinew-ratelimit` | lock-free GCRA rate limiters, keyed limiters in bounded memory, sliding windows |
 //! | `ring` | `sinew-ring` | consistent hashing: ring, jump, rendezvous, Maglev, bounded loads |
+//! | `bloom` | `sinew-bloom` | Bloom filters: classic, blocked, Parquet split-block, counting, scalable, concurrent |
 //! | `breaker` | `sinew-breaker` | a lock-free circuit breaker: failure-rate and slow-call rules, exact half-open trials |
 //! | `gossip` | `sinew-gossip` | SWIM + Lifeguard membership and failure detection (sans-io), phi-accrual detector, cluster simulator |
 //!
@@ -47,6 +48,7 @@
 //! - `merkle`: [`sinew-merkle`](https://docs.rs/sinew-merkle) as `sinew::merkle`.
 //! - `ratelimit`: [`sinew-ratelimit`](https://docs.rs/sinew-ratelimit) as `sinew::ratelimit`.
 //! - `ring`: [`sinew-ring`](https://docs.rs/sinew-ring) as `sinew::ring`.
+//! - `bloom`: [`sinew-bloom`](https://docs.rs/sinew-bloom) as `sinew::bloom`.
 //! - `breaker`: [`sinew-breaker`](https://docs.rs/sinew-breaker) as `sinew::breaker`.
 //! - `gossip`: [`sinew-gossip`](https://docs.rs/sinew-gossip) as `sinew::gossip`.
 //! - `full`: every primitive, with the `tokio`, `tower`, `quanta` and `tracing` integrations.
@@ -77,3 +79,6 @@ pub use sinew_ring as ring;
 
 #[cfg(feature = "gossip")]
 pub use sinew_gossip as gossip;
+
+#[cfg(feature = "bloom")]
+pub use sinew_bloom as bloom;
