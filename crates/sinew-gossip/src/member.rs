@@ -145,6 +145,8 @@ pub struct MemberInfo {
 #[derive(Debug)]
 struct Suspicion {
     start: Duration,
+    /// Who raised the suspicion: its own repeats are not confirmations.
+    accuser: SocketAddr,
     confirmations: Vec<SocketAddr>,
     k: u32,
     min: Duration,
@@ -1231,7 +1233,10 @@ impl<R: Rng> Member<R> {
             let Some(s) = e.suspicion.as_mut() else {
                 return;
             };
+            // Lifeguard counts independent confirmations only: not the accuser repeating
+            // itself (its rumour comes back through gossip and anti-entropy), nor anyone twice.
             if from == addr
+                || from == s.accuser
                 || s.confirmations.contains(&from)
                 || s.confirmations.len() >= s.k as usize
             {
@@ -1266,6 +1271,7 @@ impl<R: Rng> Member<R> {
         };
         let mut s = Suspicion {
             start: now,
+            accuser: from,
             confirmations: Vec::new(),
             k,
             min,
@@ -1369,8 +1375,9 @@ impl<R: Rng> Member<R> {
                 if inc < e.incarnation || e.state == State::Left {
                     return;
                 }
-                // A dead member's own "left" at the same incarnation is accepted: it is
-                // first-hand news that the absence is deliberate.
+                // A dead member's own "left" (always at a newer incarnation: leaving bumps it)
+                // turns its tombstone into "left" quietly; "left" at the incarnation declared
+                // dead is not news.
                 let was_dead = e.state == State::Dead;
                 if was_dead && inc == e.incarnation {
                     return;

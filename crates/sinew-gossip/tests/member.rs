@@ -266,6 +266,27 @@ fn suspicion_timeout_shrinks_with_independent_confirmations() {
     }
 }
 
+/// The accuser's own rumour coming back (relayed by others, or from anti-entropy) is not an
+/// independent confirmation: the timeout stays at the 24 s maximum of the case above.
+#[test]
+fn accusers_repeats_do_not_confirm_a_suspicion() {
+    let mut m = member();
+    populate(&mut m, 10);
+    let suspect = Message::Suspect {
+        addr: addr(2),
+        incarnation: Incarnation::new(1, 0),
+        from: addr(11),
+    };
+    deliver(&mut m, Duration::ZERO, 11, std::slice::from_ref(&suspect));
+    for relay in 3..=6 {
+        deliver(&mut m, ms(100), relay, std::slice::from_ref(&suspect));
+    }
+    m.handle_timeout(ms(23_995));
+    assert_eq!(m.member(addr(2)).unwrap().state, State::Suspect);
+    m.handle_timeout(ms(24_005));
+    assert_eq!(m.member(addr(2)).unwrap().state, State::Dead);
+}
+
 #[test]
 fn leaving_stops_answering_and_goes_quiet() {
     let mut m = member();
