@@ -1,6 +1,6 @@
 //! The sans-io member: SWIM probing, Lifeguard, piggybacked gossip and anti-entropy.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -288,6 +288,8 @@ pub struct Member<R = Xoshiro256PlusPlus> {
     /// A reconnect not yet answered: the peer and when to try it once more.
     reconnect_retry: Option<(SocketAddr, Duration)>,
     next_reconnect: Duration,
+    /// When each reconnect candidate (dead member or unseen seed) was last tried.
+    reconnect_tried: HashMap<SocketAddr, Duration>,
 
     broadcasts: BroadcastQueue,
     transmits: VecDeque<Transmit>,
@@ -377,6 +379,7 @@ impl<R: Rng> Member<R> {
             next_bulk_sync: now,
             reconnect_retry: None,
             next_reconnect,
+            reconnect_tried: HashMap::new(),
             broadcasts: BroadcastQueue::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -892,11 +895,22 @@ impl<R: Rng> Member<R> {
                 .filter(|e| e.state == State::Dead)
                 .map(|e| e.addr),
         );
-        if candidates.is_empty() {
+        // Forget candidates that are back (or reaped), so a later death starts afresh.
+        let current: HashSet<SocketAddr> = candidates.iter().copied().collect();
+        self.reconnect_tried.retain(|a, _| current.contains(a));
+        // Least recently tried first (never tried before tried), ties broken at random: a
+        // round robin over the dead, as SWIM probes the living, so every member believed dead
+        // is re-checked within `candidates x reconnect_interval` however many truly died.
+        // (Picking at random, a wrongly dead member among many truly dead ones could wait
+        // many intervals.)
+        let tried = |a: &SocketAddr| self.reconnect_tried.get(a).copied();
+        let Some(oldest) = candidates.iter().map(tried).min() else {
             return;
-        }
-        let i = self.rng.random_range(0..candidates.len());
+        };
+        candidates.retain(|a| tried(a) == oldest);
+        let i = self.rng.random_range(0..candidates.len().max(1));
         if let Some(&peer) = candidates.get(i) {
+            self.reconnect_tried.insert(peer, self.now);
             self.send_reconnect(peer);
             // One retry a probe interval later if no digest comes back: a single lost
             // datagram should not cost a whole reconnect interval of healing.

@@ -335,6 +335,49 @@ fn unanswered_join_is_retried_without_help() {
     assert!(retried);
 }
 
+/// Reconnects (partition healing) go round robin over the members believed dead, least
+/// recently tried first, so a wrongly dead member among truly dead ones is re-checked within
+/// one round. (At random, three picks cover three dead members with probability 2/9.)
+#[test]
+fn reconnects_go_round_robin_over_the_dead() {
+    let mut m = member();
+    let dead: Vec<Message> = (3..=5)
+        .flat_map(|i| {
+            [
+                alive(i, 0),
+                Message::Dead {
+                    addr: addr(i),
+                    incarnation: Incarnation::new(1, 0),
+                    from: addr(2),
+                },
+            ]
+        })
+        .collect();
+    deliver(&mut m, Duration::ZERO, 2, &dead);
+    assert_eq!(m.num_alive(), 1);
+    let mut order: Vec<SocketAddr> = Vec::new();
+    let mut now = Duration::ZERO;
+    while order.len() < 9 && now < Duration::from_secs(60) {
+        now = m.poll_timeout().unwrap().max(now);
+        m.handle_timeout(now);
+        for (to, msgs) in drain(&mut m) {
+            let reconnect = msgs
+                .iter()
+                .any(|x| matches!(x, Message::SyncDigest { reply: false, .. }));
+            // A retry of the same peer a second later is not a new pick.
+            if reconnect && order.last() != Some(&to) {
+                order.push(to);
+            }
+        }
+    }
+    assert_eq!(order.len(), 9, "{order:?}");
+    for round in order.chunks(3) {
+        let mut round = round.to_vec();
+        round.sort();
+        assert_eq!(round, vec![addr(3), addr(4), addr(5)], "{order:?}");
+    }
+}
+
 #[test]
 fn metadata_update_bumps_incarnation_and_is_validated() {
     let mut m = member();
