@@ -3,6 +3,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use crate::wire::{Message, Packer};
 
@@ -14,6 +15,7 @@ struct Item {
     subject: SocketAddr,
     message: Message,
     transmits: u32,
+    queued_at: Duration,
 }
 
 /// Rumours to piggyback, each sent at most `limit` times. A newer rumour about a member
@@ -36,8 +38,9 @@ impl BroadcastQueue {
         self.items.is_empty()
     }
 
-    /// Queues `message` about `subject`, replacing any queued rumour about the same member.
-    pub(crate) fn push(&mut self, subject: SocketAddr, message: Message) {
+    /// Queues `message` about `subject` at time `now`, replacing any queued rumour about the
+    /// same member.
+    pub(crate) fn push(&mut self, subject: SocketAddr, message: Message, now: Duration) {
         if let Some(old) = self.by_subject.remove(&subject)
             && let Some(item) = self.items.remove(&old)
         {
@@ -52,6 +55,7 @@ impl BroadcastQueue {
                 subject,
                 message,
                 transmits: 0,
+                queued_at: now,
             },
         );
         self.by_subject.insert(subject, id);
@@ -59,8 +63,9 @@ impl BroadcastQueue {
 
     /// Adds as many queued rumours to `packer` as fit (into its current datagram, or into a
     /// first one if it is empty), least-transmitted first, and drops those sent `limit` times.
-    /// Returns how many were added.
-    pub(crate) fn fill(&mut self, packer: &mut Packer<'_>, limit: u32) -> usize {
+    /// A suspicion's age goes out as of `now` (it kept ageing while queued). Returns how many
+    /// were added.
+    pub(crate) fn fill(&mut self, packer: &mut Packer<'_>, limit: u32, now: Duration) -> usize {
         let mut sent = Vec::new();
         let mut misses = 0;
         for &(transmits, Reverse(id)) in &self.order {
@@ -72,10 +77,29 @@ impl BroadcastQueue {
             let Some(item) = self.items.get(&id) else {
                 continue;
             };
+            let aged;
+            let message = match &item.message {
+                Message::Suspect {
+                    addr,
+                    incarnation,
+                    from,
+                    age_ms,
+                } => {
+                    let waited = now.saturating_sub(item.queued_at).as_millis();
+                    aged = Message::Suspect {
+                        addr: *addr,
+                        incarnation: *incarnation,
+                        from: *from,
+                        age_ms: age_ms.saturating_add(u32::try_from(waited).unwrap_or(u32::MAX)),
+                    };
+                    &aged
+                }
+                other => other,
+            };
             let added = if packer.has_messages() {
-                packer.push_if_fits(&item.message)
+                packer.push_if_fits(message)
             } else {
-                packer.push(&item.message)
+                packer.push(message)
             };
             if added {
                 sent.push((transmits, id));
@@ -105,6 +129,8 @@ mod tests {
     use super::*;
     use crate::wire::{Incarnation, decode};
 
+    const T0: Duration = Duration::ZERO;
+
     fn addr(i: u16) -> SocketAddr {
         SocketAddr::from(([10, 0, 0, 1], i))
     }
@@ -119,13 +145,13 @@ mod tests {
     #[test]
     fn newer_rumour_replaces_older_and_limit_applies() {
         let mut q = BroadcastQueue::default();
-        q.push(addr(1), left(1, 1));
-        q.push(addr(1), left(1, 2));
-        q.push(addr(2), left(2, 1));
+        q.push(addr(1), left(1, 1), T0);
+        q.push(addr(1), left(1, 2), T0);
+        q.push(addr(2), left(2, 1), T0);
         assert_eq!(q.len(), 2);
         for round in 0..3 {
             let mut p = Packer::new(b"", addr(0), 1400);
-            assert_eq!(q.fill(&mut p, 3), 2, "round {round}");
+            assert_eq!(q.fill(&mut p, 3, T0), 2, "round {round}");
             let msgs = decode(&p.finish()[0]).unwrap().messages;
             assert!(msgs.contains(&left(1, 2)));
             assert!(!msgs.contains(&left(1, 1)));
@@ -136,14 +162,30 @@ mod tests {
     #[test]
     fn least_sent_go_first_when_space_is_short() {
         let mut q = BroadcastQueue::default();
-        q.push(addr(1), left(1, 1));
+        q.push(addr(1), left(1, 1), T0);
         let mut p = Packer::new(b"", addr(0), 1400);
-        q.fill(&mut p, 10);
-        q.push(addr(2), left(2, 1));
+        q.fill(&mut p, 10, T0);
+        q.push(addr(2), left(2, 1), T0);
         // Room for exactly one rumour after the header (9 bytes) + one 10-byte rumour.
         let mut p = Packer::new(b"", addr(0), 9 + 10);
-        assert_eq!(q.fill(&mut p, 10), 1);
+        assert_eq!(q.fill(&mut p, 10, T0), 1);
         let msgs = decode(&p.finish()[0]).unwrap().messages;
         assert_eq!(msgs, vec![left(2, 1)]);
+    }
+
+    #[test]
+    fn a_suspicion_ages_while_queued() {
+        let mut q = BroadcastQueue::default();
+        let suspect = |age_ms| Message::Suspect {
+            addr: addr(1),
+            incarnation: Incarnation::new(1, 0),
+            from: addr(2),
+            age_ms,
+        };
+        q.push(addr(1), suspect(300), Duration::from_secs(5));
+        let mut p = Packer::new(b"", addr(0), 1400);
+        q.fill(&mut p, 10, Duration::from_millis(5_250));
+        let msgs = decode(&p.finish()[0]).unwrap().messages;
+        assert_eq!(msgs, vec![suspect(550)]);
     }
 }

@@ -325,6 +325,11 @@ fn secs(s: f64) -> Duration {
     Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::MAX)
 }
 
+/// Whole milliseconds, saturating at `u32::MAX` (49 days).
+fn millis(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
+}
+
 fn scaled(d: Duration, factor: u32) -> Duration {
     d.saturating_mul(factor)
 }
@@ -518,7 +523,7 @@ impl<R: Rng> Member<R> {
             addr: self.me,
             incarnation: self.incarnation,
         };
-        self.broadcasts.push(self.me, msg);
+        self.broadcasts.push(self.me, msg, self.now);
         self.probe = None;
         self.relays.clear();
         self.next_gossip = self.now;
@@ -590,7 +595,13 @@ impl<R: Rng> Member<R> {
                     addr,
                     incarnation,
                     from,
-                } => self.apply_suspect(addr, incarnation, from),
+                    age_ms,
+                } => self.apply_suspect(
+                    addr,
+                    incarnation,
+                    from,
+                    Duration::from_millis(u64::from(age_ms)),
+                ),
                 Message::Dead {
                     addr,
                     incarnation,
@@ -727,7 +738,7 @@ impl<R: Rng> Member<R> {
                     && matches!(e.state, State::Alive | State::Suspect)
                 {
                     let inc = e.incarnation;
-                    self.apply_suspect(target, inc, self.me);
+                    self.apply_suspect(target, inc, self.me, Duration::ZERO);
                 }
             }
             self.next_probe = end;
@@ -1031,7 +1042,7 @@ impl<R: Rng> Member<R> {
                 if addr != self.me && self.entry(addr).is_none() {
                     self.apply_alive(addr, inc, metadata);
                 }
-                self.apply_suspect(addr, inc, sender);
+                self.apply_suspect(addr, inc, sender, Duration::ZERO);
             }
             State::Dead => {
                 // As memberlist does: a remote view's "dead" about a member we see alive is
@@ -1040,7 +1051,7 @@ impl<R: Rng> Member<R> {
                     .entry(addr)
                     .is_some_and(|e| matches!(e.state, State::Alive | State::Suspect))
                 {
-                    self.apply_suspect(addr, inc, sender);
+                    self.apply_suspect(addr, inc, sender, Duration::ZERO);
                 } else {
                     self.apply_dead(addr, inc, sender);
                 }
@@ -1079,7 +1090,7 @@ impl<R: Rng> Member<R> {
 
     fn broadcast_self(&mut self) {
         let msg = self.self_alive();
-        self.broadcasts.push(self.me, msg);
+        self.broadcasts.push(self.me, msg, self.now);
     }
 
     /// Someone says this member is suspect or dead at `inc`: refute if it is about this life
@@ -1219,10 +1230,17 @@ impl<R: Rng> Member<R> {
                 }
             }
         }
-        self.broadcasts.push(addr, msg);
+        self.broadcasts.push(addr, msg, self.now);
     }
 
-    fn apply_suspect(&mut self, addr: SocketAddr, inc: Incarnation, from: SocketAddr) {
+    /// `from` suspects `addr` at `inc`, since `age` ago (as `from` knows it).
+    fn apply_suspect(
+        &mut self,
+        addr: SocketAddr,
+        inc: Incarnation,
+        from: SocketAddr,
+        age: Duration,
+    ) {
         if addr == self.me {
             self.refute(inc);
             return;
@@ -1260,6 +1278,7 @@ impl<R: Rng> Member<R> {
             let old = s.deadline;
             s.deadline = s.start.saturating_add(s.timeout());
             let new = s.deadline;
+            let age_ms = millis(now.saturating_sub(s.start));
             self.suspicion_timers.remove(&(old, addr));
             self.suspicion_timers.insert((new, addr));
             self.broadcasts.push(
@@ -1268,7 +1287,9 @@ impl<R: Rng> Member<R> {
                     addr,
                     incarnation: inc,
                     from,
+                    age_ms,
                 },
+                now,
             );
             return;
         }
@@ -1283,8 +1304,14 @@ impl<R: Rng> Member<R> {
         } else {
             mult.saturating_sub(2)
         };
+        // Count the timeout from when the suspicion was first raised, not from when it got
+        // here, so every member's timer runs out at about the same moment (without waiting
+        // for the first "dead" rumour to spread). Capped at `min`: a stale or forged age can
+        // at most make this member as quick as a confirmed suspicion allows, and the accused
+        // still had `min` to refute as far as the accuser knows.
+        let start = now.saturating_sub(age.min(min));
         let mut s = Suspicion {
-            start: now,
+            start,
             accuser: from,
             confirmations: Vec::new(),
             k,
@@ -1292,7 +1319,7 @@ impl<R: Rng> Member<R> {
             max,
             deadline: now,
         };
-        s.deadline = now.saturating_add(s.timeout());
+        s.deadline = start.saturating_add(s.timeout());
         self.suspicion_timers.insert((s.deadline, addr));
         self.set_state(addr, State::Suspect);
         if let Some(e) = self.entry_mut(addr) {
@@ -1308,7 +1335,9 @@ impl<R: Rng> Member<R> {
                 addr,
                 incarnation: inc,
                 from,
+                age_ms: millis(age),
             },
+            now,
         );
     }
 
@@ -1358,6 +1387,7 @@ impl<R: Rng> Member<R> {
                         incarnation: inc,
                         from,
                     },
+                    self.now,
                 );
             }
         }
@@ -1406,7 +1436,7 @@ impl<R: Rng> Member<R> {
                         incarnation: inc,
                     });
                 }
-                self.broadcasts.push(addr, msg);
+                self.broadcasts.push(addr, msg, self.now);
             }
         }
     }
@@ -1419,6 +1449,10 @@ impl<R: Rng> Member<R> {
                 addr,
                 incarnation: e.incarnation,
                 from: self.me,
+                age_ms: e
+                    .suspicion
+                    .as_ref()
+                    .map_or(0, |s| millis(self.now.saturating_sub(s.start))),
             }),
             State::Dead => Some(Message::Dead {
                 addr,
@@ -1442,7 +1476,7 @@ impl<R: Rng> Member<R> {
         }
         if piggyback {
             let limit = self.retransmit_limit();
-            self.broadcasts.fill(&mut packer, limit);
+            self.broadcasts.fill(&mut packer, limit, self.now);
         }
         for bytes in packer.finish() {
             self.transmits.push_back(Transmit { to, bytes });

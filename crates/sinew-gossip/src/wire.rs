@@ -18,7 +18,7 @@
 //! | 3 | [`Message::PingReq`] | seq, target address |
 //! | 4 | [`Message::Nack`] | seq |
 //! | 5 | [`Message::Alive`] | address, incarnation, metadata (u16 length + bytes) |
-//! | 6 | [`Message::Suspect`] | address, incarnation, accuser address |
+//! | 6 | [`Message::Suspect`] | address, incarnation, accuser address, age in ms |
 //! | 7 | [`Message::Dead`] | address, incarnation, accuser address |
 //! | 8 | [`Message::Left`] | address, incarnation |
 //! | 9 | [`Message::SyncDigest`] | reply flag (u8), bucket count (u8), count x u64 |
@@ -153,6 +153,10 @@ pub enum Message {
         incarnation: Incarnation,
         /// Who suspects it (Lifeguard counts independent accusers).
         from: SocketAddr,
+        /// How long ago, in milliseconds, the suspicion was first raised (as the sender
+        /// knows it): a receiver counts its suspicion timeout from then, so every member's
+        /// timer runs out at about the same time however late the rumour reached it.
+        age_ms: u32,
     },
     /// Rumour: `from` declared `addr` dead at `incarnation`.
     Dead {
@@ -352,8 +356,14 @@ impl Message {
                 addr,
                 incarnation,
                 from,
+                age_ms,
+            } => {
+                addr_len(addr)
+                    + incarnation_len(*incarnation)
+                    + addr_len(from)
+                    + varint_len(u64::from(*age_ms))
             }
-            | Message::Dead {
+            Message::Dead {
                 addr,
                 incarnation,
                 from,
@@ -409,11 +419,13 @@ impl Message {
                 addr,
                 incarnation,
                 from,
+                age_ms,
             } => {
                 buf.put_u8(TAG_SUSPECT);
                 put_addr(buf, addr);
                 put_incarnation(buf, *incarnation);
                 put_addr(buf, from);
+                put_varint(buf, u64::from(*age_ms));
             }
             Message::Dead {
                 addr,
@@ -655,6 +667,7 @@ fn decode_message(buf: &mut &[u8]) -> Result<Message, DecodeError> {
             addr: get_addr(buf)?,
             incarnation: get_incarnation(buf)?,
             from: get_addr(buf)?,
+            age_ms: get_u32_varint(buf)?,
         },
         TAG_DEAD => Message::Dead {
             addr: get_addr(buf)?,

@@ -129,6 +129,7 @@ fn accusation_is_refuted_with_a_higher_incarnation() {
         addr: addr(A),
         incarnation: before,
         from: addr(2),
+        age_ms: 0,
     };
     deliver(&mut m, ms(5), 2, &[suspect, Message::Ping { seq: 1 }]);
     assert_eq!(m.incarnation(), Incarnation::new(1, 1));
@@ -203,6 +204,7 @@ fn probe_of_a_suspect_tells_it_so() {
             addr: addr(2),
             incarnation: Incarnation::new(1, 0),
             from: addr(9),
+            age_ms: 0,
         }],
     );
     // The only member to probe is the suspect; its ping carries the suspicion (buddy rule).
@@ -247,6 +249,7 @@ fn suspicion_deadline(confirmations: u8) -> (bool, bool, Duration) {
                 addr: addr(2),
                 incarnation: inc,
                 from: addr(11 + from),
+                age_ms: 0,
             }],
         );
     }
@@ -276,6 +279,7 @@ fn accusers_repeats_do_not_confirm_a_suspicion() {
         addr: addr(2),
         incarnation: Incarnation::new(1, 0),
         from: addr(11),
+        age_ms: 0,
     };
     deliver(&mut m, Duration::ZERO, 11, std::slice::from_ref(&suspect));
     for relay in 3..=6 {
@@ -285,6 +289,44 @@ fn accusers_repeats_do_not_confirm_a_suspicion() {
     assert_eq!(m.member(addr(2)).unwrap().state, State::Suspect);
     m.handle_timeout(ms(24_005));
     assert_eq!(m.member(addr(2)).unwrap().state, State::Dead);
+}
+
+/// A suspicion that arrives with an age counts its timeout from the accusation: with two
+/// confirmations (min timeout 4 s, as above) and the first rumour 1.5 s old on arrival at
+/// t = 10 s, the member declares dead at 10 + 4 - 1.5 = 12.5 s. An age beyond `min` (a stale
+/// or forged one) is capped at `min`: declared dead at once, never before the rumour arrived.
+#[test]
+fn a_suspicions_age_travels_with_it() {
+    for (age_ms, dead_at) in [(1_500, ms(12_500)), (60_000, ms(10_000))] {
+        let mut m = member();
+        populate(&mut m, 10);
+        let t = ms(10_000);
+        for from in 0..3 {
+            deliver(
+                &mut m,
+                t,
+                11 + from,
+                &[Message::Suspect {
+                    addr: addr(2),
+                    incarnation: Incarnation::new(1, 0),
+                    from: addr(11 + from),
+                    age_ms: if from == 0 { age_ms } else { 0 },
+                }],
+            );
+        }
+        assert_eq!(m.member(addr(2)).unwrap().state, State::Suspect);
+        m.handle_timeout(dead_at.saturating_sub(ms(5)).max(t));
+        let before = m.member(addr(2)).unwrap().state;
+        m.handle_timeout(dead_at + ms(5));
+        assert_eq!(
+            m.member(addr(2)).unwrap().state,
+            State::Dead,
+            "age {age_ms}"
+        );
+        if dead_at > t {
+            assert_eq!(before, State::Suspect, "age {age_ms}");
+        }
+    }
 }
 
 #[test]

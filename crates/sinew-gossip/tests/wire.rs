@@ -48,11 +48,14 @@ fn message() -> impl Strategy<Value = Message> {
                 metadata,
             }
         }),
-        (addr(), incarnation(), addr()).prop_map(|(addr, incarnation, from)| Message::Suspect {
-            addr,
-            incarnation,
-            from
-        }),
+        (addr(), incarnation(), addr(), any::<u32>()).prop_map(
+            |(addr, incarnation, from, age_ms)| Message::Suspect {
+                addr,
+                incarnation,
+                from,
+                age_ms,
+            }
+        ),
         (addr(), incarnation(), addr()).prop_map(|(addr, incarnation, from)| Message::Dead {
             addr,
             incarnation,
