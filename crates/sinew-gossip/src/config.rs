@@ -28,9 +28,15 @@ use crate::wire::{self, MAX_LABEL_LEN};
 /// - **Bandwidth** in steady state is dominated by probes (one ping and one ack per member per
 ///   `probe_interval`) and the anti-entropy digest (one ~540-byte exchange per
 ///   `push_pull_interval`); gossip rounds send nothing when there is nothing new.
-/// - **Partitions heal** without help: every `reconnect_interval` each member runs
-///   anti-entropy with one member it believes dead (or a seed it cannot see), so both sides of
-///   a healed split learn that they were wrong and the accused members refute.
+/// - **Partitions heal** without help: every `reconnect_interval` each member pings one member
+///   it believes dead (or a seed it cannot see), round robin, least recently tried first; an
+///   answer starts anti-entropy with it, so both sides of a healed split learn that they were
+///   wrong and the accused members refute. Each ping is a few dozen bytes (sent only while
+///   there are dead records, which are kept `tombstone_ttl`); a larger interval saves them but
+///   slows healing by as much, since a member with `d` dead records re-checks each within
+///   `d x reconnect_interval`.
+/// - **Anti-entropy answers are capped** at `sync_max_datagrams` MTUs, so a forged digest
+///   cannot turn one datagram into a large flood at a victim.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
@@ -70,12 +76,23 @@ pub struct Config {
     /// How often a member runs anti-entropy (digest exchange) with a random live member.
     /// memberlist LAN: 30 s.
     pub push_pull_interval: Duration,
-    /// How often a member runs anti-entropy with a member it believes dead, or a seed it does
-    /// not see alive (partition healing). Default 10 s.
+    /// How often a member pings a member it believes dead, or a seed it does not see alive
+    /// (partition healing and join retries); an ack starts anti-entropy with it. LAN and
+    /// local presets: 1 s (one probe interval); WAN: 5 s.
     pub reconnect_interval: Duration,
     /// How long a dead or left member's record is kept (it stops third parties from
     /// resurrecting it, and is the pool of reconnect targets). Default 1 hour.
     pub tombstone_ttl: Duration,
+    /// The most datagrams sent in answer to one anti-entropy digest. A digest is one
+    /// datagram (540 bytes) that anyone can send with a forged sender address; answered in
+    /// full where every bucket differs, it would make this member send its whole view
+    /// (about 14 bytes per member without metadata, up to `max_metadata` more with it) to
+    /// the forged address, an amplification that grows with the cluster. Capped, the answer
+    /// is at most this many MTUs: with the defaults 22.4 KB, about 40 times the digest, the
+    /// order of an ack carrying piggybacked rumours (up to 1400 bytes for an 11-byte ping).
+    /// Larger differences converge over successive exchanges, each starting at a random
+    /// bucket. Default 16 (a whole 1000-member view without metadata fits).
+    pub sync_max_datagrams: usize,
 }
 
 impl Default for Config {
@@ -104,8 +121,9 @@ impl Config {
             suspicion_max_mult: 6,
             awareness_max: 8,
             push_pull_interval: Duration::from_secs(30),
-            reconnect_interval: Duration::from_secs(10),
+            reconnect_interval: Duration::from_secs(1),
             tombstone_ttl: Duration::from_secs(3600),
+            sync_max_datagrams: 16,
         }
     }
 
@@ -120,7 +138,7 @@ impl Config {
             gossip_to_dead: Duration::from_secs(60),
             suspicion_mult: 6,
             push_pull_interval: Duration::from_secs(60),
-            reconnect_interval: Duration::from_secs(30),
+            reconnect_interval: Duration::from_secs(5),
             ..Self::lan()
         }
     }
@@ -135,7 +153,6 @@ impl Config {
             suspicion_mult: 3,
             retransmit_mult: 2,
             push_pull_interval: Duration::from_secs(15),
-            reconnect_interval: Duration::from_secs(5),
             ..Self::lan()
         }
     }
@@ -197,6 +214,7 @@ impl Config {
             ("suspicion_mult", u64::from(self.suspicion_mult)),
             ("suspicion_max_mult", u64::from(self.suspicion_max_mult)),
             ("awareness_max", u64::from(self.awareness_max)),
+            ("sync_max_datagrams", self.sync_max_datagrams as u64),
         ] {
             if v == 0 {
                 return Err(ConfigError::Zero(name));

@@ -19,9 +19,9 @@
 //!   `retransmit_mult x ceil(log10(N + 1))` times.
 //! - **Anti-entropy**: every `push_pull_interval` two members exchange a 64-bucket digest of
 //!   their whole view and then only the entries of buckets that differ.
-//! - **Partition healing**: every `reconnect_interval` a member runs anti-entropy with one
-//!   member it believes dead (or a seed it does not see), so a healed split converges with no
-//!   application-level rejoin loop. A dead member only comes back with a larger incarnation,
+//! - **Partition healing**: every `reconnect_interval` a member pings one member it believes
+//!   dead (or a seed it does not see), and runs anti-entropy with it if it answers, so a
+//!   healed split converges with no application-level rejoin loop. A dead member only comes back with a larger incarnation,
 //!   which only it can create: third parties never resurrect it.
 //! - **Leaving, metadata, restarts**: [`Member::leave`] spreads "left" (not "dead");
 //!   [`Member::set_metadata`] spreads small versioned bytes; a restarted member uses a larger

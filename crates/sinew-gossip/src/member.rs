@@ -276,6 +276,9 @@ pub struct Member<R = Xoshiro256PlusPlus> {
 
     probe_order: Vec<SocketAddr>,
     probe_pos: usize,
+    /// Members this member itself suspects, re-probed in turn (see `next_probe_target`).
+    accused: VecDeque<SocketAddr>,
+    reprobe_turn: bool,
     probe: Option<Probe>,
     relays: Vec<Relay>,
     seq: u32,
@@ -285,8 +288,8 @@ pub struct Member<R = Xoshiro256PlusPlus> {
     next_gossip: Duration,
     next_push_pull: Duration,
     next_bulk_sync: Duration,
-    /// A reconnect not yet answered: the peer and when to try it once more.
-    reconnect_retry: Option<(SocketAddr, Duration)>,
+    /// The last reconnect ping: its peer and sequence number (an ack starts anti-entropy).
+    reconnect_ping: Option<(SocketAddr, u32)>,
     next_reconnect: Duration,
     /// When each reconnect candidate (dead member or unseen seed) was last tried.
     reconnect_tried: HashMap<SocketAddr, Duration>,
@@ -374,6 +377,8 @@ impl<R: Rng> Member<R> {
             suspicion_timers: BTreeSet::new(),
             probe_order: Vec::new(),
             probe_pos: 0,
+            accused: VecDeque::new(),
+            reprobe_turn: false,
             probe: None,
             relays: Vec::new(),
             seq: 0,
@@ -382,7 +387,7 @@ impl<R: Rng> Member<R> {
             next_gossip,
             next_push_pull,
             next_bulk_sync: now,
-            reconnect_retry: None,
+            reconnect_ping: None,
             next_reconnect,
             reconnect_tried: HashMap::new(),
             broadcasts: BroadcastQueue::default(),
@@ -477,9 +482,6 @@ impl<R: Rng> Member<R> {
             .min(self.next_reconnect);
         if let Some(&(d, _)) = self.suspicion_timers.first() {
             t = t.min(d);
-        }
-        if let Some((_, at)) = self.reconnect_retry {
-            t = t.min(at);
         }
         for r in &self.relays {
             t = t.min(r.nack_at.unwrap_or(r.expires).min(r.expires));
@@ -608,12 +610,7 @@ impl<R: Rng> Member<R> {
                     from,
                 } => self.apply_dead(addr, incarnation, from),
                 Message::Left { addr, incarnation } => self.apply_left(addr, incarnation),
-                Message::SyncDigest { reply, buckets } => {
-                    if reply && self.reconnect_retry.is_some_and(|(peer, _)| peer == sender) {
-                        self.reconnect_retry = None;
-                    }
-                    self.on_digest(sender, reply, &buckets);
-                }
+                Message::SyncDigest { reply, buckets } => self.on_digest(sender, reply, &buckets),
                 Message::SyncState {
                     addr,
                     incarnation,
@@ -677,21 +674,8 @@ impl<R: Rng> Member<R> {
                 self.send(peer, &[digest], false);
             }
         }
-        if let Some((peer, at)) = self.reconnect_retry
-            && now >= at
-        {
-            self.reconnect_retry = None;
-            self.send_reconnect(peer);
-        }
         if now >= self.next_reconnect {
-            // While this member knows nobody alive (an unanswered join, or cut off from
-            // everyone), retry every probe interval rather than every reconnect interval.
-            let every = if self.live == 0 {
-                self.config.probe_interval
-            } else {
-                self.config.reconnect_interval
-            };
-            self.next_reconnect = now.saturating_add(every);
+            self.next_reconnect = now.saturating_add(self.config.reconnect_interval);
             self.reap(now);
             self.reconnect();
         }
@@ -781,6 +765,20 @@ impl<R: Rng> Member<R> {
     }
 
     fn next_probe_target(&mut self) -> Option<SocketAddr> {
+        // Every other probe goes to a member this member suspects (round robin over them)
+        // while the suspicion lasts. The ping carries the suspicion (buddy rule), so a live
+        // suspect hears it and refutes even if the suspicion's rumour was lost, as it is when
+        // the accuser's own sends were failing when it accused (a plain round robin would
+        // reach the suspect only after N probes, long after the suspicion ran out).
+        self.reprobe_turn = !self.reprobe_turn;
+        if self.reprobe_turn {
+            while let Some(addr) = self.accused.pop_front() {
+                if self.entry(addr).is_some_and(|e| e.state == State::Suspect) {
+                    self.accused.push_back(addr);
+                    return Some(addr);
+                }
+            }
+        }
         for pass in 0..2 {
             while let Some(&addr) = self.probe_order.get(self.probe_pos) {
                 self.probe_pos += 1;
@@ -811,6 +809,12 @@ impl<R: Rng> Member<R> {
                 p.acked = true;
                 self.adjust_health(-1);
             }
+            return;
+        }
+        if let Some((peer, _)) = self.reconnect_ping.filter(|&(_, s)| s == seq) {
+            // A member we believe dead (or a seed we do not see) answers: exchange views.
+            self.reconnect_ping = None;
+            self.send_reconnect(peer);
             return;
         }
         if let Some(i) = self.relays.iter().position(|r| r.seq == seq) {
@@ -922,14 +926,19 @@ impl<R: Rng> Member<R> {
         let i = self.rng.random_range(0..candidates.len().max(1));
         if let Some(&peer) = candidates.get(i) {
             self.reconnect_tried.insert(peer, self.now);
-            self.send_reconnect(peer);
-            // One retry a probe interval later if no digest comes back: a single lost
-            // datagram should not cost a whole reconnect interval of healing.
-            self.reconnect_retry =
-                Some((peer, self.now.saturating_add(self.config.probe_interval)));
+            // A ping first (with our alive record, and the peer's death notice so a live
+            // peer refutes at once): a few dozen bytes, where most candidates are truly dead.
+            // Only an ack starts the anti-entropy exchange (`on_ack`).
+            let seq = self.next_seq();
+            self.reconnect_ping = Some((peer, seq));
+            let mut msgs = vec![self.self_alive()];
+            msgs.extend(self.notice_for(peer));
+            msgs.push(Message::Ping { seq });
+            self.send(peer, &msgs, false);
         }
     }
 
+    /// Anti-entropy with `peer`, announcing ourselves: the digest exchange that heals views.
     fn send_reconnect(&mut self, peer: SocketAddr) {
         let digest = self.digest_message(false);
         let alive = self.self_alive();
@@ -1004,27 +1013,43 @@ impl<R: Rng> Member<R> {
                 buckets: mine,
             });
         }
-        let in_diff = |addr: &SocketAddr| differs.get(bucket_of(addr)).copied().unwrap_or(true);
-        if in_diff(&self.me) {
-            msgs.push(Message::SyncState {
-                addr: self.me,
-                incarnation: self.incarnation,
-                state: self.self_state(),
-                metadata: self.metadata.clone(),
-            });
-        }
+        // The states in differing buckets, from a random bucket on: the answer is capped
+        // (`sync_max_datagrams`), and successive exchanges then cover different buckets.
+        let first = self.rng.random_range(0..DIGEST_BUCKETS);
+        let mut states: Vec<(usize, Message)> = Vec::new();
+        let mut add = |addr: SocketAddr, incarnation, state, metadata: &Bytes| {
+            let b = bucket_of(&addr);
+            if differs.get(b).copied().unwrap_or(true) {
+                let rank = (b + DIGEST_BUCKETS - first) % DIGEST_BUCKETS;
+                states.push((
+                    rank,
+                    Message::SyncState {
+                        addr,
+                        incarnation,
+                        state,
+                        metadata: metadata.clone(),
+                    },
+                ));
+            }
+        };
+        add(self.me, self.incarnation, self.self_state(), &self.metadata);
         for e in &self.entries {
-            if in_diff(&e.addr) {
-                msgs.push(Message::SyncState {
-                    addr: e.addr,
-                    incarnation: e.incarnation,
-                    state: e.state,
-                    metadata: e.metadata.clone(),
-                });
+            add(e.addr, e.incarnation, e.state, &e.metadata);
+        }
+        states.sort_by_key(|(rank, _)| *rank);
+        let label = self.config.cluster_label.clone();
+        let mut packer = Packer::new(&label, self.me, self.config.mtu);
+        for m in &msgs {
+            packer.push(m);
+        }
+        for (_, m) in &states {
+            let room = packer.datagrams() < self.config.sync_max_datagrams;
+            if !(packer.push_if_fits(m) || room && packer.push(m)) {
+                break;
             }
         }
-        if !msgs.is_empty() {
-            self.send(sender, &msgs, false);
+        for bytes in packer.finish() {
+            self.transmits.push_back(Transmit { to: sender, bytes });
         }
     }
 
@@ -1052,6 +1077,13 @@ impl<R: Rng> Member<R> {
                     .is_some_and(|e| matches!(e.state, State::Alive | State::Suspect))
                 {
                     self.apply_suspect(addr, inc, sender, Duration::ZERO);
+                    // This member may be the only one raising this suspicion: re-probe the
+                    // member as an accuser would, so it hears of it and can refute.
+                    if self.entry(addr).is_some_and(|e| e.state == State::Suspect)
+                        && !self.accused.contains(&addr)
+                    {
+                        self.accused.push_back(addr);
+                    }
                 } else {
                     self.apply_dead(addr, inc, sender);
                 }
@@ -1281,6 +1313,9 @@ impl<R: Rng> Member<R> {
             let age_ms = millis(now.saturating_sub(s.start));
             self.suspicion_timers.remove(&(old, addr));
             self.suspicion_timers.insert((new, addr));
+            if from == self.me && !self.accused.contains(&addr) {
+                self.accused.push_back(addr);
+            }
             self.broadcasts.push(
                 addr,
                 Message::Suspect {
@@ -1321,6 +1356,9 @@ impl<R: Rng> Member<R> {
         };
         s.deadline = start.saturating_add(s.timeout());
         self.suspicion_timers.insert((s.deadline, addr));
+        if from == self.me {
+            self.accused.push_back(addr);
+        }
         self.set_state(addr, State::Suspect);
         if let Some(e) = self.entry_mut(addr) {
             e.suspicion = Some(s);

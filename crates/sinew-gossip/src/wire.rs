@@ -515,6 +515,11 @@ impl<'a> Packer<'a> {
         self.mtu.saturating_sub(used)
     }
 
+    /// How many datagrams this packer has started (closed ones plus a non-empty current one).
+    pub fn datagrams(&self) -> usize {
+        self.done.len() + usize::from(self.messages_in_current > 0)
+    }
+
     /// Whether the datagram being filled holds any message.
     pub fn has_messages(&self) -> bool {
         self.messages_in_current > 0

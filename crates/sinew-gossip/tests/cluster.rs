@@ -190,7 +190,8 @@ fn restarted_member_comes_back_with_a_higher_incarnation() {
     for i in (0..60).filter(|&i| i != id) {
         let info = sim.member(i).unwrap().member(addr).unwrap();
         assert_eq!(info.state, State::Alive);
-        assert_eq!(info.incarnation, new);
+        // Its new life (a refutation within it may still be on its way to some members).
+        assert_eq!(info.incarnation.generation, new.generation, "member {i}");
     }
     // The old life's death was real, not a false death.
     assert!(sim.metrics().false_deaths.is_empty());
