@@ -13,17 +13,28 @@
 //!   advanced 100 ms of virtual time per iteration; the throughput figure is simulated
 //!   member-seconds per wall second (100 member-seconds per iteration).
 //!
-//! No peer crate is benchmarked here yet: the foca comparison (issue 8's last step) is not
-//! done, so these are sinew's own figures.
+//! The peer is foca 2.0 (sans-io SWIM, no Lifeguard) with its postcard codec, given the same
+//! work: its identity is an address, a generation and the same 16 bytes of metadata (foca
+//! carries metadata in the identity), so its datagram holds an ack header and ten alive
+//! members; its `handle_data` runs on a member that knows the same 1000 others, with its
+//! update backlog drained first, as sinew's is. Its `Config::new_lan(1000)` is used unchanged
+//! (timing does not enter these per-datagram costs). The simulator group has no peer: foca is
+//! driven through sinew's simulator by the `gossip_sim` example instead.
 // Setup failures should stop the bench loudly.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::print_stderr)] // and the datagram sizes go to stderr
 
 use std::hint::black_box;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::Bytes;
+use std::num::NonZeroU32;
+
+use bytes::{BufMut, Bytes, BytesMut};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use foca::{AccumulatingRuntime, Codec, Foca, PostcardCodec};
+use rand::SeedableRng;
+use rand::rngs::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
 use sinew_gossip::sim::{NetConfig, Simulation};
 use sinew_gossip::wire::{self, Message};
 use sinew_gossip::{Config, Incarnation, Member};
@@ -43,6 +54,60 @@ fn rumours(base: u32) -> Vec<Message> {
         .collect()
 }
 
+/// foca's identity for these benches: what sinew's rumours carry (address, generation,
+/// 16 bytes of metadata).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct FocaId {
+    addr: SocketAddr,
+    generation: u64,
+    meta: [u8; 16],
+}
+
+impl foca::Identity for FocaId {
+    type Addr = SocketAddr;
+    fn renew(&self) -> Option<Self> {
+        Some(Self {
+            generation: self.generation + 1,
+            ..self.clone()
+        })
+    }
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    fn win_addr_conflict(&self, other: &Self) -> bool {
+        self.generation > other.generation
+    }
+}
+
+fn foca_id(i: u32) -> FocaId {
+    FocaId {
+        addr: addr(i),
+        generation: 1_700_000_000_000,
+        meta: *b"zone=a;role=web!",
+    }
+}
+
+/// A foca datagram as foca lays it out: header, `u16` update count, updates.
+fn foca_datagram(src: u32, dst: u32, message: foca::Message<FocaId>, updates: &[u32]) -> Bytes {
+    let mut codec = PostcardCodec;
+    let mut buf = BytesMut::new();
+    let header = foca::Header {
+        src: foca_id(src),
+        src_incarnation: 0,
+        dst: foca_id(dst),
+        message,
+    };
+    codec.encode_header(&header, &mut buf).unwrap();
+    if !updates.is_empty() {
+        buf.put_u16(u16::try_from(updates.len()).unwrap());
+        for &u in updates {
+            let m = foca::Member::new(foca_id(u), 3, foca::State::Alive);
+            codec.encode_member(&m, &mut buf).unwrap();
+        }
+    }
+    buf.freeze()
+}
+
 fn wire_benches(c: &mut Criterion) {
     let mut msgs = vec![Message::Ack { seq: 12_345 }];
     msgs.extend(rumours(100));
@@ -54,12 +119,56 @@ fn wire_benches(c: &mut Criterion) {
     group.bench_function("sinew", |b| {
         b.iter(|| wire::encode(black_box(b"prod"), black_box(&addr(1)), black_box(&msgs)));
     });
+    let header = foca::Header {
+        src: foca_id(1),
+        src_incarnation: 0,
+        dst: foca_id(2),
+        message: foca::Message::Ack(123),
+    };
+    let members: Vec<foca::Member<FocaId>> = (100..110)
+        .map(|i| foca::Member::new(foca_id(i), 3, foca::State::Alive))
+        .collect();
+    group.bench_function("foca", |b| {
+        b.iter(|| {
+            let mut codec = PostcardCodec;
+            let mut buf = BytesMut::with_capacity(1400);
+            codec.encode_header(black_box(&header), &mut buf).unwrap();
+            buf.put_u16(10);
+            for m in black_box(&members) {
+                codec.encode_member(m, &mut buf).unwrap();
+            }
+            buf.freeze()
+        });
+    });
     group.finish();
 
+    let foca_encoded = foca_datagram(
+        1,
+        2,
+        foca::Message::Ack(123),
+        &(100..110).collect::<Vec<_>>(),
+    );
     let mut group = c.benchmark_group("wire_decode");
     group.throughput(Throughput::Elements(1));
     group.bench_function("sinew", |b| b.iter(|| wire::decode(black_box(&encoded))));
+    group.bench_function("foca", |b| {
+        b.iter(|| {
+            let mut codec = PostcardCodec;
+            let mut data: &[u8] = black_box(&foca_encoded);
+            let header: foca::Header<FocaId> = codec.decode_header(&mut data).unwrap();
+            let n = bytes::Buf::get_u16(&mut data);
+            let members: Vec<foca::Member<FocaId>> = (0..n)
+                .map(|_| codec.decode_member(&mut data).unwrap())
+                .collect();
+            (header, members)
+        });
+    });
     group.finish();
+    eprintln!(
+        "gossip wire: sinew datagram {} bytes, foca datagram {} bytes",
+        encoded.len(),
+        foca_encoded.len()
+    );
 }
 
 fn handle_packet_benches(c: &mut Criterion) {
@@ -80,6 +189,12 @@ fn handle_packet_benches(c: &mut Criterion) {
     let ping = wire::encode(b"", &addr(5), &[Message::Ping { seq: 9 }]);
     let known = wire::encode(b"", &addr(5), &rumours(500));
 
+    // Both answer a ping with one ack to the pinger.
+    m.handle_packet(now, addr(5), &ping).unwrap();
+    let ack = m.poll_transmit().unwrap();
+    assert_eq!(ack.to, addr(5));
+    assert!(m.poll_transmit().is_none());
+
     let mut group = c.benchmark_group("handle_packet");
     group.throughput(Throughput::Elements(1));
     group.bench_function("sinew ping -> ack", |b| {
@@ -90,6 +205,48 @@ fn handle_packet_benches(c: &mut Criterion) {
     });
     group.bench_function("sinew 10 known rumours", |b| {
         b.iter(|| m.handle_packet(now, addr(5), black_box(&known)).unwrap());
+    });
+
+    // foca: the same member (identity 0) knowing the same 1000 others, backlog drained.
+    let mut f = Foca::new(
+        foca_id(0),
+        foca::Config::new_lan(NonZeroU32::new(1001).unwrap()),
+        Xoshiro256PlusPlus::seed_from_u64(1),
+        PostcardCodec,
+    );
+    let mut rt = AccumulatingRuntime::new();
+    f.apply_many(
+        (1..=1000).map(|i| foca::Member::alive(foca_id(i))),
+        true,
+        &mut rt,
+    )
+    .unwrap();
+    assert_eq!(f.num_members(), 1000);
+    let drain = |rt: &mut AccumulatingRuntime<FocaId>| {
+        while rt.to_send().is_some() {}
+        while rt.to_notify().is_some() {}
+        while rt.to_schedule().is_some() {}
+    };
+    while f.updates_backlog() > 0 {
+        f.gossip(&mut rt).unwrap();
+        drain(&mut rt);
+    }
+    let foca_ping = foca_datagram(5, 0, foca::Message::Ping(9), &[]);
+    let foca_known = foca_datagram(5, 0, foca::Message::Gossip, &(500..510).collect::<Vec<_>>());
+    f.handle_data(&foca_ping, &mut rt).unwrap();
+    assert_eq!(rt.to_send().map(|(to, _)| to), Some(foca_id(5)));
+    drain(&mut rt);
+    group.bench_function("foca ping -> ack", |b| {
+        b.iter(|| {
+            f.handle_data(black_box(&foca_ping), &mut rt).unwrap();
+            black_box(rt.to_send())
+        });
+    });
+    group.bench_function("foca 10 known rumours", |b| {
+        b.iter(|| {
+            f.handle_data(black_box(&foca_known), &mut rt).unwrap();
+            drain(&mut rt);
+        });
     });
     group.finish();
 }
