@@ -1356,7 +1356,7 @@ impl<R: Rng> Member<R> {
         };
         s.deadline = start.saturating_add(s.timeout());
         self.suspicion_timers.insert((s.deadline, addr));
-        if from == self.me {
+        if from == self.me && !self.accused.contains(&addr) {
             self.accused.push_back(addr);
         }
         self.set_state(addr, State::Suspect);
