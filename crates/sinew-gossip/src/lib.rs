@@ -21,8 +21,9 @@
 //!   their whole view and then only the entries of buckets that differ.
 //! - **Partition healing**: every `reconnect_interval` a member pings one member it believes
 //!   dead (or a seed it does not see), and runs anti-entropy with it if it answers, so a
-//!   healed split converges with no application-level rejoin loop. A dead member only comes back with a larger incarnation,
-//!   which only it can create: third parties never resurrect it.
+//!   healed split converges with no application-level rejoin loop. A dead member only comes
+//!   back with a larger incarnation, which only it can create: third parties never resurrect
+//!   it.
 //! - **Leaving, metadata, restarts**: [`Member::leave`] spreads "left" (not "dead");
 //!   [`Member::set_metadata`] spreads small versioned bytes; a restarted member uses a larger
 //!   generation, so its new life outranks everything said about the old one.
