@@ -13,7 +13,11 @@
 //!   with a larger incarnation; one that cannot is declared dead when the suspicion times out.
 //!   Lifeguard makes the timeout start long and shrink as independent members confirm the
 //!   suspicion, raises a member's own timeouts when it misses nacks (its *health multiplier*),
-//!   and tells a suspect that it is suspected when probing it (the *buddy rule*).
+//!   and tells a suspect that it is suspected when probing it (the *buddy rule*). Beyond
+//!   memberlist: a suspicion carries its age, so every member's timer counts from the first
+//!   accusation and the cluster declares a crashed member dead at once rather than as the
+//!   news spreads; and the accuser re-probes its suspect every other probe, so a live suspect
+//!   hears of the suspicion even when every rumour of it was lost.
 //! - **Dissemination**: every change is piggybacked on probes and sent in gossip rounds to
 //!   `gossip_fanout` random members every `gossip_interval`, each rumour at most
 //!   `retransmit_mult x ceil(log10(N + 1))` times.
