@@ -843,7 +843,8 @@ pub struct ReportCard {
     pub starved: f64,
     /// The seed.
     pub seed: u64,
-    /// Time for the initial cluster to converge after the joins, in seconds.
+    /// Time for the initial cluster to converge after the joins, in seconds (300: it did
+    /// not converge within 300 s; the run goes on regardless).
     pub converge_s: f64,
     /// Over the late joiners: the 99th percentile of gossip rounds (`gossip_interval`s) from
     /// the first member knowing the newcomer (usually the seed it joined through) until every
@@ -878,6 +879,9 @@ pub struct ReportCard {
     /// For [`Scenario::Partition`]: seconds from the heal until full convergence (`None`
     /// for the other scenario, or if it did not converge within 300 s).
     pub heal_s: Option<f64>,
+    /// For [`Scenario::Partition`]: seconds waited (at most 300) for the cluster to converge
+    /// before the split; 0 when it already was.
+    pub pre_split_wait_s: Option<f64>,
     /// Simulated member-seconds.
     pub member_seconds: f64,
 }
@@ -901,7 +905,8 @@ impl ReportCard {
     /// 3. The cluster runs 30 s healthy (traffic is measured), then `starved x nodes`
     ///    members are starved and it runs for `steady`.
     /// 4. Ten members crash, 5 s apart; each is watched until everyone sees it dead.
-    /// 5. For [`Scenario::Partition`]: split into halves for 60 s, heal, time the convergence.
+    /// 5. For [`Scenario::Partition`]: wait (up to 300 s) until converged, split into halves
+    ///    for 60 s, heal, time the convergence.
     ///
     /// # Errors
     ///
@@ -994,7 +999,15 @@ impl ReportCard {
         let false_deaths = sim.metrics.false_deaths.len();
         let false_suspicions = M::REPORTS_SUSPICIONS.then_some(sim.metrics.false_suspicions.len());
         // 5. Partition.
+        let mut pre_split_wait_s = None;
         let heal_s = if opts.scenario == Scenario::Partition {
+            // Split a converged cluster, so that heal_s times the partition alone and not
+            // gaps left from earlier phases (a no-op when the cluster is converged already).
+            let before = sim.now();
+            while !sim.converged() && sim.now() - before < 300 * s {
+                sim.run_for(s / 10);
+            }
+            pre_split_wait_s = Some((sim.now() - before).as_secs_f64());
             let up: Vec<MemberId> = (0..n).filter(|&i| sim.is_up(i)).collect();
             let (a, b) = up.split_at(up.len() / 2);
             sim.partition(&[a, b]);
@@ -1028,6 +1041,7 @@ impl ReportCard {
             messages_per_member_per_s_steady: messages_per_member_per_s,
             max_datagram: m.max_datagram,
             heal_s,
+            pre_split_wait_s,
             member_seconds: m.member_seconds,
         }
     }
@@ -1036,6 +1050,9 @@ impl ReportCard {
     pub fn to_json(&self) -> String {
         let heal = self
             .heal_s
+            .map_or_else(|| "null".to_owned(), |h| format!("{h:.1}"));
+        let wait = self
+            .pre_split_wait_s
             .map_or_else(|| "null".to_owned(), |h| format!("{h:.1}"));
         let suspicions = self
             .false_suspicions
@@ -1048,7 +1065,7 @@ impl ReportCard {
                 "\"false_deaths\":{},\"false_suspicions\":{},",
                 "\"bytes_per_member_per_s\":{:.1},\"messages_per_member_per_s\":{:.2},",
                 "\"bytes_per_member_per_s_steady\":{:.1},\"messages_per_member_per_s_steady\":{:.2},",
-                "\"max_datagram\":{},\"heal_s\":{},\"member_seconds\":{:.0}}}"
+                "\"max_datagram\":{},\"heal_s\":{},\"pre_split_wait_s\":{},\"member_seconds\":{:.0}}}"
             ),
             self.nodes,
             self.loss,
@@ -1068,6 +1085,7 @@ impl ReportCard {
             self.messages_per_member_per_s_steady,
             self.max_datagram,
             heal,
+            wait,
             self.member_seconds,
         )
     }
