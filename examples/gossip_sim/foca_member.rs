@@ -463,6 +463,30 @@ mod tests {
     }
 
     #[test]
+    fn a_falsely_downed_member_is_counted_and_rejoins_in_a_new_generation() {
+        let mut sim = cluster(4);
+        let victim = 5;
+        // Nothing reaches the victim for 30 s: it is suspected and declared down (a false
+        // death: it is up), and when it hears again it learns so and renews its identity.
+        for from in 0..30 {
+            sim.set_link_loss(from, victim, 1.0);
+        }
+        sim.run_for(Duration::from_secs(30));
+        for from in 0..30 {
+            sim.set_link_loss(from, victim, 0.0);
+        }
+        let addr = sim.addr(victim);
+        assert!(
+            sim.metrics()
+                .false_deaths
+                .contains(&(addr, Incarnation::new(1, 0)))
+        );
+        sim.run_for(Duration::from_secs(60));
+        assert!(sim.member(victim).is_some_and(|m| m.generation() >= 2));
+        assert!(sim.converged(), "the renewed member was not taken back");
+    }
+
+    #[test]
     fn metadata_is_refused() {
         let mut sim = cluster(2);
         assert_eq!(sim.set_metadata(0, &b"x"[..]), Err(MetadataUnsupported));
