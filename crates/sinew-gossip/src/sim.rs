@@ -1,6 +1,11 @@
 //! A deterministic cluster simulator: many [`Member`]s in one thread, on virtual time, over a
 //! seeded network.
 //!
+//! The simulator drives any membership implementation that implements [`SimMember`]
+//! ([`Member`] does; `Simulation` without a type parameter means `Simulation<Member>`), so
+//! other protocols can be measured by the same scenarios on the same network: the
+//! `gossip_sim` example drives foca this way.
+//!
 //! The network delivers each datagram after a latency of `latency_min` plus an exponentially
 //! distributed extra (mean `latency_mean_extra`), drops it with probability `loss` (iid), with
 //! the per-link one-way loss set by [`Simulation::set_link_loss`], or always when sender and
@@ -13,7 +18,8 @@
 //! to [`Simulation::new`], so a run replays exactly.
 //!
 //! [`Metrics`] counts bytes and datagrams sent, the largest datagram, and *false* suspicions
-//! and deaths: those about a member that was up, in the same life, when the event happened.
+//! and deaths: those about a member that was up, in the same life (generation), when the
+//! event happened.
 //! [`Simulation::watch`] measures how long a piece of news takes to reach every member.
 
 use std::cmp::Reverse;
@@ -30,6 +36,181 @@ use crate::{Config, ConfigError, Incarnation, State};
 
 /// Identifies a simulated member (an index, in order of [`Simulation::add_member`]).
 pub type MemberId = usize;
+
+/// A membership event as the simulator sees it: what happened to which member, in which
+/// incarnation. [`SimMember::poll_event`] maps an implementation's own events to these (and
+/// skips the ones the simulator does not measure, such as metadata updates).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SimEvent {
+    /// The member became alive (joined, or came back in a new life).
+    Joined {
+        /// The member.
+        addr: SocketAddr,
+        /// Its incarnation (only the generation is compared with the member's real life).
+        incarnation: Incarnation,
+    },
+    /// The member is suspected of having failed.
+    Suspected {
+        /// The member.
+        addr: SocketAddr,
+        /// The suspected incarnation.
+        incarnation: Incarnation,
+    },
+    /// The member was declared dead.
+    Dead {
+        /// The member.
+        addr: SocketAddr,
+        /// The incarnation declared dead.
+        incarnation: Incarnation,
+    },
+    /// The member left on purpose.
+    Left {
+        /// The member.
+        addr: SocketAddr,
+        /// Its final incarnation.
+        incarnation: Incarnation,
+    },
+}
+
+/// What the simulator needs from a membership implementation: a sans-io state machine that
+/// takes datagrams and timeouts on virtual time and hands back datagrams, events and its next
+/// deadline. [`Member`] implements it; the `gossip_sim` example implements it for foca.
+///
+/// Every method is called on virtual time; `now` never goes backwards for one member.
+pub trait SimMember: Sized {
+    /// What every member of a simulation is built from (for [`Member`]: a [`Config`]).
+    type Config: Clone + std::fmt::Debug;
+    /// Why [`set_metadata`](Self::set_metadata) refused.
+    type MetadataError;
+    /// Whether [`poll_event`](Self::poll_event) reports suspicions; when `false`, the report
+    /// card prints `null` for false suspicions rather than a misleading 0.
+    const REPORTS_SUSPICIONS: bool = true;
+
+    /// A member at `addr` in life `generation`, created at `now`, whose randomness derives
+    /// from `seed`; `None` if it cannot be built (a bad configuration).
+    fn new(
+        config: &Self::Config,
+        addr: SocketAddr,
+        generation: u64,
+        now: Duration,
+        seed: u64,
+    ) -> Option<Self>;
+    /// Joins the cluster through `seeds`.
+    fn join(&mut self, seeds: &[SocketAddr]);
+    /// Leaves the cluster gracefully.
+    fn leave(&mut self);
+    /// Publishes metadata.
+    ///
+    /// # Errors
+    ///
+    /// If the metadata is refused (too large, or metadata is unsupported).
+    fn set_metadata(&mut self, metadata: Bytes) -> Result<(), Self::MetadataError>;
+    /// A datagram from `from` arrived at `now`. Bad datagrams are ignored.
+    fn handle_packet(&mut self, now: Duration, from: SocketAddr, bytes: &[u8]);
+    /// The deadline given by [`poll_timeout`](Self::poll_timeout) passed; it is now `now`.
+    fn handle_timeout(&mut self, now: Duration);
+    /// The next datagram to send: destination and bytes.
+    fn poll_transmit(&mut self) -> Option<(SocketAddr, Bytes)>;
+    /// The next event the simulator measures.
+    fn poll_event(&mut self) -> Option<SimEvent>;
+    /// When [`handle_timeout`](Self::handle_timeout) must next be called.
+    fn poll_timeout(&self) -> Option<Duration>;
+    /// Whether this member left the cluster.
+    fn has_left(&self) -> bool;
+    /// How many members (this one included) it sees alive or suspect.
+    fn num_alive(&self) -> usize;
+    /// Its own current life (it may grow without a restart, for an implementation that
+    /// rejoins under a new identity after being declared dead).
+    fn generation(&self) -> u64;
+    /// The state in which this member sees `addr` (not itself), if it knows it.
+    fn state_of(&self, addr: SocketAddr) -> Option<State>;
+    /// Calls `f` with the address and state of every other member this member knows.
+    fn for_each_peer(&self, f: &mut dyn FnMut(SocketAddr, State));
+}
+
+impl SimMember for Member {
+    type Config = Config;
+    type MetadataError = MetadataError;
+
+    fn new(
+        config: &Config,
+        addr: SocketAddr,
+        generation: u64,
+        now: Duration,
+        seed: u64,
+    ) -> Option<Self> {
+        Member::new(config.clone(), addr, generation, now, seed).ok()
+    }
+
+    fn join(&mut self, seeds: &[SocketAddr]) {
+        Member::join(self, seeds);
+    }
+
+    fn leave(&mut self) {
+        Member::leave(self);
+    }
+
+    fn set_metadata(&mut self, metadata: Bytes) -> Result<(), MetadataError> {
+        Member::set_metadata(self, metadata)
+    }
+
+    fn handle_packet(&mut self, now: Duration, from: SocketAddr, bytes: &[u8]) {
+        // Errors are impossible between simulated members; ignore like a socket would.
+        let _ = Member::handle_packet(self, now, from, bytes);
+    }
+
+    fn handle_timeout(&mut self, now: Duration) {
+        Member::handle_timeout(self, now);
+    }
+
+    fn poll_transmit(&mut self) -> Option<(SocketAddr, Bytes)> {
+        Member::poll_transmit(self).map(|t| (t.to, t.bytes))
+    }
+
+    fn poll_event(&mut self) -> Option<SimEvent> {
+        while let Some(e) = Member::poll_event(self) {
+            let e = match e {
+                Event::Joined {
+                    addr, incarnation, ..
+                } => SimEvent::Joined { addr, incarnation },
+                Event::Suspected { addr, incarnation } => SimEvent::Suspected { addr, incarnation },
+                Event::Dead { addr, incarnation } => SimEvent::Dead { addr, incarnation },
+                Event::Left { addr, incarnation } => SimEvent::Left { addr, incarnation },
+                // Refutations and metadata are not measured.
+                _ => continue,
+            };
+            return Some(e);
+        }
+        None
+    }
+
+    fn poll_timeout(&self) -> Option<Duration> {
+        Member::poll_timeout(self)
+    }
+
+    fn has_left(&self) -> bool {
+        Member::has_left(self)
+    }
+
+    fn num_alive(&self) -> usize {
+        Member::num_alive(self)
+    }
+
+    fn generation(&self) -> u64 {
+        self.incarnation().generation
+    }
+
+    fn state_of(&self, addr: SocketAddr) -> Option<State> {
+        self.member(addr).map(|i| i.state)
+    }
+
+    fn for_each_peer(&self, f: &mut dyn FnMut(SocketAddr, State)) {
+        for i in self.members() {
+            f(i.addr, i.state);
+        }
+    }
+}
 
 /// The simulated network's behaviour.
 #[derive(Clone, Debug, PartialEq)]
@@ -102,9 +283,9 @@ struct WatchState {
 }
 
 #[derive(Debug)]
-struct Node {
+struct Node<M> {
     addr: SocketAddr,
-    member: Option<Member>,
+    member: Option<M>,
     generation: u64,
     seeds: Vec<SocketAddr>,
     partition: u32,
@@ -123,14 +304,15 @@ enum Action {
     },
 }
 
-/// A simulated cluster. See the [module docs](self).
+/// A simulated cluster of `M`s (by default sinew's [`Member`]). See the
+/// [module docs](self).
 #[derive(Debug)]
-pub struct Simulation {
-    config: Config,
+pub struct Simulation<M: SimMember = Member> {
+    config: M::Config,
     net: NetConfig,
     rng: Xoshiro256PlusPlus,
     now: Duration,
-    nodes: Vec<Node>,
+    nodes: Vec<Node<M>>,
     by_addr: HashMap<SocketAddr, MemberId>,
     queue: BinaryHeap<Reverse<(Duration, u64, Action)>>,
     order: u64,
@@ -146,15 +328,24 @@ pub fn addr_of(id: MemberId) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::new(10, a, b, c), 7946))
 }
 
-impl Simulation {
-    /// An empty cluster whose members use `config`, over a network behaving as `net`.
+impl Simulation<Member> {
+    /// An empty cluster of sinew [`Member`]s that use `config`, over a network behaving as
+    /// `net`.
     ///
     /// # Errors
     ///
     /// [`ConfigError`] if `config` does not validate.
     pub fn new(config: Config, net: NetConfig, seed: u64) -> Result<Self, ConfigError> {
         config.validate()?;
-        Ok(Self {
+        Ok(Self::with_config(config, net, seed))
+    }
+}
+
+impl<M: SimMember> Simulation<M> {
+    /// An empty cluster of `M`s built from `config`, over a network behaving as `net`.
+    /// (A member whose construction fails stays down.)
+    pub fn with_config(config: M::Config, net: NetConfig, seed: u64) -> Self {
+        Self {
             config,
             net,
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
@@ -166,7 +357,7 @@ impl Simulation {
             link_loss: HashMap::new(),
             metrics: Metrics::default(),
             watches: Vec::new(),
-        })
+        }
     }
 
     /// The current virtual time.
@@ -195,7 +386,7 @@ impl Simulation {
     }
 
     /// Member `id`'s state machine, if it is up.
-    pub fn member(&self, id: MemberId) -> Option<&Member> {
+    pub fn member(&self, id: MemberId) -> Option<&M> {
         self.nodes.get(id)?.member.as_ref()
     }
 
@@ -204,9 +395,9 @@ impl Simulation {
         self.member(id).is_some()
     }
 
-    fn new_member(&mut self, id: MemberId, generation: u64) -> Option<Member> {
+    fn new_member(&mut self, id: MemberId, generation: u64) -> Option<M> {
         let seed = self.rng.random::<u64>();
-        Member::new(self.config.clone(), addr_of(id), generation, self.now, seed).ok()
+        M::new(&self.config, addr_of(id), generation, self.now, seed)
     }
 
     /// Adds a member (up, in generation 1, knowing nobody until [`join`](Self::join)).
@@ -252,14 +443,15 @@ impl Simulation {
     ///
     /// # Errors
     ///
-    /// [`MetadataError`] if the metadata is too large. Does nothing to a crashed member.
+    /// The member's refusal ([`MetadataError`] for sinew: the metadata is too large). Does
+    /// nothing to a crashed member.
     pub fn set_metadata(
         &mut self,
         id: MemberId,
         meta: impl Into<Bytes>,
-    ) -> Result<(), MetadataError> {
+    ) -> Result<(), M::MetadataError> {
         if let Some(m) = self.nodes.get_mut(id).and_then(|n| n.member.as_mut()) {
-            m.set_metadata(meta)?;
+            m.set_metadata(meta.into())?;
         }
         self.after_step(id);
         Ok(())
@@ -269,7 +461,11 @@ impl Simulation {
     pub fn crash(&mut self, id: MemberId) {
         self.account_uptime(id);
         if let Some(node) = self.nodes.get_mut(id) {
-            node.member = None;
+            // Remember the life it reached (an implementation may renew its identity on its
+            // own), so that its restart is a later life still.
+            if let Some(m) = node.member.take() {
+                node.generation = node.generation.max(m.generation());
+            }
             node.timer_at = None;
         }
     }
@@ -332,7 +528,11 @@ impl Simulation {
     /// Starts measuring how long until every up member sees `kind` about `subject` (in its
     /// current generation). Returns the watch's index for [`watch_result`](Self::watch_result).
     pub fn watch(&mut self, subject: MemberId, kind: Watch) -> usize {
-        let generation = self.nodes.get(subject).map_or(0, |n| n.generation);
+        let generation = self.nodes.get(subject).map_or(0, |n| {
+            n.member
+                .as_ref()
+                .map_or(n.generation, |m| n.generation.max(m.generation()))
+        });
         self.watches.push(WatchState {
             subject: addr_of(subject),
             generation,
@@ -349,7 +549,7 @@ impl Simulation {
         let w = self.watches.get(watch)?;
         let mut latest = Duration::ZERO;
         for (id, node) in self.nodes.iter().enumerate() {
-            if node.addr == w.subject || node.member.as_ref().is_none_or(Member::has_left) {
+            if node.addr == w.subject || node.member.as_ref().is_none_or(M::has_left) {
                 continue;
             }
             latest = latest.max(*w.seen.get(&id)?);
@@ -379,39 +579,27 @@ impl Simulation {
 
     /// Whether every up member that has not left sees every other such member alive.
     pub fn converged(&self) -> bool {
-        let up_count = self
-            .nodes
-            .iter()
-            .filter_map(|n| n.member.as_ref())
-            .filter(|m| !m.has_left())
-            .count();
+        let up = || {
+            self.nodes
+                .iter()
+                .filter_map(|n| Some((n.addr, n.member.as_ref()?)))
+                .filter(|(_, m)| !m.has_left())
+        };
+        let up_count = up().count();
         // Cheap necessary condition first (O(N)), the full check (O(N^2)) only if it holds.
-        if self
-            .nodes
-            .iter()
-            .filter_map(|n| n.member.as_ref())
-            .any(|m| !m.has_left() && m.num_alive() != up_count)
-        {
+        if up().any(|(_, m)| m.num_alive() != up_count) {
             return false;
         }
-        let up: Vec<(SocketAddr, Incarnation)> = self
-            .nodes
-            .iter()
-            .filter_map(|n| n.member.as_ref())
-            .filter(|m| !m.has_left())
-            .map(|m| (m.local_addr(), m.incarnation()))
-            .collect();
-        self.nodes
-            .iter()
-            .filter_map(|n| n.member.as_ref())
-            .filter(|m| !m.has_left())
-            .all(|m| {
-                m.num_alive() == up.len()
-                    && up.iter().all(|(addr, _)| {
-                        *addr == m.local_addr()
-                            || m.member(*addr).is_some_and(|i| i.state == State::Alive)
-                    })
-            })
+        let up_addrs: HashSet<SocketAddr> = up().map(|(addr, _)| addr).collect();
+        up().all(|(me, m)| {
+            let mut alive = 0;
+            m.for_each_peer(&mut |addr, state| {
+                if state == State::Alive && addr != me && up_addrs.contains(&addr) {
+                    alive += 1;
+                }
+            });
+            alive + 1 == up_count
+        })
     }
 
     /// Whether every up member other than `id` sees `id` as dead or left.
@@ -423,8 +611,8 @@ impl Simulation {
             .filter(|(i, _)| *i != id)
             .filter_map(|(_, n)| n.member.as_ref())
             .all(|m| {
-                m.member(addr)
-                    .is_some_and(|i| matches!(i.state, State::Dead | State::Left))
+                m.state_of(addr)
+                    .is_some_and(|s| matches!(s, State::Dead | State::Left))
             })
     }
 
@@ -463,8 +651,7 @@ impl Simulation {
                     let Some(m) = self.nodes.get_mut(to).and_then(|n| n.member.as_mut()) else {
                         continue;
                     };
-                    // Errors are impossible between simulated members; ignore like a socket would.
-                    let _ = m.handle_packet(now, from, &bytes);
+                    m.handle_packet(now, from, &bytes);
                     self.after_step(to);
                 }
             }
@@ -522,11 +709,11 @@ impl Simulation {
         }
         let from = node.addr;
         let from_partition = node.partition;
-        for t in transmits {
-            self.metrics.bytes_sent += t.bytes.len() as u64;
+        for (dest_addr, bytes) in transmits {
+            self.metrics.bytes_sent += bytes.len() as u64;
             self.metrics.datagrams_sent += 1;
-            self.metrics.max_datagram = self.metrics.max_datagram.max(t.bytes.len());
-            let Some(&to) = self.by_addr.get(&t.to) else {
+            self.metrics.max_datagram = self.metrics.max_datagram.max(bytes.len());
+            let Some(&to) = self.by_addr.get(&dest_addr) else {
                 continue;
             };
             let Some(dest) = self.nodes.get(to) else {
@@ -546,14 +733,7 @@ impl Simulation {
             if starved {
                 at += Duration::from_millis(self.rng.random_range(500..=2500));
             }
-            self.schedule(
-                at,
-                Action::Deliver {
-                    to,
-                    from,
-                    bytes: t.bytes,
-                },
-            );
+            self.schedule(at, Action::Deliver { to, from, bytes });
         }
         for e in events {
             self.record(id, e);
@@ -571,34 +751,27 @@ impl Simulation {
     }
 
     /// The subject's current life, if it is up.
-    fn live_incarnation(&self, addr: SocketAddr) -> Option<Incarnation> {
+    fn live_generation(&self, addr: SocketAddr) -> Option<u64> {
         let id = *self.by_addr.get(&addr)?;
         let m = self.nodes.get(id)?.member.as_ref()?;
-        (!m.has_left()).then(|| m.incarnation())
+        (!m.has_left()).then(|| m.generation())
     }
 
-    fn record(&mut self, observer: MemberId, event: Event) {
+    fn record(&mut self, observer: MemberId, event: SimEvent) {
         let now = self.now;
-        let (addr, inc, kind) = match &event {
-            Event::Joined {
-                addr, incarnation, ..
-            } => (*addr, *incarnation, Some(Watch::Joined)),
-            Event::Recovered { addr, incarnation } => (*addr, *incarnation, None),
-            Event::Dead { addr, incarnation } | Event::Left { addr, incarnation } => {
-                (*addr, *incarnation, Some(Watch::Gone))
+        let (addr, inc, kind) = match event {
+            SimEvent::Joined { addr, incarnation } => (addr, incarnation, Some(Watch::Joined)),
+            SimEvent::Dead { addr, incarnation } | SimEvent::Left { addr, incarnation } => {
+                (addr, incarnation, Some(Watch::Gone))
             }
-            Event::Suspected { addr, incarnation } => (*addr, *incarnation, None),
-            Event::MetadataUpdated {
-                addr, incarnation, ..
-            } => (*addr, *incarnation, None),
+            SimEvent::Suspected { addr, incarnation } => (addr, incarnation, None),
         };
-        let live = self.live_incarnation(addr);
-        let same_life = live.is_some_and(|l| l.generation == inc.generation);
+        let same_life = self.live_generation(addr) == Some(inc.generation);
         match event {
-            Event::Dead { .. } if same_life => {
+            SimEvent::Dead { .. } if same_life => {
                 self.metrics.false_deaths.insert((addr, inc));
             }
-            Event::Suspected { .. } if same_life => {
+            SimEvent::Suspected { .. } if same_life => {
                 self.metrics.false_suspicions.insert((addr, inc));
             }
             _ => {}
@@ -670,7 +843,8 @@ pub struct ReportCard {
     pub starved: f64,
     /// The seed.
     pub seed: u64,
-    /// Time for the initial cluster to converge after the joins, in seconds.
+    /// Time for the initial cluster to converge after the joins, in seconds (300: it did
+    /// not converge within 300 s; the run goes on regardless).
     pub converge_s: f64,
     /// Over the late joiners: the 99th percentile of gossip rounds (`gossip_interval`s) from
     /// the first member knowing the newcomer (usually the seed it joined through) until every
@@ -687,8 +861,10 @@ pub struct ReportCard {
     /// Live members declared dead (once per member and incarnation), from the start until
     /// the partition (if any).
     pub false_deaths: usize,
-    /// Live members suspected (once per member and incarnation), counted the same way.
-    pub false_suspicions: usize,
+    /// Live members suspected (once per member and incarnation), counted the same way;
+    /// `None` for an implementation that does not report suspicions
+    /// ([`SimMember::REPORTS_SUSPICIONS`]).
+    pub false_suspicions: Option<usize>,
     /// Bytes sent per member per second (UDP payloads) in 30 s of healthy steady state
     /// (loss applies, nobody starved).
     pub bytes_per_member_per_s: f64,
@@ -703,6 +879,9 @@ pub struct ReportCard {
     /// For [`Scenario::Partition`]: seconds from the heal until full convergence (`None`
     /// for the other scenario, or if it did not converge within 300 s).
     pub heal_s: Option<f64>,
+    /// For [`Scenario::Partition`]: seconds waited (at most 300) for the cluster to converge
+    /// before the split; 0 when it already was.
+    pub pre_split_wait_s: Option<f64>,
     /// Simulated member-seconds.
     pub member_seconds: f64,
 }
@@ -726,22 +905,28 @@ impl ReportCard {
     /// 3. The cluster runs 30 s healthy (traffic is measured), then `starved x nodes`
     ///    members are starved and it runs for `steady`.
     /// 4. Ten members crash, 5 s apart; each is watched until everyone sees it dead.
-    /// 5. For [`Scenario::Partition`]: split into halves for 60 s, heal, time the convergence.
+    /// 5. For [`Scenario::Partition`]: wait (up to 300 s) until converged, split into halves
+    ///    for 60 s, heal, time the convergence.
     ///
     /// # Errors
     ///
     /// [`ConfigError`] if `opts.config` does not validate.
+    pub fn run(opts: &ReportOptions) -> Result<ReportCard, ConfigError> {
+        opts.config.validate()?;
+        Ok(Self::run_with::<Member>(opts, opts.config.clone()))
+    }
+
+    /// Plays the same scenario as [`run`](Self::run) with members of another implementation,
+    /// built from `config` (which should carry the same timing as `opts.config`; gossip rounds
+    /// are counted in `opts.config.gossip_interval`s).
     // Counts and round numbers are small, non-negative and clamped before the casts.
     #[allow(clippy::cast_possible_truncation)]
-    pub fn run(opts: &ReportOptions) -> Result<ReportCard, ConfigError> {
+    pub fn run_with<M: SimMember>(opts: &ReportOptions, config: M::Config) -> ReportCard {
         let s = Duration::from_secs(1);
         let n = opts.nodes.max(30);
         let late = 20;
-        let mut sim = Simulation::new(
-            opts.config.clone(),
-            NetConfig::with_loss(opts.loss),
-            opts.seed,
-        )?;
+        let mut sim =
+            Simulation::<M>::with_config(config, NetConfig::with_loss(opts.loss), opts.seed);
         for _ in 0..n - late {
             sim.add_member();
         }
@@ -812,9 +997,17 @@ impl ReportCard {
         // The partition's deaths are the detector doing its job (the other side is
         // unreachable), so false deaths and suspicions are counted up to here.
         let false_deaths = sim.metrics.false_deaths.len();
-        let false_suspicions = sim.metrics.false_suspicions.len();
+        let false_suspicions = M::REPORTS_SUSPICIONS.then_some(sim.metrics.false_suspicions.len());
         // 5. Partition.
+        let mut pre_split_wait_s = None;
         let heal_s = if opts.scenario == Scenario::Partition {
+            // Split a converged cluster, so that heal_s times the partition alone and not
+            // gaps left from earlier phases (a no-op when the cluster is converged already).
+            let before = sim.now();
+            while !sim.converged() && sim.now() - before < 300 * s {
+                sim.run_for(s / 10);
+            }
+            pre_split_wait_s = Some((sim.now() - before).as_secs_f64());
             let up: Vec<MemberId> = (0..n).filter(|&i| sim.is_up(i)).collect();
             let (a, b) = up.split_at(up.len() / 2);
             sim.partition(&[a, b]);
@@ -829,7 +1022,7 @@ impl ReportCard {
             None
         };
         let m = &sim.metrics;
-        Ok(ReportCard {
+        ReportCard {
             nodes: n,
             loss: opts.loss,
             starved: opts.starved,
@@ -848,8 +1041,9 @@ impl ReportCard {
             messages_per_member_per_s_steady: messages_per_member_per_s,
             max_datagram: m.max_datagram,
             heal_s,
+            pre_split_wait_s,
             member_seconds: m.member_seconds,
-        })
+        }
     }
 
     /// The report as one JSON object.
@@ -857,6 +1051,12 @@ impl ReportCard {
         let heal = self
             .heal_s
             .map_or_else(|| "null".to_owned(), |h| format!("{h:.1}"));
+        let wait = self
+            .pre_split_wait_s
+            .map_or_else(|| "null".to_owned(), |h| format!("{h:.1}"));
+        let suspicions = self
+            .false_suspicions
+            .map_or_else(|| "null".to_owned(), |n| n.to_string());
         format!(
             concat!(
                 "{{\"nodes\":{},\"loss\":{},\"starved\":{},\"seed\":{},\"converge_s\":{:.1},",
@@ -865,7 +1065,7 @@ impl ReportCard {
                 "\"false_deaths\":{},\"false_suspicions\":{},",
                 "\"bytes_per_member_per_s\":{:.1},\"messages_per_member_per_s\":{:.2},",
                 "\"bytes_per_member_per_s_steady\":{:.1},\"messages_per_member_per_s_steady\":{:.2},",
-                "\"max_datagram\":{},\"heal_s\":{},\"member_seconds\":{:.0}}}"
+                "\"max_datagram\":{},\"heal_s\":{},\"pre_split_wait_s\":{},\"member_seconds\":{:.0}}}"
             ),
             self.nodes,
             self.loss,
@@ -878,20 +1078,21 @@ impl ReportCard {
             self.detection_s_p99,
             self.undetected,
             self.false_deaths,
-            self.false_suspicions,
+            suspicions,
             self.bytes_per_member_per_s,
             self.messages_per_member_per_s,
             self.bytes_per_member_per_s_steady,
             self.messages_per_member_per_s_steady,
             self.max_datagram,
             heal,
+            wait,
             self.member_seconds,
         )
     }
 }
 
 /// Runs for `d`; returns bytes and datagrams sent per member-second meanwhile.
-fn measure_traffic(sim: &mut Simulation, d: Duration) -> (f64, f64) {
+fn measure_traffic<M: SimMember>(sim: &mut Simulation<M>, d: Duration) -> (f64, f64) {
     let (b0, d0, ms0) = (
         sim.metrics.bytes_sent,
         sim.metrics.datagrams_sent,
@@ -935,5 +1136,45 @@ mod tests {
         };
         assert_eq!(run(3), run(3));
         assert_ne!(run(3), run(4));
+    }
+
+    #[test]
+    fn the_generic_path_replays_the_default_one() {
+        let run = |mut sim: Simulation| {
+            let ids: Vec<_> = (0..8).map(|_| sim.add_member()).collect();
+            for &id in &ids[1..] {
+                sim.join(id, &[0]);
+            }
+            sim.run_for(Duration::from_secs(20));
+            sim.crash(3);
+            sim.run_for(Duration::from_secs(30));
+            assert!(sim.converged());
+            assert!(sim.everyone_sees_dead(3));
+            (sim.metrics().bytes_sent, sim.metrics().datagrams_sent)
+        };
+        let net = NetConfig::with_loss(0.05);
+        let plain = Simulation::new(Config::lan(), net.clone(), 9).unwrap();
+        let generic = Simulation::<Member>::with_config(Config::lan(), net, 9);
+        assert_eq!(run(plain), run(generic));
+    }
+
+    #[test]
+    fn report_card_generic_run_matches_and_prints_null_suspicions() {
+        let opts = ReportOptions {
+            nodes: 30,
+            loss: 0.02,
+            steady: Duration::from_secs(5),
+            ..ReportOptions::default()
+        };
+        let card = ReportCard::run(&opts).unwrap();
+        assert_eq!(
+            card,
+            ReportCard::run_with::<Member>(&opts, opts.config.clone())
+        );
+        assert!(card.false_suspicions.is_some());
+        assert_eq!(card.undetected, 0);
+        let mut without = card;
+        without.false_suspicions = None;
+        assert!(without.to_json().contains("\"false_suspicions\":null,"));
     }
 }
