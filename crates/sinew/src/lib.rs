@@ -10,6 +10,7 @@
 //! | module | crate | what it does |
 //! |---|---|---|
 //! | [`clock`] | `sinew-clock` | the time source every timed primitive takes (always on) |
+//! | [`hash`] | `sinew-hash` | the stable, seeded, platform-independent hasher the hashing primitives share (always on) |
 //! | `snowflake` | `sinew-snowflake` | unique, time-ordered 64-bit IDs |
 //! | `merkle` | `sinew-merkle` | RFC 6962 Merkle trees with proofs; anti-entropy for replica repair |
 //! | `ratelimit` | `sinew-ratelimit` | lock-free GCRA rate limiters, keyed limiters in bounded memory, sliding windows |
@@ -60,6 +61,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use sinew_clock as clock;
+pub use sinew_hash as hash;
 
 #[cfg(feature = "snowflake")]
 pub use sinew_snowflake as snowflake;
