@@ -1,15 +1,46 @@
-//! The default hasher ([`Xxh3Builder`], from sinew-hash) and the 64-bit mixing shared by every
-//! filter.
+//! The default hasher ([`Xxh3Builder`]) and the 64-bit mixing shared by every filter.
+
+use std::hash::{BuildHasher, Hasher};
 
 use twox_hash::XxHash3_64;
 
-/// The default [`BuildHasher`](std::hash::BuildHasher) of every seeded filter: XXH3-64 with a
-/// seed over the bytes an item's `Hash` writes, integers little-endian, from
-/// [`sinew-hash`](sinew_hash) (where it is called `StableBuildHasher`).
+/// The integer `write_*` methods of a [`Hasher`], each writing its value's little-endian bytes
+/// through `write` (`usize`/`isize` widened to 64 bits), so hashes agree across platforms.
+macro_rules! le_integer_writes {
+    () => {
+        le_integer_writes!(@ write_u8 u8, write_u16 u16, write_u32 u32, write_u64 u64,
+            write_u128 u128, write_i8 i8, write_i16 i16, write_i32 i32, write_i64 i64,
+            write_i128 i128);
+        #[inline]
+        fn write_usize(&mut self, i: usize) {
+            self.write(&(i as u64).to_le_bytes());
+        }
+        #[inline]
+        fn write_isize(&mut self, i: isize) {
+            self.write(&(i as i64).to_le_bytes());
+        }
+    };
+    (@ $($name:ident $ty:ty),*) => {
+        $(
+            #[inline]
+            fn $name(&mut self, i: $ty) {
+                self.write(&i.to_le_bytes());
+            }
+        )*
+    };
+}
+pub(crate) use le_integer_writes;
+
+/// The default [`BuildHasher`] of every seeded filter: XXH3-64 (from `twox-hash`) with a seed.
 ///
-/// The same item hashes the same on every platform (32- or 64-bit, little- or big-endian) and
-/// in every process. That is what makes a filter's bits portable: a filter serialized on one
-/// machine answers the same on another.
+/// The hash of an item is the XXH3-64, under the seed, of the bytes its [`Hash`](std::hash::Hash)
+/// implementation writes, with every integer written **little-endian** and `usize`/`isize`
+/// widened to 64 bits, so the same item hashes the same on every platform (32- or 64-bit,
+/// little- or big-endian) and in every process. That is what makes a filter's bits portable:
+/// a filter serialized on one machine answers the same on another.
+///
+/// Items whose `Hash` writes at most 128 bytes are hashed with XXH3's one-shot function and
+/// no allocation; longer ones go through the streaming hasher (one allocation).
 ///
 /// ```
 /// use std::hash::BuildHasher;
@@ -19,10 +50,105 @@ use twox_hash::XxHash3_64;
 /// assert_eq!(a.hash_one(42u64), Xxh3Builder::with_seed(7).hash_one(42u64));
 /// assert_ne!(a.hash_one(42u64), Xxh3Builder::with_seed(8).hash_one(42u64));
 /// ```
-pub type Xxh3Builder = sinew_hash::StableBuildHasher;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Xxh3Builder {
+    seed: u64,
+}
 
-/// The [`Hasher`](std::hash::Hasher) made by [`Xxh3Builder`] (`sinew_hash::StableHasher`).
-pub type Xxh3Hasher = sinew_hash::StableHasher;
+impl Xxh3Builder {
+    /// A builder for the given seed. [`Default`] is seed 0.
+    pub const fn with_seed(seed: u64) -> Self {
+        Xxh3Builder { seed }
+    }
+
+    /// The seed.
+    pub const fn seed(&self) -> u64 {
+        self.seed
+    }
+}
+
+impl BuildHasher for Xxh3Builder {
+    type Hasher = Xxh3Hasher;
+
+    #[inline(always)]
+    fn build_hasher(&self) -> Xxh3Hasher {
+        Xxh3Hasher {
+            seed: self.seed,
+            len: 0,
+            buf: [0; INLINE],
+            stream: None,
+        }
+    }
+}
+
+/// Bytes hashed without allocating; longer inputs go to the streaming hasher.
+const INLINE: usize = 128;
+
+/// The [`Hasher`] made by [`Xxh3Builder`]: XXH3-64 of the written bytes, integers little-endian.
+#[derive(Clone)]
+pub struct Xxh3Hasher {
+    seed: u64,
+    len: usize,
+    buf: [u8; INLINE],
+    stream: Option<Box<XxHash3_64>>,
+}
+
+impl std::fmt::Debug for Xxh3Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Xxh3Hasher")
+            .field("seed", &self.seed)
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Xxh3Hasher {
+    #[inline(always)]
+    fn push(&mut self, bytes: &[u8]) {
+        let end = self.len + bytes.len();
+        match self.buf.get_mut(self.len..end) {
+            Some(dst) if self.stream.is_none() => {
+                dst.copy_from_slice(bytes);
+                self.len = end;
+            }
+            _ => self.spill(bytes),
+        }
+    }
+
+    /// The slow path: more than [`INLINE`] bytes in all, hashed by the streaming hasher.
+    #[cold]
+    #[inline(never)]
+    fn spill(&mut self, bytes: &[u8]) {
+        let seed = self.seed;
+        let buffered = self.buf.get(..self.len).unwrap_or_default();
+        let stream = self.stream.get_or_insert_with(|| {
+            let mut s = Box::new(XxHash3_64::with_seed(seed));
+            s.write(buffered);
+            s
+        });
+        stream.write(bytes);
+    }
+}
+
+impl Hasher for Xxh3Hasher {
+    #[inline(always)]
+    fn finish(&self) -> u64 {
+        match &self.stream {
+            Some(stream) => stream.finish(),
+            None => XxHash3_64::oneshot_with_seed(
+                self.seed,
+                self.buf.get(..self.len).unwrap_or_default(),
+            ),
+        }
+    }
+
+    #[inline(always)]
+    fn write(&mut self, bytes: &[u8]) {
+        self.push(bytes);
+    }
+
+    le_integer_writes!();
+}
 
 /// The murmur3 64-bit finalizer: a bijection that spreads every input bit over the output.
 #[inline]
@@ -52,9 +178,34 @@ mod tests {
         clippy::indexing_slicing,
         clippy::cast_possible_truncation
     )]
-    use std::hash::BuildHasher;
-
     use super::*;
+
+    #[test]
+    fn matches_oneshot_on_either_side_of_the_inline_buffer() {
+        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 + 3) as u8).collect();
+        for len in [0, 1, 8, 15, 16, 17, 127, 128, 129, 240, 241, 999] {
+            let mut h = Xxh3Builder::with_seed(99).build_hasher();
+            // Written in pieces, to cross the inline buffer's edge mid-write.
+            for chunk in data[..len].chunks(50) {
+                h.write(chunk);
+            }
+            assert_eq!(
+                h.finish(),
+                XxHash3_64::oneshot_with_seed(99, &data[..len]),
+                "len {len}"
+            );
+        }
+    }
+
+    #[test]
+    fn integers_hash_as_little_endian_bytes() {
+        let b = Xxh3Builder::with_seed(1);
+        assert_eq!(
+            b.hash_one(0x0102_0304_0506_0708u64),
+            XxHash3_64::oneshot_with_seed(1, &[8, 7, 6, 5, 4, 3, 2, 1])
+        );
+        assert_eq!(b.hash_one(5usize), b.hash_one(5u64));
+    }
 
     /// Frozen values: these literals were computed once (by the reference-equal XXH3 of
     /// `twox-hash` 2) and must never change. If a dependency update or a code change altered

@@ -8,6 +8,7 @@ use twox_hash::XxHash64;
 use crate::error::{ConfigError, DecodeError, MergeError};
 use crate::filter::{Filter, compatible};
 use crate::format::{Reader, Writer, variant};
+use crate::hash::le_integer_writes;
 use crate::sizing;
 
 /// Parquet's eight salts (`SALT` in the Parquet format's BloomFilter.md).
@@ -93,7 +94,7 @@ impl Hasher for Xxh64Le {
         self.0.write(bytes);
     }
 
-    sinew_hash::le_integer_writes!();
+    le_integer_writes!();
 }
 
 impl SplitBlockBloomFilter {

@@ -10,7 +10,6 @@
 //! | module | crate | what it does |
 //! |---|---|---|
 //! | [`clock`] | `sinew-clock` | the time source every timed primitive takes (always on) |
-//! | [`hash`] | `sinew-hash` | the stable, seeded, platform-independent hasher the hashing primitives share (always on) |
 //! | `snowflake` | `sinew-snowflake` | unique, time-ordered 64-bit IDs |
 //! | `merkle` | `sinew-merkle` | RFC 6962 Merkle trees with proofs; anti-entropy for replica repair |
 //! | `ratelimit` | `sinew-ratelimit` | lock-free GCRA rate limiters, keyed limiters in bounded memory, sliding windows |
@@ -61,7 +60,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use sinew_clock as clock;
-pub use sinew_hash as hash;
 
 #[cfg(feature = "snowflake")]
 pub use sinew_snowflake as snowflake;
