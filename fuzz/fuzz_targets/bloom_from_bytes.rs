@@ -11,8 +11,8 @@
 use std::hash::{BuildHasher, Hasher};
 
 use libfuzzer_sys::fuzz_target;
-use serde::de::value::{BytesDeserializer, Error as DeError, SeqDeserializer};
 use serde::Deserialize;
+use serde::de::value::{BytesDeserializer, Error as DeError, SeqDeserializer};
 use sinew_bloom::{
     AtomicBloomFilter, BlockedBloomFilter, BloomFilter, CountingBloomFilter, Filter,
     ScalableBloomFilter, SplitBlockBloomFilter, Xxh3Builder,
@@ -23,7 +23,12 @@ fn exercise<F: Filter + Clone>(f: &F) {
     let _ = f.len_estimate();
     let rate = f.false_positive_rate();
     assert!((0.0..=1.0).contains(&rate), "rate {rate}");
-    let _ = (f.bits(), f.hashes(), f.contains(&1u64), f.contains_hash(u64::MAX));
+    let _ = (
+        f.bits(),
+        f.hashes(),
+        f.contains(&1u64),
+        f.contains_hash(u64::MAX),
+    );
     let mut g = f.clone();
     g.insert(&"fuzz");
     g.insert_hash(0);
@@ -37,7 +42,10 @@ fn exercise<F: Filter + Clone>(f: &F) {
 }
 
 /// Decodes `bytes` as `F` by `from_bytes` and by both serde paths; they must agree.
-fn decode<F>(bytes: &[u8], from_bytes: fn(&[u8]) -> Result<F, sinew_bloom::DecodeError>) -> Option<F>
+fn decode<F>(
+    bytes: &[u8],
+    from_bytes: fn(&[u8]) -> Result<F, sinew_bloom::DecodeError>,
+) -> Option<F>
 where
     F: Filter + Clone + for<'de> Deserialize<'de>,
 {

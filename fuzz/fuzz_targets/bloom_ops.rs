@@ -60,7 +60,11 @@ impl Filters {
     fn insert(&mut self, x: u16) {
         fn checked<F: Filter>(f: &mut F, x: u16, name: &str) {
             let before = f.contains(&x);
-            assert_eq!(f.insert(&x), !before, "{name}: insert({x}) vs contains before");
+            assert_eq!(
+                f.insert(&x),
+                !before,
+                "{name}: insert({x}) vs contains before"
+            );
             assert!(f.contains(&x), "{name}: {x} missing right after insert");
         }
         checked(&mut self.classic, x, "classic");
@@ -117,7 +121,10 @@ fuzz_target!(|input: Input| {
                     // Never inserted and answered "absent": removing it changes nothing.
                     let before = f.counting.clone();
                     assert!(!f.counting.remove(&x));
-                    assert!(f.counting == before, "removing absent {x} changed the filter");
+                    assert!(
+                        f.counting == before,
+                        "removing absent {x} changed the filter"
+                    );
                 }
             }
             Op::Union(items) | Op::Intersect(items) if items.len() > 200 => {}
