@@ -506,9 +506,7 @@ impl<R: Rng> Member<R> {
         self.next_reconnect = self.now.saturating_add(self.config.probe_interval);
         let seeds = self.seeds.clone();
         for seed in seeds {
-            let digest = self.digest_message(false);
-            let alive = self.self_alive();
-            self.send(seed, &[alive, digest], false);
+            self.send_reconnect(seed);
         }
     }
 
@@ -938,7 +936,8 @@ impl<R: Rng> Member<R> {
         }
     }
 
-    /// Anti-entropy with `peer`, announcing ourselves: the digest exchange that heals views.
+    /// Anti-entropy with `peer`, announcing ourselves: the digest exchange that joins a
+    /// cluster and heals views.
     fn send_reconnect(&mut self, peer: SocketAddr) {
         let digest = self.digest_message(false);
         let alive = self.self_alive();
