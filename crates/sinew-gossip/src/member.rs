@@ -20,6 +20,23 @@ pub struct Transmit {
     pub to: SocketAddr,
     /// The datagram, at most [`Config::mtu`] bytes.
     pub bytes: Bytes,
+    /// How the driver should send it.
+    pub channel: Channel,
+}
+
+/// How a [`Transmit`] should travel. Every transmit is a self-contained datagram either way;
+/// the channel is a hint for drivers that also keep a reliable stream transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Channel {
+    /// Probes, acks and gossip: small, frequent, and useless when late, so UDP.
+    Datagram,
+    /// Anti-entropy (the digests and the states that answer them, up to
+    /// [`Config::sync_max_datagrams`] datagrams at once) and the fallback ping sent beside the
+    /// indirect probes: worth a reliable, ordered stream (TCP), as memberlist sends them,
+    /// so a burst is not lost to a full socket buffer and a probe has a path that does not
+    /// share UDP's fate.
+    Stream,
 }
 
 /// Something the application may want to know about another member.
@@ -497,16 +514,26 @@ impl<R: Rng> Member<R> {
     /// announcement. Seeds that do not answer are retried every `reconnect_interval` until
     /// seen alive, so the application needs no retry loop.
     pub fn join(&mut self, seeds: &[SocketAddr]) {
-        for &seed in seeds {
-            if seed != self.me && !self.seeds.contains(&seed) {
-                self.seeds.push(seed);
-            }
-        }
+        let mut all = std::mem::take(&mut self.seeds);
+        all.extend_from_slice(seeds);
+        self.set_seeds(&all);
         self.broadcast_self();
         self.next_reconnect = self.now.saturating_add(self.config.probe_interval);
         let seeds = self.seeds.clone();
         for seed in seeds {
             self.send_reconnect(seed);
+        }
+    }
+
+    /// Replaces the seed addresses retried while unseen (see [`join`](Self::join)) without
+    /// sending anything: for drivers that re-resolve seed host names, whose addresses may
+    /// change while the cluster runs.
+    pub fn set_seeds(&mut self, seeds: &[SocketAddr]) {
+        self.seeds.clear();
+        for &seed in seeds {
+            if seed != self.me && !self.seeds.contains(&seed) {
+                self.seeds.push(seed);
+            }
         }
     }
 
@@ -669,7 +696,7 @@ impl<R: Rng> Member<R> {
             });
             if let Some(&peer) = live.first() {
                 let digest = self.digest_message(false);
-                self.send(peer, &[digest], false);
+                self.send_via(peer, &[digest], false, Channel::Stream);
             }
         }
         if now >= self.next_reconnect {
@@ -702,7 +729,7 @@ impl<R: Rng> Member<R> {
             // A second direct ping alongside the indirect ones (memberlist sends a TCP
             // ping here): one more independent path, so a single lost datagram on the
             // direct path no longer counts against the target.
-            self.send(target, &[Message::Ping { seq }], false);
+            self.send_via(target, &[Message::Ping { seq }], false, Channel::Stream);
         }
         if let Some(p) = self.probe.as_ref().filter(|p| now >= p.end) {
             let (target, acked, expected, nacks, end) =
@@ -941,7 +968,7 @@ impl<R: Rng> Member<R> {
     fn send_reconnect(&mut self, peer: SocketAddr) {
         let digest = self.digest_message(false);
         let alive = self.self_alive();
-        self.send(peer, &[alive, digest], false);
+        self.send_via(peer, &[alive, digest], false, Channel::Stream);
     }
 
     fn reap(&mut self, now: Duration) {
@@ -1048,7 +1075,11 @@ impl<R: Rng> Member<R> {
             }
         }
         for bytes in packer.finish() {
-            self.transmits.push_back(Transmit { to: sender, bytes });
+            self.transmits.push_back(Transmit {
+                to: sender,
+                bytes,
+                channel: Channel::Stream,
+            });
         }
     }
 
@@ -1506,6 +1537,10 @@ impl<R: Rng> Member<R> {
     /// Queues `msgs` to `to`, split into MTU-sized datagrams, with rumours piggybacked on the
     /// last one when `piggyback` is set.
     fn send(&mut self, to: SocketAddr, msgs: &[Message], piggyback: bool) {
+        self.send_via(to, msgs, piggyback, Channel::Datagram);
+    }
+
+    fn send_via(&mut self, to: SocketAddr, msgs: &[Message], piggyback: bool, channel: Channel) {
         let label = self.config.cluster_label.clone();
         let mut packer = Packer::new(&label, self.me, self.config.mtu);
         for m in msgs {
@@ -1516,7 +1551,7 @@ impl<R: Rng> Member<R> {
             self.broadcasts.fill(&mut packer, limit, self.now);
         }
         for bytes in packer.finish() {
-            self.transmits.push_back(Transmit { to, bytes });
+            self.transmits.push_back(Transmit { to, bytes, channel });
         }
     }
 
