@@ -97,6 +97,7 @@ pub mod wire;
 
 pub use config::{Config, ConfigError};
 pub use detector::{FailureDetector, PhiAccrual, PhiConfigError, TimeoutDetector};
-pub use member::{Channel, Event, Member, MemberInfo, MetadataError, PacketError, Transmit};
+pub use member::{Channel, Event, Member, MemberInfo, MetadataError, PacketError, ProbeStats, Transmit,
+};
 pub use sinew_clock::{Clock, ManualClock, SystemClock};
 pub use wire::{Incarnation, State};
