@@ -98,12 +98,16 @@ mod detector;
 #[cfg_attr(docsrs, doc(cfg(feature = "chacha20poly1305")))]
 pub mod keyring;
 mod member;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod runtime;
 pub mod sim;
 pub mod wire;
 
 pub use config::{Config, ConfigError};
 pub use detector::{FailureDetector, PhiAccrual, PhiConfigError, TimeoutDetector};
-pub use member::{Channel, Event, Member, MemberInfo, MetadataError, PacketError, ProbeStats, Transmit,
+pub use member::{
+    Channel, Event, Member, MemberInfo, MetadataError, PacketError, ProbeStats, Transmit,
 };
 pub use sinew_clock::{Clock, ManualClock, SystemClock};
 pub use wire::{Incarnation, State};

@@ -35,14 +35,14 @@ const REPLAY_SESSIONS: usize = 4096;
 /// Datagrams taken from the socket in one go before the member's output is flushed.
 const RECV_BATCH: usize = 64;
 
+/// A change to the keyring, run by the driver.
+pub(crate) type KeyringChange = Box<dyn FnOnce(&mut Keyring) -> Result<(), KeyError> + Send>;
+
 /// A request from the [`Cluster`](super::Cluster) handle.
 pub(crate) enum Command {
     SetMetadata(Bytes),
     Leave(oneshot::Sender<()>),
-    Keyring(
-        Box<dyn FnOnce(&mut Keyring) -> Result<(), KeyError> + Send>,
-        oneshot::Sender<Result<(), KeyError>>,
-    ),
+    Keyring(KeyringChange, oneshot::Sender<Result<(), KeyError>>),
 }
 
 /// Sealing and opening, when the cluster is encrypted.
@@ -95,6 +95,8 @@ pub(crate) struct Driver {
     seed_refresh: Duration,
     leave_timeout: Duration,
     leaving: Option<(Instant, Vec<oneshot::Sender<()>>)>,
+    /// This member's own entry changed (metadata, leaving): republish the snapshot.
+    snapshot_stale: bool,
 }
 
 impl Driver {
@@ -130,6 +132,7 @@ impl Driver {
             seed_refresh: p.seed_refresh,
             leave_timeout: p.leave_timeout,
             leaving: None,
+            snapshot_stale: false,
         }
     }
 
@@ -140,6 +143,7 @@ impl Driver {
     /// Runs the member until it has left (or the handle is dropped, which aborts the task).
     pub(crate) async fn run(mut self) {
         let mut buf = vec![0u8; 65_536];
+        self.publish_snapshot();
         loop {
             self.flush();
             if let Some((deadline, _)) = &self.leaving
@@ -261,6 +265,7 @@ impl Driver {
     }
 
     fn on_command(&mut self, cmd: Command) {
+        self.snapshot_stale = true;
         match cmd {
             Command::SetMetadata(md) => {
                 // Checked by the handle against the same limit, so this cannot fail.
@@ -314,7 +319,10 @@ impl Driver {
             let Some(sealed) = self.seal(&bytes) else {
                 continue;
             };
-            let verdict = self.faults.as_ref().map_or(Verdict::Send, |f| f.outbound(to));
+            let verdict = self
+                .faults
+                .as_ref()
+                .map_or(Verdict::Send, |f| f.outbound(to));
             if verdict == Verdict::Drop {
                 self.metrics.dropped(DropReason::Injected);
                 continue;
@@ -347,21 +355,24 @@ impl Driver {
                 _ => Duration::ZERO,
             };
             let metrics = self.metrics.clone();
-            let limit = self.member.config().probe_interval.max(Duration::from_secs(1));
+            let limit = self
+                .member
+                .config()
+                .probe_interval
+                .max(Duration::from_secs(1));
             self.tasks.spawn(async move {
                 tokio::time::sleep(delay).await;
                 send_stream(to, frames.freeze(), &metrics, limit).await;
             });
         }
-        let mut changed = false;
+        let mut changed = std::mem::take(&mut self.snapshot_stale);
         while let Some(event) = self.member.poll_event() {
             changed = true;
-            if let Some(e) = self.member_event(event) {
-                if e.kind == EventKind::Suspect {
-                    self.metrics.suspicion();
-                }
-                let _ = self.events.send(e);
+            let e = self.member_event(event);
+            if e.kind == EventKind::Suspect {
+                self.metrics.suspicion();
             }
+            let _ = self.events.send(e);
         }
         self.metrics
             .set_core(self.member.health(), self.member.probe_stats());
@@ -384,7 +395,7 @@ impl Driver {
         }
     }
 
-    fn member_event(&mut self, event: Event) -> Option<MemberEvent> {
+    fn member_event(&mut self, event: Event) -> MemberEvent {
         let (kind, addr, incarnation, metadata) = match event {
             Event::Joined {
                 addr,
@@ -392,9 +403,7 @@ impl Driver {
                 metadata,
             } => (EventKind::Alive, addr, incarnation, Some(metadata)),
             Event::Recovered { addr, incarnation } => (EventKind::Alive, addr, incarnation, None),
-            Event::Suspected { addr, incarnation } => {
-                (EventKind::Suspect, addr, incarnation, None)
-            }
+            Event::Suspected { addr, incarnation } => (EventKind::Suspect, addr, incarnation, None),
             Event::Dead { addr, incarnation } => (EventKind::Dead, addr, incarnation, None),
             Event::Left { addr, incarnation } => (EventKind::Left, addr, incarnation, None),
             Event::MetadataUpdated {
@@ -402,18 +411,17 @@ impl Driver {
                 incarnation,
                 metadata,
             } => (EventKind::Updated, addr, incarnation, Some(metadata)),
-            _ => return None,
         };
         let raw = metadata.or_else(|| self.member.member(addr).map(|m| m.metadata));
         let (name, metadata) = self.name_of(addr, raw.as_ref());
-        Some(MemberEvent {
+        MemberEvent {
             kind,
             name,
             addr,
             incarnation,
             metadata,
             at: self.now(),
-        })
+        }
     }
 
     /// The name and application metadata of `addr`, learning the name from `raw` metadata
@@ -430,7 +438,10 @@ impl Driver {
                     .get(&addr)
                     .cloned()
                     .unwrap_or_else(|| addr.to_string());
-                (name, raw.filter(|r| !r.is_empty()).cloned().unwrap_or_default())
+                (
+                    name,
+                    raw.filter(|r| !r.is_empty()).cloned().unwrap_or_default(),
+                )
             }
         }
     }
@@ -569,7 +580,8 @@ async fn read_frames(
 pub(crate) async fn resolve(seeds: &[String], me: SocketAddr) -> Vec<SocketAddr> {
     let mut out = Vec::new();
     for seed in seeds {
-        if let Ok(Ok(addrs)) = timeout(STREAM_TIMEOUT, tokio::net::lookup_host(seed.as_str())).await {
+        if let Ok(Ok(addrs)) = timeout(STREAM_TIMEOUT, tokio::net::lookup_host(seed.as_str())).await
+        {
             out.extend(addrs.filter(|a| a.is_ipv4() == me.is_ipv4() && *a != me));
         }
     }

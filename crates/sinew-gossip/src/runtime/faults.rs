@@ -145,7 +145,9 @@ mod tests {
         let f = Faults::new(3);
         f.set_drop_probability(0.25);
         let a: SocketAddr = ([127, 0, 0, 1], 1).into();
-        let dropped = (0..10_000).filter(|_| f.outbound(a) == Verdict::Drop).count();
+        let dropped = (0..10_000)
+            .filter(|_| f.outbound(a) == Verdict::Drop)
+            .count();
         // Binomial(10_000, 0.25): sd = 43.3; 2_500 +- 300 is about 7 sd.
         assert!((2_200..=2_800).contains(&dropped), "{dropped}");
     }

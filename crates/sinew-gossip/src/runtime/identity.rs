@@ -45,7 +45,10 @@ mod tests {
     #[test]
     fn round_trip() {
         let b = wrap("n1", b"zone=a");
-        assert_eq!(unwrap(&b), Some(("n1".to_owned(), Bytes::from_static(b"zone=a"))));
+        assert_eq!(
+            unwrap(&b),
+            Some(("n1".to_owned(), Bytes::from_static(b"zone=a")))
+        );
         let b = wrap("node", b"");
         assert_eq!(unwrap(&b), Some(("node".to_owned(), Bytes::new())));
     }
