@@ -67,15 +67,20 @@
 //! ```
 //!
 //! Driving a [`Member`] by hand is shown on its page; the wire format is described in
-//! [`wire`].
+//! [`wire`]. With the `tokio` feature, [`runtime::Cluster`] runs a member over real UDP and
+//! TCP sockets (bind and advertise addresses, re-resolved seeds, a keyring, events,
+//! snapshots, metrics); its page has a runnable two-member example, and
+//! `examples/gossip_node.rs` is a complete node program.
 //!
 //! # Crate features
 //!
 //! The core, the detectors and the simulator have no optional parts.
 //!
-//! - `chacha20poly1305`: the `keyring` module, which seals every datagram and frame with
+//! - `chacha20poly1305`: the [`keyring`] module, which seals every datagram and frame with
 //!   XChaCha20-Poly1305 under a rotatable set of cluster keys, with a replay window.
-//!   (Drivers over real sockets are planned as a `tokio` feature.)
+//! - `tokio` (implies `chacha20poly1305`): the [`runtime`] module, whose
+//!   [`Cluster`](runtime::Cluster) runs a member over real UDP and TCP sockets with
+//!   names, optional encryption, metrics and a fault injector for tests.
 //!
 //! # Guarantees
 //!

@@ -359,3 +359,48 @@ async fn a_partition_made_with_the_fault_injector_heals_by_itself() {
     eprintln!("partition healed in {took:?}");
     assert!(nodes[0].metrics().dropped_injected > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bind_all_interfaces_advertise_one_and_join_a_seed_by_host_name_that_comes_up_late() {
+    // A bound to 0.0.0.0 advertises 127.0.0.1 (its port is the bound one).
+    let a_config = ClusterConfig::builder("a", "0.0.0.0:0".parse().unwrap())
+        .gossip(fast())
+        .advertise("127.0.0.1:0".parse().unwrap())
+        .build()
+        .unwrap();
+    let a = Cluster::start(a_config).await.unwrap();
+    assert!(a.bound_addr().ip().is_unspecified());
+    assert_eq!(
+        a.local_addr(),
+        SocketAddr::from(([127, 0, 0, 1], a.bound_addr().port()))
+    );
+    // Binding 0.0.0.0 without an advertise address is refused up front.
+    assert!(
+        ClusterConfig::builder("x", "0.0.0.0:0".parse().unwrap())
+            .build()
+            .is_err()
+    );
+
+    // B's seed is a host name whose member is not up yet: B keeps trying on its own.
+    let port = {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.local_addr().unwrap().port()
+    };
+    let b = start("b", None, |c| {
+        c.seed(format!("localhost:{port}"))
+            .seed(a.local_addr().to_string())
+    })
+    .await;
+    wait_for("b joins a", || alive_count(&b) == 2).await;
+    sleep(Duration::from_millis(500)).await;
+    let c = start_at("c", SocketAddr::from(([127, 0, 0, 1], port)), None, |c| c).await;
+    wait_for("b finds its late seed c, and a hears of it", || {
+        alive_count(&b) == 3 && alive_count(&a) == 3 && alive_count(&c) == 3
+    })
+    .await;
+    assert!(
+        a.members()
+            .iter()
+            .any(|m| m.name == "a" && m.addr == a.local_addr())
+    );
+}

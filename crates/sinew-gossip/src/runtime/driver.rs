@@ -106,7 +106,13 @@ impl Driver {
         let (resolved_tx, resolved_rx) = mpsc::channel(1);
         let mut tasks = JoinSet::new();
         tasks.spawn(accept_loop(p.tcp, frames_tx, p.metrics.clone(), max_frame));
-        Self {
+        // Seeds that did not resolve at start are tried again soon, not a refresh later.
+        let first_resolve = if p.resolved.is_empty() {
+            p.member.config().reconnect_interval
+        } else {
+            p.seed_refresh
+        };
+        let mut driver = Self {
             names: HashMap::from([(p.member.local_addr(), p.name.clone())]),
             member: p.member,
             name: p.name,
@@ -128,12 +134,15 @@ impl Driver {
             resolved: p.resolved,
             resolved_tx,
             resolved_rx,
-            next_resolve: p.start + p.seed_refresh,
+            next_resolve: p.start + first_resolve,
             seed_refresh: p.seed_refresh,
             leave_timeout: p.leave_timeout,
             leaving: None,
             snapshot_stale: false,
-        }
+        };
+        // Before the handle is returned, so `members()` is never empty.
+        driver.publish_snapshot();
+        driver
     }
 
     fn now(&self) -> Duration {
@@ -143,7 +152,6 @@ impl Driver {
     /// Runs the member until it has left (or the handle is dropped, which aborts the task).
     pub(crate) async fn run(mut self) {
         let mut buf = vec![0u8; 65_536];
-        self.publish_snapshot();
         loop {
             self.flush();
             if let Some((deadline, _)) = &self.leaving

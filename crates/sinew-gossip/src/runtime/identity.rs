@@ -60,6 +60,21 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        // The envelope arrives from peers: any bytes give a name or None, never a panic;
+        // and every valid name round trips with any metadata.
+        #[test]
+        fn any_bytes_unwrap_without_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let _ = unwrap(&Bytes::from(bytes));
+        }
+
+        #[test]
+        fn valid_names_round_trip(name in "[a-z0-9.-]{1,64}", md in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..100)) {
+            let got = unwrap(&wrap(&name, &md));
+            proptest::prop_assert_eq!(got, Some((name, Bytes::from(md))));
+        }
+    }
+
     #[test]
     fn names_are_checked() {
         assert!(valid_name("n1"));

@@ -1,4 +1,4 @@
-//! A member over real sockets: [`Cluster`] runs the sans-io [`Member`](crate::Member) in a
+//! A member over real sockets: [`Cluster`] runs the sans-io [`Member`] in a
 //! tokio task with a UDP socket and a TCP listener on the same port.
 //!
 //! - **UDP** carries probes, acks and gossip; **TCP** carries anti-entropy (a digest
@@ -12,7 +12,7 @@
 //! - **Addresses**: the member binds one address and advertises another when they differ
 //!   (`0.0.0.0` in a container, NAT); seeds are `host:port` strings, resolved at start and
 //!   again whenever a seed is not seen alive, so a seed that moved is found.
-//! - **Security**: with a [`Keyring`](crate::keyring::Keyring), every datagram and frame is
+//! - **Security**: with a [`Keyring`], every datagram and frame is
 //!   sealed with XChaCha20-Poly1305 and checked against a replay window; without one,
 //!   traffic is plain. What fails to open, is replayed, comes from another cluster label or
 //!   does not decode is dropped and counted ([`MetricsSnapshot`]); nothing a peer sends
