@@ -1,7 +1,7 @@
 //! The task that owns a [`Member`] and its sockets: it feeds the member every datagram,
 //! stream frame, command and timer, and carries out what the member asks for.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -185,10 +185,11 @@ impl Driver {
                     Some(cmd) => self.on_command(cmd),
                     None => return,
                 },
-                Some(addrs) = self.resolved_rx.recv() => {
+                // A lookup that found nothing (DNS down) keeps the addresses we had.
+                Some(addrs) = self.resolved_rx.recv() => if !addrs.is_empty() {
                     self.member.set_seeds(&addrs);
                     self.resolved = addrs;
-                }
+                },
                 Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
                 () = sleep_until(deadline) => {
                     let now = self.now();
@@ -456,9 +457,9 @@ impl Driver {
 
     fn publish_snapshot(&mut self) {
         let infos: Vec<_> = self.member.members().collect();
-        self.names
-            .retain(|a, _| *a == self.member.local_addr() || infos.iter().any(|m| m.addr == *a));
         let me = self.member.local_addr();
+        let known: HashSet<SocketAddr> = infos.iter().map(|m| m.addr).collect();
+        self.names.retain(|a, _| *a == me || known.contains(a));
         let mut list = Vec::with_capacity(infos.len() + 1);
         let own = self.member.metadata().clone();
         let (name, metadata) = self.name_of(me, Some(&own));
