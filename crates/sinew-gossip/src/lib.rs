@@ -71,8 +71,11 @@
 //!
 //! # Crate features
 //!
-//! None yet: the core, the detectors and the simulator have no optional parts. (Drivers over
-//! real sockets are planned as a `tokio` feature.)
+//! The core, the detectors and the simulator have no optional parts.
+//!
+//! - `chacha20poly1305`: the `keyring` module, which seals every datagram and frame with
+//!   XChaCha20-Poly1305 under a rotatable set of cluster keys, with a replay window.
+//!   (Drivers over real sockets are planned as a `tokio` feature.)
 //!
 //! # Guarantees
 //!
@@ -91,6 +94,9 @@
 mod broadcast;
 mod config;
 mod detector;
+#[cfg(feature = "chacha20poly1305")]
+#[cfg_attr(docsrs, doc(cfg(feature = "chacha20poly1305")))]
+pub mod keyring;
 mod member;
 pub mod sim;
 pub mod wire;
