@@ -361,8 +361,9 @@ fn parse_hex_key(hex: &str) -> Result<[u8; 32], KeyError> {
 /// One process's sending state: its session id and the counter of packets sealed in it.
 ///
 /// Create one per process (or per socket) with [`Sealer::new`] and seal every outgoing
-/// packet with it; never copy one into two processes, which would reuse nonces.
-#[derive(Clone, Debug)]
+/// packet with it. It is deliberately not `Clone`: two copies would seal different packets
+/// under the same nonces.
+#[derive(Debug)]
 pub struct Sealer {
     session: [u8; SESSION_LEN],
     counter: u64,
@@ -956,6 +957,16 @@ mod tests {
             !d.contains("171") && !d.to_lowercase().contains("ab"),
             "{d}"
         );
+    }
+
+    #[test]
+    fn thread_safety() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Keyring>();
+        send_sync::<Sealer>();
+        send_sync::<Opener>();
+        send_sync::<OpenError>();
+        send_sync::<KeyError>();
     }
 
     #[test]
