@@ -330,6 +330,11 @@ impl Keyring {
         self.entries.iter().map(|e| &e.key)
     }
 
+    /// Whether `key` is installed (as the primary or not).
+    pub fn contains(&self, key: &[u8; 32]) -> bool {
+        self.position(key).is_some()
+    }
+
     fn position(&self, key: &[u8; 32]) -> Option<usize> {
         self.entries.iter().position(|e| e.key == *key)
     }
@@ -361,8 +366,9 @@ fn parse_hex_key(hex: &str) -> Result<[u8; 32], KeyError> {
 /// One process's sending state: its session id and the counter of packets sealed in it.
 ///
 /// Create one per process (or per socket) with [`Sealer::new`] and seal every outgoing
-/// packet with it; never copy one into two processes, which would reuse nonces.
-#[derive(Clone, Debug)]
+/// packet with it. It is deliberately not `Clone`: two copies would seal different packets
+/// under the same nonces.
+#[derive(Debug)]
 pub struct Sealer {
     session: [u8; SESSION_LEN],
     counter: u64,
@@ -566,43 +572,64 @@ impl Opener {
     /// [`OpenError::Replayed`] for an authentic packet opened before or older than the
     /// replay window. Nothing is recorded for a packet that does not open.
     pub fn open(&mut self, keyring: &Keyring, sealed: &[u8]) -> Result<Vec<u8>, OpenError> {
+        let mut plaintext = Vec::new();
+        self.open_into(keyring, sealed, &mut plaintext)?;
+        Ok(plaintext)
+    }
+
+    /// Opens a sealed packet like [`open`](Self::open), appending its plaintext to `out`
+    /// (reuse one buffer to avoid an allocation per packet).
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open); `out` is then unchanged.
+    pub fn open_into(
+        &mut self,
+        keyring: &Keyring,
+        sealed: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), OpenError> {
         let (&version, _) = sealed.split_first().ok_or(OpenError::TooShort)?;
         if version != VERSION {
             return Err(OpenError::UnknownVersion(version));
         }
-        if sealed.len() < OVERHEAD {
-            return Err(OpenError::TooShort);
-        }
-        let (header, rest) = sealed.split_at(HEADER_LEN);
-        let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
-        let (nonce, counter) = header
+        let (header, rest) = sealed
+            .split_at_checked(HEADER_LEN)
+            .ok_or(OpenError::TooShort)?;
+        let (ciphertext, tag) = rest
+            .split_at_checked(rest.len().checked_sub(TAG_LEN).ok_or(OpenError::TooShort)?)
+            .ok_or(OpenError::TooShort)?;
+        let (nonce, session, counter) = header
             .get(1..)
             .and_then(|n| <[u8; NONCE_LEN]>::try_from(n).ok())
             .and_then(|n| {
                 let session = <[u8; SESSION_LEN]>::try_from(n.get(..SESSION_LEN)?).ok()?;
                 let counter = <[u8; 8]>::try_from(n.get(SESSION_LEN..)?).ok()?;
-                Some((n, (session, u64::from_be_bytes(counter))))
+                Some((n, session, u64::from_be_bytes(counter)))
             })
             .ok_or(OpenError::TooShort)?;
         let nonce = XNonce::from(nonce);
         let tag = Tag::from_slice(tag);
 
-        let mut plaintext = ciphertext.to_vec();
+        let start = out.len();
+        out.extend_from_slice(ciphertext);
+        let body = out.get_mut(start..).unwrap_or_default();
         // decrypt_in_place_detached checks the tag before decrypting and leaves the buffer
         // untouched when it fails, so the next key sees the ciphertext again.
         let opened = keyring.entries.iter().any(|e| {
             e.cipher
-                .decrypt_in_place_detached(&nonce, &[VERSION], &mut plaintext, tag)
+                .decrypt_in_place_detached(&nonce, &[VERSION], body, tag)
                 .is_ok()
         });
-        if !opened {
-            return Err(OpenError::Unauthenticated);
-        }
-        if self.accept(counter.0, counter.1) {
-            Ok(plaintext)
-        } else {
+        let result = if !opened {
+            Err(OpenError::Unauthenticated)
+        } else if !self.accept(session, counter) {
             Err(OpenError::Replayed)
-        }
+        } else {
+            return Ok(());
+        };
+        out.truncate(start);
+        result
     }
 
     /// Records an authentic packet's counter in its session's window.
@@ -667,6 +694,27 @@ mod tests {
         assert_eq!(&buf[..4], b"head");
         let mut o = Opener::new(1);
         assert_eq!(o.open(&ring, &buf[4..]).unwrap(), b"body");
+    }
+
+    #[test]
+    fn open_into_appends_or_leaves_alone() {
+        let ring = Keyring::new(K1);
+        let mut s = sealer(1);
+        let mut o = Opener::new(1);
+        let p = s.seal(&ring, b"body").unwrap();
+        let mut out = b"head".to_vec();
+        o.open_into(&ring, &p, &mut out).unwrap();
+        assert_eq!(out, b"headbody");
+        for bad in [&p[..], &p[..10], &[][..], &[2, 0, 0][..]] {
+            assert!(o.open_into(&ring, bad, &mut out).is_err());
+            assert_eq!(out, b"headbody");
+        }
+        let q = s.seal(&Keyring::new(K2), b"other").unwrap();
+        assert_eq!(
+            o.open_into(&ring, &q, &mut out),
+            Err(OpenError::Unauthenticated)
+        );
+        assert_eq!(out, b"headbody");
     }
 
     #[test]
@@ -846,6 +894,7 @@ mod tests {
         a.install(K2); // idempotent
         assert_eq!(a.keys().count(), 2);
         assert_eq!(a.primary(), &K1);
+        assert!(a.contains(&K2) && !Keyring::new(K1).contains(&K2));
         // 2. use the new key: a seals with K2, b (still on K1) opens it, and a's old packet
         //    still opens at b.
         a.use_key(&K2).unwrap();
@@ -956,6 +1005,16 @@ mod tests {
             !d.contains("171") && !d.to_lowercase().contains("ab"),
             "{d}"
         );
+    }
+
+    #[test]
+    fn thread_safety() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Keyring>();
+        send_sync::<Sealer>();
+        send_sync::<Opener>();
+        send_sync::<OpenError>();
+        send_sync::<KeyError>();
     }
 
     #[test]
