@@ -76,9 +76,10 @@
 //!
 //! The core, the detectors and the simulator have no optional parts.
 //!
-//! - `chacha20poly1305`: the [`keyring`] module, which seals every datagram and frame with
-//!   XChaCha20-Poly1305 under a rotatable set of cluster keys, with a replay window.
-//! - `tokio` (implies `chacha20poly1305`): the [`runtime`] module, whose
+//! - `aes-gcm`: the [`keyring`] module, which seals every datagram and frame with
+//!   AES-256-GCM under per-session keys derived from a rotatable set of cluster keys, with a
+//!   replay window.
+//! - `tokio` (implies `aes-gcm`): the [`runtime`] module, whose
 //!   [`Cluster`](runtime::Cluster) runs a member over real UDP and TCP sockets with
 //!   names, optional encryption, metrics and a fault injector for tests.
 //!
@@ -99,8 +100,8 @@
 mod broadcast;
 mod config;
 mod detector;
-#[cfg(feature = "chacha20poly1305")]
-#[cfg_attr(docsrs, doc(cfg(feature = "chacha20poly1305")))]
+#[cfg(feature = "aes-gcm")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aes-gcm")))]
 pub mod keyring;
 mod member;
 #[cfg(feature = "tokio")]

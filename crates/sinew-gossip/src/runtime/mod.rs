@@ -13,7 +13,8 @@
 //!   (`0.0.0.0` in a container, NAT); seeds are `host:port` strings, resolved at start and
 //!   again whenever a seed is not seen alive, so a seed that moved is found.
 //! - **Security**: with a [`Keyring`], every datagram and frame is
-//!   sealed with XChaCha20-Poly1305 and checked against a replay window; without one,
+//!   sealed with AES-256-GCM (a key per sender session, derived from the cluster key) and
+//!   checked against a replay window; without one,
 //!   traffic is plain. What fails to open, is replayed, comes from another cluster label or
 //!   does not decode is dropped and counted ([`MetricsSnapshot`]); nothing a peer sends
 //!   can panic or stall the member: stream connections, frame sizes, queue lengths and
