@@ -36,7 +36,7 @@ use std::time::Instant;
 
 use sinew::gossip::Config;
 use sinew::gossip::keyring::Keyring;
-use sinew::gossip::runtime::{Cluster, ClusterConfig, MemberEvent};
+use sinew::gossip::runtime::{Cluster, ClusterConfig, ClusterError, MemberEvent};
 
 struct Args {
     name: String,
@@ -143,7 +143,22 @@ async fn main() -> Result<(), Box<dyn Error>> {
     if let Some(hex) = &args.key {
         config = config.keyring(Keyring::from_hex(hex)?);
     }
-    let cluster = Cluster::start(config.build()?).await?;
+    let config = config.build()?;
+    // A node restarted at once may find its port still held by its previous life for a
+    // moment (sockets the kernel is closing): retry briefly rather than fail.
+    let mut tries = 0;
+    let cluster = loop {
+        match Cluster::start(config.clone()).await {
+            Err(ClusterError::Bind(e)) if tries < 50 => {
+                if tries == 0 {
+                    eprintln!("cannot bind {bind} yet ({e}); retrying for 5 s");
+                }
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            r => break r?,
+        }
+    };
     eprintln!(
         "{} listening on {} (advertised {}), probe every {:?}, {}",
         cluster.name(),

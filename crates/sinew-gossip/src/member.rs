@@ -556,9 +556,10 @@ impl<R: Rng> Member<R> {
         }
     }
 
-    /// Leaves the cluster: announces "left" (with a new incarnation), stops probing and
-    /// answering, and keeps gossiping until the announcement has been retransmitted its
-    /// limit (then [`poll_timeout`](Self::poll_timeout) returns `None`).
+    /// Leaves the cluster: announces "left" (with a new incarnation) to every live member
+    /// directly and by gossip, stops probing and answering, and keeps gossiping until the
+    /// announcement has been retransmitted its limit (then
+    /// [`poll_timeout`](Self::poll_timeout) returns `None`).
     pub fn leave(&mut self) {
         if self.left {
             return;
@@ -569,6 +570,19 @@ impl<R: Rng> Member<R> {
             addr: self.me,
             incarnation: self.incarnation,
         };
+        // Tell every live member directly as well as by gossip: at a small retransmit limit
+        // a rumour misses a member now and then, and a member that missed this one would
+        // probe the leaver, find it gone and call it dead. One small datagram per member,
+        // once.
+        let live: Vec<SocketAddr> = self
+            .entries
+            .iter()
+            .filter(|e| matches!(e.state, State::Alive | State::Suspect))
+            .map(|e| e.addr)
+            .collect();
+        for addr in live {
+            self.send(addr, std::slice::from_ref(&msg), false);
+        }
         self.broadcasts.push(self.me, msg, self.now);
         self.probe = None;
         self.relays.clear();

@@ -6,7 +6,7 @@
 //! multiplier 3. With 5 members the suspicion timeout is 3 x 1 x 200 ms = 0.6 s at least and
 //! 6 x that = 3.6 s at most (Lifeguard), and a crashed member is first probed within one
 //! round of 4 probes (0.8 s) plus probe timeouts stretched by health, so detection takes
-//! under 5 s; the bounds below are 15 s, room for a loaded 2-core machine.
+//! under 5 s; the bounds below are 30 s, room for a loaded 2-core machine.
 
 #![allow(
     clippy::unwrap_used,
@@ -26,7 +26,7 @@ use sinew_gossip::{Config, State};
 use tokio::sync::broadcast;
 use tokio::time::{Instant, sleep};
 
-const BOUND: Duration = Duration::from_secs(15);
+const BOUND: Duration = Duration::from_secs(30);
 
 fn fast() -> Config {
     Config::local().scaled(0.2)
@@ -185,8 +185,14 @@ async fn five_members_converge_detect_a_crash_take_a_restart_and_see_a_leave() {
     })
     .await;
     next_event(&mut events, EventKind::Left, "n3").await;
+    // Nobody else is lost on the way (a loaded machine may raise a suspicion, never a death).
     for c in &nodes {
-        assert_eq!(alive_count(c), 4, "{}", c.name());
+        let live = c
+            .members()
+            .iter()
+            .filter(|m| matches!(m.state, State::Alive | State::Suspect))
+            .count();
+        assert_eq!(live, 4, "{}: {:?}", c.name(), c.members());
     }
 }
 
@@ -211,7 +217,7 @@ async fn metadata_updates_reach_everyone() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_member_with_the_wrong_key_cannot_join_nor_disturb() {
+async fn members_with_the_wrong_key_no_key_or_another_label_cannot_join_nor_disturb() {
     let key = [7u8; 32];
     let nodes = cluster_of(3, |_, b| b.keyring(Keyring::new(key))).await;
     let seed = nodes[0].local_addr();
@@ -220,6 +226,12 @@ async fn a_member_with_the_wrong_key_cannot_join_nor_disturb() {
     })
     .await;
     let plain = start("plain", Some(seed), |b| b).await;
+    // The right key but another cluster's label: opens, then is refused as foreign.
+    let foreign = start("foreign", Some(seed), |b| {
+        b.keyring(Keyring::new(key))
+            .gossip(fast().with_label("other"))
+    })
+    .await;
     // Both retry their seed every reconnect interval (200 ms) for 3 s.
     sleep(Duration::from_secs(3)).await;
     for c in &nodes {
@@ -232,8 +244,10 @@ async fn a_member_with_the_wrong_key_cannot_join_nor_disturb() {
     }
     assert_eq!(intruder.members().len(), 1);
     assert_eq!(plain.members().len(), 1);
+    assert_eq!(foreign.members().len(), 1);
     let m = nodes[0].metrics();
     assert!(m.dropped_unauthenticated >= 2, "{m:?}");
+    assert!(m.dropped_wrong_cluster >= 1, "{m:?}");
     assert_eq!(m.dropped_malformed, 0, "{m:?}");
 }
 

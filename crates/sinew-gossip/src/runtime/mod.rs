@@ -178,11 +178,7 @@ impl Cluster {
     /// random session id can be drawn for sealing; [`ClusterError::Config`] if the
     /// protocol configuration does not validate.
     pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
-        let udp = UdpSocket::bind(config.bind)
-            .await
-            .map_err(ClusterError::Bind)?;
-        let bound = udp.local_addr().map_err(ClusterError::Bind)?;
-        let tcp = bind_tcp(bound).map_err(ClusterError::Bind)?;
+        let (udp, tcp, bound) = bind(config.bind).await.map_err(ClusterError::Bind)?;
         let local = match config.advertise {
             Some(a) if a.port() == 0 => SocketAddr::new(a.ip(), bound.port()),
             Some(a) => a,
@@ -343,6 +339,21 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// A UDP socket and a TCP listener on the same port. With port 0 the system picks the UDP
+/// port, which TCP may already use elsewhere: then try another.
+async fn bind(addr: SocketAddr) -> std::io::Result<(UdpSocket, TcpListener, SocketAddr)> {
+    let mut attempts = 0;
+    loop {
+        let udp = UdpSocket::bind(addr).await?;
+        let bound = udp.local_addr()?;
+        match bind_tcp(bound) {
+            Ok(tcp) => return Ok((udp, tcp, bound)),
+            Err(_) if addr.port() == 0 && attempts < 16 => attempts += 1,
+            Err(e) => return Err(e),
+        }
     }
 }
 
