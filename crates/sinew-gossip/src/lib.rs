@@ -67,12 +67,21 @@
 //! ```
 //!
 //! Driving a [`Member`] by hand is shown on its page; the wire format is described in
-//! [`wire`].
+//! [`wire`]. With the `tokio` feature, [`runtime::Cluster`] runs a member over real UDP and
+//! TCP sockets (bind and advertise addresses, re-resolved seeds, a keyring, events,
+//! snapshots, metrics); its page has a runnable two-member example, and
+//! `examples/gossip_node.rs` is a complete node program.
 //!
 //! # Crate features
 //!
-//! None yet: the core, the detectors and the simulator have no optional parts. (Drivers over
-//! real sockets are planned as a `tokio` feature.)
+//! The core, the detectors and the simulator have no optional parts.
+//!
+//! - `aes-gcm`: the [`keyring`] module, which seals every datagram and frame with
+//!   AES-256-GCM under per-session keys derived from a rotatable set of cluster keys, with a
+//!   replay window.
+//! - `tokio` (implies `aes-gcm`): the [`runtime`] module, whose
+//!   [`Cluster`](runtime::Cluster) runs a member over real UDP and TCP sockets with
+//!   names, optional encryption, metrics and a fault injector for tests.
 //!
 //! # Guarantees
 //!
@@ -91,12 +100,20 @@
 mod broadcast;
 mod config;
 mod detector;
+#[cfg(feature = "aes-gcm")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aes-gcm")))]
+pub mod keyring;
 mod member;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod runtime;
 pub mod sim;
 pub mod wire;
 
 pub use config::{Config, ConfigError};
 pub use detector::{FailureDetector, PhiAccrual, PhiConfigError, TimeoutDetector};
-pub use member::{Channel, Event, Member, MemberInfo, MetadataError, PacketError, Transmit};
+pub use member::{
+    Channel, Event, Member, MemberInfo, MetadataError, PacketError, ProbeStats, Transmit,
+};
 pub use sinew_clock::{Clock, ManualClock, SystemClock};
 pub use wire::{Incarnation, State};

@@ -159,6 +159,18 @@ pub struct MemberInfo {
     pub metadata: Bytes,
 }
 
+/// Counts of this member's own probing since it was created (for metrics).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProbeStats {
+    /// Probes started (one direct ping each).
+    pub probes: u64,
+    /// Probes that went on to ask other members (ping-req) after the direct ping timed out.
+    pub indirect: u64,
+    /// Probes that ended without any ack (each raises a suspicion or keeps one going).
+    pub failed: u64,
+}
+
 #[derive(Debug)]
 struct Suspicion {
     start: Duration,
@@ -300,6 +312,7 @@ pub struct Member<R = Xoshiro256PlusPlus> {
     relays: Vec<Relay>,
     seq: u32,
     health: u32,
+    probe_stats: ProbeStats,
 
     next_probe: Duration,
     next_gossip: Duration,
@@ -400,6 +413,7 @@ impl<R: Rng> Member<R> {
             relays: Vec::new(),
             seq: 0,
             health: 0,
+            probe_stats: ProbeStats::default(),
             next_probe,
             next_gossip,
             next_push_pull,
@@ -419,6 +433,11 @@ impl<R: Rng> Member<R> {
     /// This member's address.
     pub fn local_addr(&self) -> SocketAddr {
         self.me
+    }
+
+    /// Counts of this member's own probes.
+    pub fn probe_stats(&self) -> ProbeStats {
+        self.probe_stats
     }
 
     /// This member's current incarnation.
@@ -537,9 +556,10 @@ impl<R: Rng> Member<R> {
         }
     }
 
-    /// Leaves the cluster: announces "left" (with a new incarnation), stops probing and
-    /// answering, and keeps gossiping until the announcement has been retransmitted its
-    /// limit (then [`poll_timeout`](Self::poll_timeout) returns `None`).
+    /// Leaves the cluster: announces "left" (with a new incarnation) to every live member
+    /// directly and by gossip, stops probing and answering, and keeps gossiping until the
+    /// announcement has been retransmitted its limit (then
+    /// [`poll_timeout`](Self::poll_timeout) returns `None`).
     pub fn leave(&mut self) {
         if self.left {
             return;
@@ -550,6 +570,19 @@ impl<R: Rng> Member<R> {
             addr: self.me,
             incarnation: self.incarnation,
         };
+        // Tell every live member directly as well as by gossip: at a small retransmit limit
+        // a rumour misses a member now and then, and a member that missed this one would
+        // probe the leaver, find it gone and call it dead. One small datagram per member,
+        // once.
+        let live: Vec<SocketAddr> = self
+            .entries
+            .iter()
+            .filter(|e| matches!(e.state, State::Alive | State::Suspect))
+            .map(|e| e.addr)
+            .collect();
+        for addr in live {
+            self.send(addr, std::slice::from_ref(&msg), false);
+        }
         self.broadcasts.push(self.me, msg, self.now);
         self.probe = None;
         self.relays.clear();
@@ -717,6 +750,7 @@ impl<R: Rng> Member<R> {
         {
             p.indirect_sent = true;
             let (target, seq) = (p.target, p.seq);
+            self.probe_stats.indirect += 1;
             let relays = self.random_members(self.config.indirect_probes, Some(target), |_, e| {
                 e.state == State::Alive
             });
@@ -736,6 +770,7 @@ impl<R: Rng> Member<R> {
                 (p.target, p.acked, p.expected_nacks, p.nacks, p.end);
             self.probe = None;
             if !acked {
+                self.probe_stats.failed += 1;
                 // Lifeguard: a missed nack means our own network or scheduling is suspect.
                 let delta = if expected > 0 {
                     expected.saturating_sub(nacks)
@@ -757,6 +792,7 @@ impl<R: Rng> Member<R> {
             match self.next_probe_target() {
                 Some(target) => {
                     let seq = self.next_seq();
+                    self.probe_stats.probes += 1;
                     self.probe = Some(Probe {
                         target,
                         seq,

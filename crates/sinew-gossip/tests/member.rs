@@ -335,6 +335,16 @@ fn leaving_stops_answering_and_goes_quiet() {
     populate(&mut m, 5);
     m.leave();
     assert!(m.has_left());
+    // Every live member is told directly.
+    let mut told: Vec<SocketAddr> = drain(&mut m)
+        .into_iter()
+        .filter(|(_, msgs)| msgs.iter().any(|x| matches!(x, Message::Left { .. })))
+        .map(|(to, _)| to)
+        .collect();
+    told.sort();
+    let mut expected: Vec<SocketAddr> = (2..=5).map(addr).collect();
+    expected.sort();
+    assert_eq!(told, expected);
     deliver(&mut m, ms(1), 2, &[Message::Ping { seq: 3 }]);
     assert!(drain(&mut m).is_empty(), "a left member does not answer");
     // It gossips its departure until the retransmit limit, then needs no more timers.

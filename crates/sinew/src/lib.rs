@@ -16,7 +16,7 @@
 //! | `ring` | `sinew-ring` | consistent hashing: ring, jump, rendezvous, Maglev, bounded loads |
 //! | `bloom` | `sinew-bloom` | Bloom filters: classic, blocked, Parquet split-block, counting, scalable, concurrent |
 //! | `breaker` | `sinew-breaker` | a lock-free circuit breaker: failure-rate and slow-call rules, exact half-open trials |
-//! | `gossip` | `sinew-gossip` | SWIM + Lifeguard membership and failure detection (sans-io), phi-accrual detector, cluster simulator |
+//! | `gossip` | `sinew-gossip` | SWIM + Lifeguard membership and failure detection (sans-io core, tokio runtime over UDP + TCP with AES-256-GCM keyring), phi-accrual detector, cluster simulator |
 //!
 //! # Examples
 //!
@@ -53,7 +53,8 @@
 //! - `gossip`: [`sinew-gossip`](https://docs.rs/sinew-gossip) as `sinew::gossip`.
 //! - `full`: every primitive, with the `tokio`, `tower`, `quanta` and `tracing` integrations.
 //! - `serde`: serde support in every enabled primitive.
-//! - `tokio`: tokio integration (async waiting) in every enabled primitive.
+//! - `tokio`: tokio integration in every enabled primitive (async waiting; gossip's
+//!   `runtime::Cluster` over real sockets).
 //! - `tower`: tower middleware in every enabled primitive (implies `tokio`).
 //! - `quanta`: the TSC-based `QuantaClock` in every enabled timed primitive.
 //! - `tracing`: `tracing` events in every enabled primitive that has them.
