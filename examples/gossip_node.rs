@@ -25,7 +25,7 @@
 //!   `--seed HOST:PORT` (repeatable: any members to join through; retried until seen),
 //! - `--key HEX` (64 hex digits: encrypt and authenticate everything with this key; every
 //!   member needs the same one; make one with `openssl rand -hex 32`),
-//! - `--metadata TEXT`, and timing: `--fast` (memberlist's local preset five times faster:
+//! - `--metadata TEXT`, and timing: `--fast` (memberlist's LAN preset five times faster:
 //!   probe every 200 ms), `--probe-interval-ms MS`, `--suspicion-mult K`.
 //!
 //! The member's own address and timing go to stderr, so stdout holds only events.
@@ -70,7 +70,7 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
             "--seed" => a.seeds.push(value()?),
             "--key" => a.key = Some(value()?),
             "--metadata" => a.metadata = value()?,
-            "--fast" => a.gossip = Config::local().scaled(0.2),
+            "--fast" => a.gossip = Config::lan().scaled(0.2),
             "--probe-interval-ms" => probe_ms = Some(value()?.parse::<u64>()?),
             "--suspicion-mult" => suspicion_mult = Some(value()?.parse::<u32>()?),
             "-h" | "--help" => {
@@ -182,7 +182,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     eprintln!("missed {n} events; members now: {:?}", cluster.members());
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                // The member's task ended without being asked to: say so and fail.
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    return Err("the member stopped unexpectedly".into());
+                }
             },
             r = &mut stop => {
                 r?;

@@ -10,7 +10,9 @@
 //!   Nobody without a key can join the cluster or spread rumours in it.
 //! - **Replay protection**: every sealed packet carries a unique nonce made of its sender's
 //!   random session id and a counter, and the receiver remembers which counters it has opened,
-//!   so a packet recorded off the wire and sent again is refused ([`OpenError::Replayed`]).
+//!   so a packet recorded off the wire and sent again to the same receiver is refused
+//!   ([`OpenError::Replayed`]). The window belongs to the receiver (see below for what that
+//!   leaves open).
 //!   HashiCorp's memberlist encrypts with AES-GCM but has no replay window: a recorded
 //!   `suspect` or `dead` message can be replayed into its clusters at will.
 //!
@@ -51,6 +53,18 @@
 //! knows or is outranked by what it knows (an old ping draws one extra ack). A session is only
 //! evicted when more senders than the bound have spoken since it last did, so size the bound
 //! above the cluster size (a restarted member counts as a new sender).
+//!
+//! For the same reason two other replays are left to the protocol rather than refused here:
+//! a packet sealed for one member opens once at another member that has not opened it (a
+//! sender's counter is shared by all its receivers and the packet does not name its
+//! receiver, which would break members behind NAT, whose replies go to the address packets
+//! came from), and every packet ever recorded opens once at a member that restarted (its
+//! windows start empty). sinew-gossip's member counts an ack only from the member it
+//! answers for, and starts each life's sequence numbers afresh, so such replays cannot fake
+//! a live member; everything else they carry is idempotent. And a sender whose counter moves
+//! more than [`REPLAY_WINDOW`] packets while one of its packets is in flight (a TCP stream
+//! taking long to connect while hundreds of datagrams go out) has that packet refused as too
+//! old.
 //!
 //! # Key rotation
 //!
@@ -446,7 +460,7 @@ impl Sealer {
     ///
     /// # Errors
     ///
-    /// [`SealError`] if the plaintext is longer than [`MAX_PLAINTEXT`] (256 GiB).
+    /// [`SealError`] if the plaintext is longer than [`MAX_PLAINTEXT`] (64 GiB).
     pub fn seal(&mut self, keyring: &Keyring, plaintext: &[u8]) -> Result<Bytes, SealError> {
         let mut out = BytesMut::with_capacity(plaintext.len().saturating_add(OVERHEAD));
         self.seal_into(keyring, plaintext, &mut out)?;

@@ -217,11 +217,15 @@ struct Probe {
     acked: bool,
     expected_nacks: u32,
     nacks: u32,
+    /// The members asked to probe the target for us: their acks and nacks count.
+    relays: Vec<SocketAddr>,
 }
 
 #[derive(Debug)]
 struct Relay {
     seq: u32,
+    /// Whom we ping for the requester: only its ack is passed on.
+    target: SocketAddr,
     requester: SocketAddr,
     their_seq: u32,
     nack_at: Option<Duration>,
@@ -392,6 +396,18 @@ impl<R: Rng> Member<R> {
             .saturating_add(config.push_pull_interval / 2)
             .saturating_add(jitter(&mut rng, config.push_pull_interval));
         let next_reconnect = now.saturating_add(jitter(&mut rng, config.reconnect_interval));
+        // Each life starts its sequence numbers at its own point (a hash of address and
+        // generation; not the generator, so seeded runs replay as before), so a restarted
+        // member does not reuse the numbers of its previous life, whose acks may still be in
+        // flight or recorded.
+        let seq = {
+            let mut b = Vec::with_capacity(18);
+            addr_bytes(&addr, &mut b);
+            // 14 bits: a start below 2^14 keeps sequence numbers two-byte varints, as a count
+            // from 0 soon is, so traffic is what it was.
+            let h = twox_hash::XxHash64::oneshot(generation, &b);
+            u32::try_from(h >> 50).unwrap_or(0)
+        };
         Ok(Self {
             config,
             me: addr,
@@ -411,7 +427,7 @@ impl<R: Rng> Member<R> {
             reprobe_turn: false,
             probe: None,
             relays: Vec::new(),
-            seq: 0,
+            seq,
             health: 0,
             probe_stats: ProbeStats::default(),
             next_probe,
@@ -639,9 +655,13 @@ impl<R: Rng> Member<R> {
         for msg in dg.messages {
             match msg {
                 Message::Ping { seq } => acks.push(Message::Ack { seq }),
-                Message::Ack { seq } => self.on_ack(seq),
+                Message::Ack { seq } => self.on_ack(sender, seq),
                 Message::Nack { seq } => {
-                    if let Some(p) = self.probe.as_mut().filter(|p| p.seq == seq) {
+                    if let Some(p) = self
+                        .probe
+                        .as_mut()
+                        .filter(|p| p.seq == seq && p.relays.contains(&sender))
+                    {
                         p.nacks = p.nacks.saturating_add(1);
                     }
                 }
@@ -756,6 +776,7 @@ impl<R: Rng> Member<R> {
             });
             if let Some(p) = &mut self.probe {
                 p.expected_nacks = u32::try_from(relays.len()).unwrap_or(u32::MAX);
+                p.relays.clone_from(&relays);
             }
             for relay in relays {
                 self.send(relay, &[Message::PingReq { seq, target }], false);
@@ -802,6 +823,7 @@ impl<R: Rng> Member<R> {
                         acked: false,
                         expected_nacks: 0,
                         nacks: 0,
+                        relays: Vec::new(),
                     });
                     let mut msgs = Vec::with_capacity(2);
                     if let Some(notice) = self.notice_for(target) {
@@ -864,21 +886,35 @@ impl<R: Rng> Member<R> {
         None
     }
 
-    fn on_ack(&mut self, seq: u32) {
-        if let Some(p) = self.probe.as_mut().filter(|p| p.seq == seq) {
+    /// An ack counts only from the member it answers for (the probe target, a relay we
+    /// asked, the reconnect peer, the target we relay to): a sequence number alone is easy
+    /// to guess or to replay from another conversation.
+    fn on_ack(&mut self, sender: SocketAddr, seq: u32) {
+        if let Some(p) = self
+            .probe
+            .as_mut()
+            .filter(|p| p.seq == seq && (p.target == sender || p.relays.contains(&sender)))
+        {
             if !p.acked {
                 p.acked = true;
                 self.adjust_health(-1);
             }
             return;
         }
-        if let Some((peer, _)) = self.reconnect_ping.filter(|&(_, s)| s == seq) {
+        if let Some((peer, _)) = self
+            .reconnect_ping
+            .filter(|&(peer, s)| s == seq && peer == sender)
+        {
             // A member we believe dead (or a seed we do not see) answers: exchange views.
             self.reconnect_ping = None;
             self.send_reconnect(peer);
             return;
         }
-        if let Some(i) = self.relays.iter().position(|r| r.seq == seq) {
+        if let Some(i) = self
+            .relays
+            .iter()
+            .position(|r| r.seq == seq && r.target == sender)
+        {
             let r = self.relays.swap_remove(i);
             self.send(r.requester, &[Message::Ack { seq: r.their_seq }], false);
         }
@@ -898,6 +934,7 @@ impl<R: Rng> Member<R> {
         let nack_in = secs(self.config.probe_timeout.as_secs_f64() * 0.8);
         self.relays.push(Relay {
             seq,
+            target,
             requester,
             their_seq,
             nack_at: Some(self.now.saturating_add(nack_in)),

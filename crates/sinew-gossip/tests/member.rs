@@ -192,6 +192,62 @@ fn failed_probe_goes_indirect_then_suspects_and_raises_health() {
     assert!(matches!(m.poll_event(), Some(Event::Suspected { addr, .. }) if addr == target));
 }
 
+/// Runs `m` until its first probe goes out: when, to whom, with which sequence number.
+fn first_probe(m: &mut Member) -> (Duration, SocketAddr, u32) {
+    let mut now = Duration::ZERO;
+    loop {
+        now += ms(10);
+        m.handle_timeout(now);
+        let ping = drain(m).into_iter().find_map(|(to, msgs)| {
+            msgs.iter().find_map(|x| match x {
+                Message::Ping { seq } => Some((to, *seq)),
+                _ => None,
+            })
+        });
+        if let Some((to, seq)) = ping {
+            return (now, to, seq);
+        }
+    }
+}
+
+#[test]
+fn acks_count_only_from_the_member_they_answer_for() {
+    for from_target in [false, true] {
+        let mut m = member();
+        populate(&mut m, 6);
+        let (now, target, seq) = first_probe(&mut m);
+        // The right number from anyone else (a replay from another conversation, a guess)
+        // does not count, nor does a nack from a member that was never asked to relay.
+        let target_id = (2..=6).find(|&i| addr(i) == target).unwrap();
+        let other = (2..=6).find(|&i| addr(i) != target).unwrap();
+        let from = if from_target { target_id } else { other };
+        deliver(
+            &mut m,
+            now + ms(100),
+            from,
+            &[Message::Ack { seq }, Message::Nack { seq }],
+        );
+        m.handle_timeout(now + ms(1000));
+        let expected = if from_target {
+            State::Alive
+        } else {
+            State::Suspect
+        };
+        assert_eq!(
+            m.member(target).unwrap().state,
+            expected,
+            "ack from the target: {from_target}"
+        );
+        if !from_target {
+            assert_eq!(
+                m.health(),
+                3,
+                "no nack counted: all three relays missed theirs"
+            );
+        }
+    }
+}
+
 #[test]
 fn probe_of_a_suspect_tells_it_so() {
     let mut m = member();

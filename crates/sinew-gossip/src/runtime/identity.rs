@@ -27,7 +27,9 @@ pub(crate) fn unwrap(bytes: &Bytes) -> Option<(String, Bytes)> {
     let len = usize::from(len);
     let name = rest.get(..len)?;
     let name = std::str::from_utf8(name).ok()?;
-    if name.is_empty() || len > MAX_NAME_LEN {
+    // The same rule as for our own name: no empty, overlong or control-character names
+    // reach events, snapshots or logs.
+    if !valid_name(name) {
         return None;
     }
     Some((name.to_owned(), bytes.slice(1 + len..)))
@@ -55,7 +57,15 @@ mod tests {
 
     #[test]
     fn malformed_is_none() {
-        for bad in [&b""[..], b"\x00", b"\x05abc", b"\x02\xff\xfe", b"\x41"] {
+        for bad in [
+            &b""[..],
+            b"\x00",
+            b"\x05abc",
+            b"\x02\xff\xfe",
+            b"\x41",
+            b"\x02a\n",
+            b"\x03\x1b[m",
+        ] {
             assert_eq!(unwrap(&Bytes::copy_from_slice(bad)), None, "{bad:?}");
         }
     }

@@ -113,7 +113,8 @@ impl Metrics {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MetricsSnapshot {
-    /// Datagrams and stream frames received (before any check).
+    /// Datagrams and stream frames received, every one that reached the member (a stream
+    /// refused at connection, or cut off by a bad length prefix, counts its drop only).
     pub packets_in: u64,
     /// Their bytes, as received (sealed).
     pub bytes_in: u64,

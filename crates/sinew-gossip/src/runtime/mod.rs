@@ -17,8 +17,9 @@
 //!   checked against a replay window; without one,
 //!   traffic is plain. What fails to open, is replayed, comes from another cluster label or
 //!   does not decode is dropped and counted ([`MetricsSnapshot`]); nothing a peer sends
-//!   can panic or stall the member: stream connections, frame sizes, queue lengths and
-//!   stream durations are all bounded.
+//!   can panic or stall the member: stream connections (in all and per IP address), frame
+//!   sizes, queue lengths and stream durations are all bounded, and a stream that cannot be
+//!   made falls back to UDP.
 //! - **Metrics**: packets and bytes in and out, drops by [`DropReason`], probes,
 //!   suspicions and the local health ([`Cluster::metrics`]).
 //! - **Faults**: [`Faults`] drops, delays or cuts off traffic for tests and drills.
@@ -65,7 +66,7 @@ mod identity;
 mod metrics;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -163,7 +164,11 @@ pub struct Cluster {
     encrypted: bool,
     commands: mpsc::UnboundedSender<Command>,
     members: watch::Receiver<Arc<[MemberSnapshot]>>,
-    events: broadcast::Sender<MemberEvent>,
+    /// Subscribed before the member started, for the first `subscribe()`: it misses nothing.
+    first_subscriber: Mutex<Option<broadcast::Receiver<MemberEvent>>>,
+    /// Never read; later subscribers are made from it. The handle holds no sender, so the
+    /// stream closes when the member's task ends.
+    template: broadcast::Receiver<MemberEvent>,
     metrics: Arc<Metrics>,
     task: JoinHandle<()>,
 }
@@ -207,7 +212,7 @@ impl Cluster {
         }
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let (snapshot, members) = watch::channel(Arc::from(Vec::new()));
-        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let (events, first_subscriber) = broadcast::channel(EVENT_BUFFER);
         let metrics = Arc::new(Metrics::default());
         let driver = Driver::new(Parts {
             member,
@@ -217,7 +222,7 @@ impl Cluster {
             keyring,
             metrics: metrics.clone(),
             faults: config.faults,
-            events: events.clone(),
+            events,
             snapshot,
             commands: commands_rx,
             seeds: config.seeds,
@@ -235,7 +240,8 @@ impl Cluster {
             encrypted,
             commands,
             members,
-            events,
+            template: first_subscriber.resubscribe(),
+            first_subscriber: Mutex::new(Some(first_subscriber)),
             metrics,
             task,
         })
@@ -261,11 +267,19 @@ impl Cluster {
         self.members.borrow().clone()
     }
 
-    /// Membership events from now on. A subscriber that falls more than 1024 events behind
-    /// gets [`RecvError::Lagged`](broadcast::error::RecvError::Lagged) and should re-read
-    /// [`members`](Self::members).
+    /// Membership events: the first call gets every event since the member started (none
+    /// is lost between `start` and `subscribe`); later calls get events from then on. A
+    /// subscriber that falls more than 1024 events behind gets
+    /// [`RecvError::Lagged`](broadcast::error::RecvError::Lagged) and should re-read
+    /// [`members`](Self::members). The stream ends
+    /// ([`RecvError::Closed`](broadcast::error::RecvError::Closed)) when the member stops.
     pub fn subscribe(&self) -> broadcast::Receiver<MemberEvent> {
-        self.events.subscribe()
+        let first = self
+            .first_subscriber
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        first.unwrap_or_else(|| self.template.resubscribe())
     }
 
     /// The counters now.
@@ -292,7 +306,8 @@ impl Cluster {
     ///
     /// # Errors
     ///
-    /// [`ClusterError::Key`] if the change is refused (or the member is not encrypted);
+    /// [`ClusterError::Key`] if the change is refused (the keyring is then unchanged);
+    /// [`ClusterError::NotEncrypted`] if the member has no keyring;
     /// [`ClusterError::Stopped`] if the member has stopped.
     pub async fn update_keyring(
         &self,
@@ -333,6 +348,13 @@ impl Cluster {
     /// Whether the member's task has ended (left, shut down, or failed).
     pub fn is_stopped(&self) -> bool {
         self.task.is_finished()
+    }
+
+    /// Resolves when the member's task has ended (left, shut down, or failed).
+    pub async fn stopped(&self) {
+        let mut members = self.members.clone();
+        // The driver owns the sender: `changed` fails once the driver is gone.
+        while members.changed().await.is_ok() {}
     }
 }
 
