@@ -3,10 +3,8 @@
 //! (the others print `left`) and exits 0. Every wait is bounded; the children are killed
 //! when the test ends, pass or fail.
 //!
-//! `cargo test -p sinew-examples` (and `cargo test --workspace`) builds the examples before
-//! running tests; the test finds the binary next to its own
-//! (`target/<profile>/examples/gossip_node`). Selecting only this test with `--test` does not
-//! build examples: add `--examples`, or the test refuses a binary older than its source.
+//! `cargo test -p sinew-examples` (and `cargo test --workspace`) builds the example first;
+//! see `sinew_examples::example_binary`.
 #![cfg(unix)]
 #![allow(
     clippy::unwrap_used,
@@ -36,10 +34,7 @@ const BOUND: Duration = Duration::from_secs(30);
 const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 fn binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    // target/<profile>/deps/<test> -> target/<profile>/examples/gossip_node
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    dir.join("examples").join("gossip_node")
+    sinew_examples::example_binary("gossip_node").unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `n` distinct ports, each free for both UDP and TCP right now (all held until all are
@@ -189,15 +184,7 @@ fn ms(ds: &[Duration]) -> Vec<u128> {
 
 #[test]
 fn five_processes_detect_a_kill_welcome_a_restart_and_see_a_sigterm_leave() {
-    let built = std::fs::metadata(binary()).and_then(|m| m.modified());
-    let source = std::fs::metadata(concat!(env!("CARGO_MANIFEST_DIR"), "/gossip_node.rs"))
-        .and_then(|m| m.modified())
-        .unwrap();
-    assert!(
-        built.is_ok_and(|b| b >= source),
-        "{} is missing or older than its source: build it (cargo test -p sinew-examples, or add --examples)",
-        binary().display()
-    );
+    binary();
     let (tx, rx) = mpsc::channel();
     let mut nodes = Nodes {
         addrs: free_ports(5)
