@@ -366,14 +366,20 @@ async fn load(
     latest: &mut BTreeMap<String, (u64, String)>,
     latencies: &mut Vec<Duration>,
     label: &str,
-) {
+) -> Res<()> {
     let clients = ["alice", "bob", "greedy"];
     let total = keys.len();
     for (i, key) in keys.iter().enumerate() {
         let c = ((start + i) / 40) % clients.len();
         let client = clients[c];
         let value = format!("{key} v{round} by {client}");
+        // A write that cannot succeed for 10 s (no quorum left) ends the run with an error
+        // rather than retrying forever.
+        let give_up = Instant::now() + Duration::from_secs(10);
         loop {
+            if Instant::now() > give_up {
+                return Err(format!("{client} could not write {key} for 10 s").into());
+            }
             let alive = cache.alive_nodes();
             let coordinator = &alive[c % alive.len()];
             let t = Instant::now();
@@ -398,6 +404,7 @@ async fn load(
     if !label.is_empty() {
         eprintln!();
     }
+    Ok(())
 }
 
 fn percentile(sorted: &[Duration], per_mille: usize) -> Duration {
@@ -573,7 +580,7 @@ async fn run() -> Res<()> {
         cache.at(),
         o.keys
     );
-    load(&cache, &keys, 1, 0, &mut latest, &mut latencies, "load").await;
+    load(&cache, &keys, 1, 0, &mut latest, &mut latencies, "load").await?;
     println!(
         "{} loaded; {} requests limited by the per-client limiters (greedy's; it backs off and retries)",
         cache.at(),
@@ -649,7 +656,7 @@ async fn run() -> Res<()> {
             &mut latencies,
             "",
         )
-        .await;
+        .await?;
     }
     let opened = cache
         .alive_nodes()
@@ -683,7 +690,7 @@ async fn run() -> Res<()> {
         &mut latencies,
         "writes after",
     )
-    .await;
+    .await?;
 
     // 4. Restart it (its store survived the crash, but it missed every write since).
     let member = start_member(&victim.name, victim.addr, first, &gossip).await?;
