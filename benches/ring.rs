@@ -41,7 +41,8 @@ use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
-use sinew_ring::{HashRing, Jump, Maglev, Rendezvous, jump_hash, key_hash, sample_hash};
+use sinew_ring::hash::sample_hash;
+use sinew_ring::{HashRing, Jump, Maglev, Rendezvous, jump_hash, key_hash};
 
 const SIZES: [usize; 3] = [10, 100, 1000];
 const VNODES: u32 = 100;

@@ -20,7 +20,8 @@
     clippy::indexing_slicing
 )]
 
-use sinew::ring::{HashRing, Jump, Maglev, Rendezvous, sample_hash};
+use sinew::ring::hash::sample_hash;
+use sinew::ring::{HashRing, Jump, Maglev, Rendezvous};
 
 const NODES: u32 = 100;
 const VNODES: u32 = 160;

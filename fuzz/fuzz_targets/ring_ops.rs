@@ -7,10 +7,11 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use sinew_ring::{
-    BoundedLoad, ConsistentHash, Error, HashRing, Jump, Maglev, Rendezvous, jump_hash, mix64,
-    node_id, point_hash,
-};
+use sinew_ring::{BoundedLoad, ConsistentHash, Error, HashRing, Jump, Maglev, Rendezvous, jump_hash};
+
+#[path = "../../crates/sinew-ring/tests/reference/mod.rs"]
+mod reference;
+use reference::Members;
 
 #[derive(Arbitrary, Debug)]
 enum Op {
@@ -26,68 +27,6 @@ enum Op {
 struct Input {
     vnodes: u8,
     ops: Vec<Op>,
-}
-
-/// Membership as (node, weight), in first-added order.
-#[derive(Default, Clone)]
-struct Model {
-    members: Vec<(u8, u32)>,
-}
-
-impl Model {
-    fn add(&mut self, n: u8, w: u32) {
-        match self.members.iter_mut().find(|(x, _)| *x == n) {
-            Some(e) => e.1 = w,
-            None => self.members.push((n, w)),
-        }
-    }
-    fn remove(&mut self, n: u8) -> bool {
-        let before = self.members.len();
-        self.members.retain(|(x, _)| *x != n);
-        before != self.members.len()
-    }
-
-    /// The ring's owners clockwise from `h`, first occurrences only (linear scan).
-    fn ring(&self, vnodes: u32, h: u64) -> Vec<u8> {
-        let mut pts: Vec<(u64, u64, u32, u8)> = Vec::new();
-        for &(n, w) in &self.members {
-            let id = node_id(&n);
-            for v in 0..w * vnodes {
-                pts.push((point_hash(id, v), id, v, n));
-            }
-        }
-        pts.sort_unstable();
-        let start = pts.iter().position(|p| p.0 >= h).unwrap_or(0);
-        let mut out: Vec<u8> = Vec::new();
-        for i in 0..pts.len() {
-            let n = pts[(start + i) % pts.len()].3;
-            if !out.contains(&n) {
-                out.push(n);
-            }
-        }
-        out
-    }
-
-    /// Rendezvous: every node scored, sorted best first.
-    fn rendezvous(&self, h: u64) -> Vec<u8> {
-        let uniform = self.members.windows(2).all(|w| w[0].1 == w[1].1);
-        let mut scored: Vec<((u64, u64), u8)> = self
-            .members
-            .iter()
-            .map(|&(n, w)| {
-                let id = node_id(&n);
-                let x = mix64(h ^ id);
-                if uniform {
-                    ((x, id), n)
-                } else {
-                    let u = ((x >> 12) as f64 + 0.5) / 4_503_599_627_370_496.0;
-                    (((f64::from(w) / -u.ln()).to_bits(), id), n)
-                }
-            })
-            .collect();
-        scored.sort_unstable_by_key(|s| std::cmp::Reverse(s.0));
-        scored.into_iter().map(|(_, n)| n).collect()
-    }
 }
 
 fn check_replicas<R: ConsistentHash<Node = u8>>(r: &R, h: u64, k: usize) {
@@ -110,7 +49,7 @@ fuzz_target!(|input: Input| {
     let mut jump = Jump::new();
     let mut jump_model: Vec<u8> = Vec::new();
     let mut maglev = Maglev::with_table_size(97).unwrap();
-    let mut model = Model::default();
+    let mut model: Members<u8> = Members::default();
     for op in input.ops.into_iter().take(64) {
         match op {
             Op::Add(n, w) => {
@@ -147,23 +86,23 @@ fuzz_target!(|input: Input| {
             Op::Route(h) => {
                 assert_eq!(
                     ring.route_hash(h).copied(),
-                    model.ring(vnodes, h).first().copied()
+                    model.ring_order(vnodes, h).first().copied()
                 );
                 assert_eq!(
                     ren.route_hash(h).copied(),
-                    model.rendezvous(h).first().copied()
+                    model.rendezvous_order(h).first().copied()
                 );
                 let want = (!jump_model.is_empty())
                     .then(|| jump_model[jump_hash(h, jump_model.len() as u32) as usize]);
                 assert_eq!(jump.route_hash(h).copied(), want);
-                assert_eq!(maglev.route_hash(h).is_some(), !model.members.is_empty());
+                assert_eq!(maglev.route_hash(h).is_some(), !model.list.is_empty());
             }
             Op::Replicas(h, k) => {
                 let k = usize::from(k % 40);
-                let want = model.ring(vnodes, h);
+                let want = model.ring_order(vnodes, h);
                 let got: Vec<u8> = ring.replicas_hash(h, k).copied().collect();
                 assert_eq!(&got[..], &want[..k.min(want.len())]);
-                let want = model.rendezvous(h);
+                let want = model.rendezvous_order(h);
                 let got: Vec<u8> = ren.replicas_hash(h, k).copied().collect();
                 assert_eq!(&got[..], &want[..k.min(want.len())]);
                 check_replicas(&jump, h, k);

@@ -17,7 +17,8 @@ use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
-use sinew_ring::{ConsistentHash, HashRing, Jump, Maglev, Rendezvous, sample_hash};
+use sinew_ring::hash::sample_hash;
+use sinew_ring::{ConsistentHash, HashRing, Jump, Maglev, Rendezvous};
 
 /// The system allocator, counting the bytes live now and the most live since the last reset.
 struct Counting;

@@ -83,6 +83,10 @@ impl<S> fmt::Debug for AtomicBloomFilter<S> {
 }
 
 impl AtomicBloomFilter {
+    /// The largest filter this crate builds: 2^48 bits (32 TiB); larger sizes are a
+    /// [`ConfigError`](crate::ConfigError).
+    pub const MAX_BITS: u64 = crate::sizing::MAX_BITS;
+
     /// A filter for `expected_items` at false-positive rate `fpr`, sized as
     /// [`BlockedBloomFilter::with_false_positive_rate`], default hasher. 0 expected items
     /// sizes it as for 1.

@@ -6,7 +6,7 @@ use std::hash::{BuildHasher, Hash};
 use crate::error::{ConfigError, DecodeError, MergeError};
 use crate::filter::{compatible, forward_filter};
 use crate::format::{Reader, Writer, variant};
-use crate::hash::{Xxh3Builder, mix64, reduce};
+use crate::hash::{Xxh3Builder, fmix64, reduce};
 use crate::sizing::{self, MAX_BITS, MAX_BLOCKED_HASHES};
 
 /// Bits in a block.
@@ -20,7 +20,7 @@ pub(crate) struct Block(pub(crate) [u64; 8]);
 /// The bits a key sets in its block. Probe `i` (of `k`, at most 16) sets one bit of word
 /// `i % 8`, chosen by 6 bits of `x = hash · φ` (Fibonacci hashing: a multiply by the odd
 /// constant `2^64/φ`): bits `16 + 6i..22 + 6i` of `x` for the first eight probes, then bits
-/// of `mix64(hash)` for the rest. The top bits of a product depend on every bit of the hash
+/// of `fmix64(hash)` for the rest. The top bits of a product depend on every bit of the hash
 /// and are evenly spread even among hashes that share the high bits choosing the block, so
 /// probe bits and block choice are independent.
 ///
@@ -50,7 +50,7 @@ fn block_masks_any(hash: u64, x: u64, k: u32) -> [u64; 8] {
         *slot = (1u64 << ((x >> (16 + 6 * i)) & 63)) & enable(i < k);
     }
     if k > 8 {
-        let y = mix64(hash);
+        let y = fmix64(hash);
         for (i, slot) in (0u32..).zip(out.iter_mut()) {
             *slot |= (1u64 << ((y >> (6 * i)) & 63)) & enable(i + 8 < k);
         }
@@ -183,6 +183,10 @@ impl<S> fmt::Debug for BlockedBloomFilter<S> {
 }
 
 impl BlockedBloomFilter {
+    /// The largest filter this crate builds: 2^48 bits (32 TiB); larger sizes are a
+    /// [`ConfigError`](crate::ConfigError).
+    pub const MAX_BITS: u64 = crate::sizing::MAX_BITS;
+
     /// A filter for `expected_items` at false-positive rate `fpr`, with the blocked sizing
     /// correction, hashed with the default [`Xxh3Builder`] (seed 0). 0 expected items sizes
     /// it as for 1.
@@ -191,7 +195,7 @@ impl BlockedBloomFilter {
     ///
     /// [`ConfigError::FalsePositiveRate`] if `fpr` is not strictly between 0 and 1 (NaN
     /// included); [`ConfigError::TooLarge`] if it would need more than
-    /// [`MAX_BITS`](crate::MAX_BITS).
+    /// [`MAX_BITS`](Self::MAX_BITS).
     pub fn with_false_positive_rate(expected_items: usize, fpr: f64) -> Result<Self, ConfigError> {
         Self::with_false_positive_rate_and_hasher(expected_items, fpr, Xxh3Builder::default())
     }
@@ -200,7 +204,7 @@ impl BlockedBloomFilter {
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] if `bits` is 0 or above [`MAX_BITS`](crate::MAX_BITS), or `hashes` is
+    /// [`ConfigError`] if `bits` is 0 or above [`MAX_BITS`](Self::MAX_BITS), or `hashes` is
     /// out of range.
     pub fn with_num_bits(bits: u64, hashes: u32) -> Result<Self, ConfigError> {
         Self::with_num_bits_and_hasher(bits, hashes, Xxh3Builder::default())
@@ -438,7 +442,7 @@ forward_filter!([S] BlockedBloomFilter<S>, where S: BuildHasher + Default + Part
 mod tests {
     #![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
     use super::*;
-    use crate::hash::mix64;
+    use crate::hash::fmix64;
     use crate::sizing::blocked_fpr;
 
     /// Every probe count meets the rate the sizing model predicts for it. 100,000 keys in
@@ -451,9 +455,9 @@ mod tests {
         for k in [1, 3, 5, 7, 8, 9, 12, 16] {
             let mut f = BlockedBloomFilter::with_num_bits(blocks * 512, k).unwrap();
             for i in 0..n {
-                f.insert_hash(mix64(i));
+                f.insert_hash(fmix64(i));
             }
-            let hits = (n..3 * n).filter(|i| f.contains_hash(mix64(*i))).count() as f64;
+            let hits = (n..3 * n).filter(|i| f.contains_hash(fmix64(*i))).count() as f64;
             let expected = blocked_fpr(blocks, n as f64, k) * 2.0 * n as f64;
             assert!(
                 (hits / expected - 1.0).abs() < 0.25,

@@ -6,7 +6,7 @@ use std::hash::{BuildHasher, Hash};
 use crate::error::{ConfigError, DecodeError, MergeError};
 use crate::filter::{compatible, forward_filter};
 use crate::format::{Reader, Writer, variant};
-use crate::hash::{Xxh3Builder, mix64, reduce};
+use crate::hash::{Xxh3Builder, fmix64, reduce};
 use crate::sizing::{self, MAX_HASHES};
 
 /// A classic Bloom filter: each item sets `k` bits anywhere in an array of `m` bits.
@@ -57,6 +57,10 @@ impl<S> fmt::Debug for BloomFilter<S> {
 }
 
 impl BloomFilter {
+    /// The largest filter this crate builds: 2^48 bits (32 TiB); larger sizes are a
+    /// [`ConfigError`](crate::ConfigError).
+    pub const MAX_BITS: u64 = crate::sizing::MAX_BITS;
+
     /// A filter for `expected_items` at false-positive rate `fpr`, hashed with the default
     /// [`Xxh3Builder`] (seed 0). 0 expected items sizes it as for 1.
     ///
@@ -64,7 +68,7 @@ impl BloomFilter {
     ///
     /// [`ConfigError::FalsePositiveRate`] if `fpr` is not strictly between 0 and 1 (NaN
     /// included); [`ConfigError::TooLarge`] if it would need more than
-    /// [`MAX_BITS`](crate::MAX_BITS).
+    /// [`MAX_BITS`](Self::MAX_BITS).
     pub fn with_false_positive_rate(expected_items: usize, fpr: f64) -> Result<Self, ConfigError> {
         Self::with_false_positive_rate_and_hasher(expected_items, fpr, Xxh3Builder::default())
     }
@@ -73,7 +77,7 @@ impl BloomFilter {
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] if `bits` is 0 or above [`MAX_BITS`](crate::MAX_BITS), or `hashes` is
+    /// [`ConfigError`] if `bits` is 0 or above [`MAX_BITS`](Self::MAX_BITS), or `hashes` is
     /// out of range.
     pub fn with_num_bits(bits: u64, hashes: u32) -> Result<Self, ConfigError> {
         Self::with_num_bits_and_hasher(bits, hashes, Xxh3Builder::default())
@@ -304,7 +308,7 @@ impl Probes {
     pub(crate) fn new(hash: u64, m: u64, k: u32) -> Self {
         Probes {
             x: hash,
-            y: mix64(hash),
+            y: fmix64(hash),
             i: 0,
             k: u64::from(k),
             m,

@@ -10,8 +10,8 @@ use crate::format::{Reader, Writer, variant};
 use crate::hash::Xxh3Builder;
 use crate::sizing::{self, MAX_HASHES};
 
-/// The largest value a counter holds; a counter that reaches it stays there.
-pub const COUNTER_MAX: u8 = 15;
+/// The largest value a counter holds ([`CountingBloomFilter::COUNTER_MAX`]).
+const COUNTER_MAX: u8 = 15;
 
 /// A counting Bloom filter: each of `m` cells is a 4-bit counter instead of a bit, so an item
 /// can be [`remove`](Self::remove)d. Probing is the classic filter's (same hasher, same
@@ -68,6 +68,13 @@ const fn nibble(cell: u64) -> (usize, u32) {
 }
 
 impl CountingBloomFilter {
+    /// The largest filter this crate builds: 2^48 bits (32 TiB); larger sizes are a
+    /// [`ConfigError`](crate::ConfigError).
+    pub const MAX_BITS: u64 = crate::sizing::MAX_BITS;
+
+    /// The largest value a counter holds; a counter that reaches it stays there.
+    pub const COUNTER_MAX: u8 = COUNTER_MAX;
+
     /// A filter for `expected_items` at false-positive rate `fpr` (sized as the classic
     /// filter, one counter per bit), default hasher. 0 expected items sizes it as for 1.
     ///
@@ -84,7 +91,7 @@ impl CountingBloomFilter {
     /// # Errors
     ///
     /// [`ConfigError`] if `cells` is 0 or too large (4 bits each count against
-    /// [`MAX_BITS`](crate::MAX_BITS)), or `hashes` is out of range.
+    /// [`MAX_BITS`](Self::MAX_BITS)), or `hashes` is out of range.
     pub fn with_num_bits(cells: u64, hashes: u32) -> Result<Self, ConfigError> {
         Self::with_num_bits_and_hasher(cells, hashes, Xxh3Builder::default())
     }

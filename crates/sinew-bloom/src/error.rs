@@ -19,7 +19,7 @@ pub enum ConfigError {
         /// The largest supported.
         max: u32,
     },
-    /// The filter would need more bits than this crate supports ([`MAX_BITS`](crate::MAX_BITS))
+    /// The filter would need more bits than this crate supports ([`BloomFilter::MAX_BITS`](crate::BloomFilter::MAX_BITS))
     /// or than this platform can address, or the allocator refused the memory (returned as
     /// this error rather than aborting the process).
     TooLarge {

@@ -186,7 +186,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads what [`Writer::sized_words`] wrote, for cells of `cell_bits` bits: checks the
-    /// size against [`MAX_BITS`](crate::MAX_BITS) and the hash count against `max_hashes`
+    /// size against [`BloomFilter::MAX_BITS`](crate::BloomFilter::MAX_BITS) and the hash count against `max_hashes`
     /// before reading (and allocating) the `ceil(size · cell_bits / 64)` words, then that
     /// the bits past the last cell are zero. Returns `(size, hashes, words)`.
     pub(crate) fn sized_words(

@@ -86,7 +86,7 @@
 //! [`SplitBlockBloomFilter`] always uses xxHash64 with seed 0, as Parquet does.
 //!
 //! All index math is 64-bit: filters of more than 2^32 bits work (tested), up to
-//! [`MAX_BITS`].
+//! [`BloomFilter::MAX_BITS`] (2^48).
 //!
 //! # Serialized format
 //!
@@ -120,7 +120,7 @@
 //!   `&self` with no lock, and an insert that happens before a lookup is always seen (loom
 //!   models in `tests/loom.rs`).
 //! - **Complexity**: `insert` and `contains` are O(k) with no allocation (the default hasher
-//!   allocates only for items whose `Hash` writes more than 128 bytes); the blocked filters
+//!   allocates only for items whose `Hash` writes more than 64 bytes); the blocked filters
 //!   touch one cache line. `len_estimate`, `false_positive_rate`, `union`, `intersect` and
 //!   serialization are O(m).
 //! - **Bad input**: invalid parameters are [`ConfigError`]s, mismatched merges
@@ -153,10 +153,9 @@ mod sync;
 pub use atomic::AtomicBloomFilter;
 pub use blocked::BlockedBloomFilter;
 pub use classic::BloomFilter;
-pub use counting::{COUNTER_MAX, CountingBloomFilter};
+pub use counting::CountingBloomFilter;
 pub use error::{ConfigError, DecodeError, MergeError};
 pub use filter::Filter;
 pub use hash::{Xxh3Builder, Xxh3Hasher};
-pub use scalable::{DEFAULT_GROWTH, DEFAULT_TIGHTENING_RATIO, MAX_STAGES, ScalableBloomFilter};
-pub use sizing::MAX_BITS;
+pub use scalable::ScalableBloomFilter;
 pub use split_block::SplitBlockBloomFilter;

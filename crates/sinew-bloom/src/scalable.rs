@@ -12,13 +12,13 @@ use crate::sizing;
 
 /// The most stages a filter grows to; past it, the last stage takes every new item (its
 /// rate then climbs past the target).
-pub const MAX_STAGES: usize = 64;
+const MAX_STAGES: usize = 64;
 
 /// Default tightening ratio `r`.
-pub const DEFAULT_TIGHTENING_RATIO: f64 = 0.5;
+const DEFAULT_TIGHTENING_RATIO: f64 = 0.5;
 
 /// Default growth factor `s`.
-pub const DEFAULT_GROWTH: u32 = 2;
+const DEFAULT_GROWTH: u32 = 2;
 
 #[derive(Clone, PartialEq, Eq)]
 struct Stage {
@@ -86,6 +86,20 @@ impl<S> fmt::Debug for ScalableBloomFilter<S> {
 }
 
 impl ScalableBloomFilter {
+    /// The largest filter this crate builds: 2^48 bits (32 TiB); larger sizes are a
+    /// [`ConfigError`](crate::ConfigError).
+    pub const MAX_BITS: u64 = crate::sizing::MAX_BITS;
+
+    /// The most stages a filter grows to; past it, the last stage takes every new item (its
+    /// rate then climbs past the target).
+    pub const MAX_STAGES: usize = MAX_STAGES;
+
+    /// The default tightening ratio `r`: each stage's rate is `r` times the previous one's.
+    pub const DEFAULT_TIGHTENING_RATIO: f64 = DEFAULT_TIGHTENING_RATIO;
+
+    /// The default growth factor `s`: each stage holds `s` times the previous one's items.
+    pub const DEFAULT_GROWTH: u32 = DEFAULT_GROWTH;
+
     /// A filter whose first stage holds `initial_capacity` items, keeping the compound rate
     /// at or below `fpr`, with the default growth (2) and tightening ratio (0.5), default
     /// hasher. 0 initial capacity means 1.

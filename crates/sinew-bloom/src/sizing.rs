@@ -14,7 +14,7 @@
 use crate::error::ConfigError;
 
 /// The largest filter this crate builds: 2^48 bits (32 TiB).
-pub const MAX_BITS: u64 = 1 << 48;
+pub(crate) const MAX_BITS: u64 = 1 << 48;
 
 /// The most hashes the classic and counting filters take.
 pub(crate) const MAX_HASHES: u32 = 64;

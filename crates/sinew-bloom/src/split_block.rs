@@ -3,12 +3,12 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
+use sinew_hash::LittleEndian;
 use twox_hash::XxHash64;
 
 use crate::error::{ConfigError, DecodeError, MergeError};
 use crate::filter::{Filter, compatible};
 use crate::format::{Reader, Writer, variant};
-use crate::hash::le_integer_writes;
 use crate::sizing;
 
 /// Parquet's eight salts (`SALT` in the Parquet format's BloomFilter.md).
@@ -81,23 +81,11 @@ impl fmt::Debug for SplitBlockBloomFilter {
     }
 }
 
-/// xxHash64 with seed 0 over what an item's `Hash` writes, integers little-endian.
-#[derive(Default)]
-struct Xxh64Le(XxHash64);
-
-impl Hasher for Xxh64Le {
-    fn finish(&self) -> u64 {
-        self.0.finish()
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        self.0.write(bytes);
-    }
-
-    le_integer_writes!();
-}
-
 impl SplitBlockBloomFilter {
+    /// The largest filter this crate builds: 2^48 bits (32 TiB); larger sizes are a
+    /// [`ConfigError`](crate::ConfigError).
+    pub const MAX_BITS: u64 = crate::sizing::MAX_BITS;
+
     /// A filter for `expected_items` at false-positive rate `fpr`, sized as Parquet writers
     /// size it: `-8n / ln(1 - fpr^(1/8))` bits, rounded up to a power of two between 32 bytes
     /// and 128 MiB. 0 expected items gives the smallest filter (one block).
@@ -353,7 +341,8 @@ impl SplitBlockBloomFilter {
 }
 
 fn hash_item<T: Hash + ?Sized>(item: &T) -> u64 {
-    let mut h = Xxh64Le::default();
+    // xxHash64 with seed 0 over what the item's `Hash` writes, integers little-endian.
+    let mut h = LittleEndian(XxHash64::default());
     item.hash(&mut h);
     h.finish()
 }

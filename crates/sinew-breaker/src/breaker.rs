@@ -775,7 +775,8 @@ impl<C: Clock> CircuitBreaker<C> {
             wait = (wait * multiplier.powi(exp)).min(max.as_nanos() as f64);
         }
         if c.jitter > 0.0 {
-            let u = (splitmix64(c.jitter_seed ^ generation) >> 11) as f64 / (1u64 << 53) as f64;
+            let u = (sinew_hash::splitmix64(c.jitter_seed ^ generation) >> 11) as f64
+                / (1u64 << 53) as f64;
             wait *= 1.0 + c.jitter * (2.0 * u - 1.0);
         }
         (wait as u64).max(1)
@@ -929,14 +930,6 @@ impl<C: Clock> Drop for FailOnUnwind<'_, C> {
     fn drop(&mut self) {
         self.breaker.finish(self.ticket, true);
     }
-}
-
-/// SplitMix64: a well-mixed 64-bit hash of `x`, for the jitter.
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// Permission to make one call, from [`CircuitBreaker::try_acquire`]; borrows the breaker.

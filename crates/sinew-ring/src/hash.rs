@@ -4,12 +4,14 @@
 //! platforms (32- or 64-bit, little- or big-endian) that hold the same nodes compute the same
 //! owners for the same keys:
 //!
-//! - A key or node is turned into bytes by its [`Hash`] impl, fed to [`StableHasher`], which
-//!   writes every integer **little-endian** and every `usize`/`isize` **as 64 bits** (std's
-//!   default `Hasher` methods use native endianness and width, which would make placement
-//!   depend on the machine).
-//! - The bytes are hashed with XXH3-64 (the `twox-hash` crate) seeded with [`KEY_SEED`] (keys)
-//!   or [`NODE_SEED`] (node identities).
+//! - A key or node is turned into bytes by its [`Hash`] impl, fed to [`Xxh3Hasher`] (the
+//!   `sinew-hash` crate's hasher, shared with sinew-bloom), which writes every integer
+//!   **little-endian** and every `usize`/`isize` **as 64 bits** (std's default `Hasher`
+//!   methods use native endianness and width, which would make placement depend on the
+//!   machine).
+//! - The bytes are hashed with XXH3-64 seeded with [`KEY_SEED`] (keys, [`key_hash`]) or
+//!   [`NODE_SEED`] (node identities, [`node_id`]); ring points, Maglev permutations and
+//!   rendezvous scores derive from those with the other seeds and [`mix64`].
 //!
 //! Note that the *bytes* come from the type's `Hash` impl: `u64` keys hash as their 8 bytes,
 //! `str` keys as their UTF-8 bytes followed by `0xff` (std's rule), tuples and derived structs
@@ -19,161 +21,24 @@
 //! The `std::hash::Hash` caveat (std does not promise its `Hash` output stays the same across
 //! Rust versions) is spelled out in the crate docs; [`key_hash_bytes`] is the way around it.
 
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 
-use twox_hash::XxHash3_64;
+use sinew_hash::{GOLDEN_GAMMA, hash_bytes, splitmix64};
+pub use sinew_hash::{Xxh3Hasher, mix64, stable_hash};
 
 /// The XXH3 seed for keys ([`key_hash`]).
 pub const KEY_SEED: u64 = 0x7369_6e65_772d_6b65; // "sinew-ke"
 /// The XXH3 seed for node identities ([`node_id`]).
 pub const NODE_SEED: u64 = 0x7369_6e65_772d_6e64; // "sinew-nd"
-/// The XXH3 seed for ring points ([`crate::HashRing`]'s virtual nodes).
+/// The XXH3 seed for ring points ([`HashRing`](crate::HashRing)'s virtual nodes).
 pub const POINT_SEED: u64 = 0x7369_6e65_772d_7074; // "sinew-pt"
-/// The XXH3 seed for a Maglev node's preferred first slot (see [`crate::Maglev`]).
+/// The XXH3 seed for a Maglev node's preferred first slot (see [`Maglev`](crate::Maglev)).
 pub const MAGLEV_OFFSET_SEED: u64 = 0x7369_6e65_772d_6f66; // "sinew-of"
-/// The XXH3 seed for a Maglev node's step between preferred slots (see [`crate::Maglev`]).
+/// The XXH3 seed for a Maglev node's step between preferred slots (see [`Maglev`](crate::Maglev)).
 pub const MAGLEV_SKIP_SEED: u64 = 0x7369_6e65_772d_736b; // "sinew-sk"
 
-/// Bytes buffered inline before [`StableHasher`] switches to XXH3's streaming state.
-const INLINE: usize = 64;
-
-/// A [`Hasher`] whose output is the same on every platform: XXH3-64 with a fixed seed over the
-/// bytes a [`Hash`] impl writes, integers written little-endian and `usize`/`isize` widened to
-/// 64 bits.
-///
-/// Up to 64 bytes are buffered inline and hashed in one shot at [`finish`](Hasher::finish)
-/// (the common case: integers, short strings, small structs); longer input streams through
-/// XXH3's incremental state. Both paths give exactly `XXH3_64bits_withSeed(bytes, seed)`.
-///
-/// ```
-/// use std::hash::{Hash, Hasher};
-/// use sinew_ring::{StableHasher, KEY_SEED, key_hash};
-///
-/// let mut h = StableHasher::with_seed(KEY_SEED);
-/// 42u64.hash(&mut h);
-/// assert_eq!(h.finish(), key_hash(&42u64));
-/// ```
-#[derive(Clone)]
-pub struct StableHasher {
-    seed: u64,
-    len: usize,
-    buf: [u8; INLINE],
-    stream: Option<Box<XxHash3_64>>,
-}
-
-impl std::fmt::Debug for StableHasher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StableHasher")
-            .field("seed", &self.seed)
-            .field("buffered", &self.len)
-            .field("streaming", &self.stream.is_some())
-            .finish()
-    }
-}
-
-impl StableHasher {
-    /// A hasher computing XXH3-64 with this seed.
-    #[inline]
-    pub fn with_seed(seed: u64) -> Self {
-        Self {
-            seed,
-            len: 0,
-            buf: [0; INLINE],
-            stream: None,
-        }
-    }
-}
-
-impl Hasher for StableHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        if let Some(stream) = &mut self.stream {
-            stream.write(bytes);
-            return;
-        }
-        let end = self.len + bytes.len();
-        if let Some(dst) = self.buf.get_mut(self.len..end) {
-            dst.copy_from_slice(bytes);
-            self.len = end;
-        } else {
-            let mut stream = Box::new(XxHash3_64::with_seed(self.seed));
-            stream.write(self.buf.get(..self.len).unwrap_or_default());
-            stream.write(bytes);
-            self.stream = Some(stream);
-        }
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        match &self.stream {
-            Some(stream) => stream.finish(),
-            None => XxHash3_64::oneshot_with_seed(
-                self.seed,
-                self.buf.get(..self.len).unwrap_or_default(),
-            ),
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.write(&[i]);
-    }
-    #[inline]
-    fn write_u16(&mut self, i: u16) {
-        self.write(&i.to_le_bytes());
-    }
-    #[inline]
-    fn write_u32(&mut self, i: u32) {
-        self.write(&i.to_le_bytes());
-    }
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.write(&i.to_le_bytes());
-    }
-    #[inline]
-    fn write_u128(&mut self, i: u128) {
-        self.write(&i.to_le_bytes());
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64);
-    }
-    #[inline]
-    fn write_i8(&mut self, i: i8) {
-        self.write_u8(i as u8);
-    }
-    #[inline]
-    fn write_i16(&mut self, i: i16) {
-        self.write_u16(i as u16);
-    }
-    #[inline]
-    fn write_i32(&mut self, i: i32) {
-        self.write_u32(i as u32);
-    }
-    #[inline]
-    fn write_i64(&mut self, i: i64) {
-        self.write_u64(i as u64);
-    }
-    #[inline]
-    fn write_i128(&mut self, i: i128) {
-        self.write_u128(i as u128);
-    }
-    #[inline]
-    fn write_isize(&mut self, i: isize) {
-        self.write_i64(i as i64);
-    }
-}
-
-/// Hashes `value` with [`StableHasher`] and `seed`.
-#[inline]
-pub fn stable_hash<T: Hash + ?Sized>(seed: u64, value: &T) -> u64 {
-    let mut h = StableHasher::with_seed(seed);
-    value.hash(&mut h);
-    h.finish()
-}
-
 /// The 64-bit hash of a key that every router's `route` uses: XXH3-64 seeded with
-/// [`KEY_SEED`] over the key's [`Hash`] bytes (see [`StableHasher`]). Pass the result to
+/// [`KEY_SEED`] over the key's [`Hash`] bytes (see [`Xxh3Hasher`]). Pass the result to
 /// `route_hash` to hash once and route many times.
 ///
 /// The bytes are whatever `K`'s `Hash` impl writes, which std does not promise to keep across
@@ -199,7 +64,7 @@ pub fn key_hash<K: Hash + ?Sized>(key: &K) -> u64 {
 /// ```
 #[inline]
 pub fn key_hash_bytes(bytes: &[u8]) -> u64 {
-    XxHash3_64::oneshot_with_seed(KEY_SEED, bytes)
+    hash_bytes(KEY_SEED, bytes)
 }
 
 /// A node's identity: XXH3-64 seeded with [`NODE_SEED`] over the node's [`Hash`] bytes.
@@ -221,34 +86,34 @@ pub fn point_hash(id: u64, vnode: u32) -> u64 {
     let (a, b) = bytes.split_at_mut(8);
     a.copy_from_slice(&id.to_le_bytes());
     b.copy_from_slice(&vnode.to_le_bytes());
-    XxHash3_64::oneshot_with_seed(POINT_SEED, &bytes)
+    hash_bytes(POINT_SEED, &bytes)
 }
 
 /// XXH3-64 of the 8 little-endian bytes of `x` with `seed`.
 #[inline]
 pub(crate) fn hash_u64(seed: u64, x: u64) -> u64 {
-    XxHash3_64::oneshot_with_seed(seed, &x.to_le_bytes())
+    hash_bytes(seed, &x.to_le_bytes())
 }
 
-/// A bijective 64-bit mixer (the SplitMix64 / Stafford "mix13" finalizer): full avalanche,
-/// a few multiplications, identical on every platform.
+/// The `i`-th sample key hash, [`moved_fraction`](crate::moved_fraction)'s reproducible
+/// sample: SplitMix64's output sequence from seed 0, `splitmix64(i · GOLDEN_GAMMA)`.
 #[inline]
-pub const fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+pub fn sample_hash(i: u64) -> u64 {
+    splitmix64(i.wrapping_mul(GOLDEN_GAMMA))
 }
 
 #[cfg(test)]
 #[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
+    use std::hash::Hasher;
+    use twox_hash::XxHash3_64;
 
     #[test]
     fn inline_and_streaming_agree_with_oneshot() {
         for len in [0usize, 1, 7, 8, 63, 64, 65, 200, 1000] {
             let bytes: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
-            let mut h = StableHasher::with_seed(KEY_SEED);
+            let mut h = Xxh3Hasher::with_seed(KEY_SEED);
             // Write in uneven pieces, crossing the inline limit mid-write.
             for chunk in bytes.chunks(13) {
                 h.write(chunk);
@@ -263,10 +128,10 @@ mod tests {
 
     #[test]
     fn integers_are_little_endian_and_usize_is_64_bits() {
-        let mut a = StableHasher::with_seed(1);
+        let mut a = Xxh3Hasher::with_seed(1);
         a.write_u32(0x0102_0304);
         a.write_usize(7);
-        let mut b = StableHasher::with_seed(1);
+        let mut b = Xxh3Hasher::with_seed(1);
         b.write(&[4, 3, 2, 1]);
         b.write(&7u64.to_le_bytes());
         assert_eq!(a.finish(), b.finish());

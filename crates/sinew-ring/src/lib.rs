@@ -62,10 +62,10 @@
 //! Two processes that hold the same members agree on every key, whatever order the members
 //! were added in, on any platform and with any version of this crate 0.1.x:
 //!
-//! - keys hash with [`key_hash`]: XXH3-64 seeded with [`KEY_SEED`] over the key's
-//!   [`Hash`] bytes, written by [`StableHasher`] with integers little-endian
+//! - keys hash with [`key_hash`]: XXH3-64 seeded with [`hash::KEY_SEED`] over the key's
+//!   [`Hash`] bytes, written by [`hash::Xxh3Hasher`] with integers little-endian
 //!   and `usize` as 64 bits (std's `Hasher` defaults use the machine's endianness and width);
-//! - nodes are identified by [`node_id`]: the same with [`NODE_SEED`];
+//! - nodes are identified by [`node_id`]: the same with [`hash::NODE_SEED`];
 //! - each router's placement is a function of those (documented on each type), with ties
 //!   resolved by identity, never by insertion order. Two distinct nodes with the same
 //!   identity are refused ([`Error::IdentityCollision`]).
@@ -74,7 +74,7 @@
 //!
 //! ## The `std::hash::Hash` caveat
 //!
-//! [`StableHasher`] fixes everything the *hasher* decides, but not which bytes a type's
+//! [`hash::Xxh3Hasher`] fixes everything the *hasher* decides, but not which bytes a type's
 //! `Hash` impl writes, and std does not promise those stay the same across Rust versions or
 //! platforms: `Hash` output is documented as unspecified, and details such as how slices
 //! write their length, how `str` is terminated or how enum discriminants are written are
@@ -83,7 +83,7 @@
 //! CI notices such a change, but where results must agree across processes built by
 //! *different* compilers, or with code in other languages, hash an explicit encoding instead:
 //!
-//! - [`key_hash_bytes`] hashes raw bytes with the same seeded XXH3 ([`KEY_SEED`]), with no
+//! - [`key_hash_bytes`] hashes raw bytes with the same seeded XXH3 ([`hash::KEY_SEED`]), with no
 //!   `Hash` impl in between; every router has `route_bytes` and `replicas_bytes` built on it
 //!   (and `route_hash` for a hash you compute yourself). `key_hash_bytes(b)` is not
 //!   `key_hash(b)`: `<[u8] as Hash>` also writes the length.
@@ -127,7 +127,7 @@
 
 mod bounded;
 mod error;
-mod hash;
+pub mod hash;
 mod jump;
 mod maglev;
 mod members;
@@ -144,13 +144,10 @@ use std::hash::Hash;
 
 pub use bounded::{BoundedLoad, Load, OwnedLoad};
 pub use error::Error;
-pub use hash::{
-    KEY_SEED, MAGLEV_OFFSET_SEED, MAGLEV_SKIP_SEED, NODE_SEED, POINT_SEED, StableHasher, key_hash,
-    key_hash_bytes, mix64, node_id, point_hash, stable_hash,
-};
+pub use hash::{key_hash, key_hash_bytes, node_id};
 pub use jump::{Jump, jump_hash};
 pub use maglev::Maglev;
-pub use migrate::{moved_fraction, sample_hash};
+pub use migrate::moved_fraction;
 pub use rendezvous::Rendezvous;
 pub use ring::{HashRange, HashRing, Move};
 pub use shared::{Guard, Snapshot};

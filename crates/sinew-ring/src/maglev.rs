@@ -18,8 +18,8 @@ use crate::{
 ///
 /// Node `n` with identity `id` ([`node_id`](crate::node_id)) has `offset = xxh3(id, OFFSET) mod
 /// M` and `skip = xxh3(id, SKIP) mod (M − 1) + 1` (XXH3-64 of the 8 little-endian bytes of
-/// `id`, seeded with [`MAGLEV_OFFSET_SEED`](crate::MAGLEV_OFFSET_SEED) and
-/// [`MAGLEV_SKIP_SEED`](crate::MAGLEV_SKIP_SEED)), and prefers slots `offset, offset + skip,
+/// `id`, seeded with [`MAGLEV_OFFSET_SEED`](crate::hash::MAGLEV_OFFSET_SEED) and
+/// [`MAGLEV_SKIP_SEED`](crate::hash::MAGLEV_SKIP_SEED)), and prefers slots `offset, offset + skip,
 /// offset + 2·skip, …` (mod `M`, a permutation since `M` is prime). Nodes, taken in order of
 /// identity (so the table does not depend on insertion order), claim in turn their next
 /// preferred free slot until the table is full. A key with hash `h` is owned by slot

@@ -1,6 +1,6 @@
 //! Measuring how many keys a membership change moves.
 
-use crate::{ConsistentHash, hash::mix64};
+use crate::{ConsistentHash, hash::sample_hash};
 
 /// The fraction of keys whose owner differs between `old` and `new`, estimated from `samples`
 /// key hashes (a fixed SplitMix64 sequence, so the answer is reproducible). Works for any two
@@ -42,10 +42,4 @@ where
     #[allow(clippy::cast_precision_loss)] // a ratio
     let fraction = moved as f64 / samples as f64;
     fraction
-}
-
-/// The `i`-th sample key hash: SplitMix64's output sequence from seed 0.
-#[inline]
-pub fn sample_hash(i: u64) -> u64 {
-    mix64(i.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }

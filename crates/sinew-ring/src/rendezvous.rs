@@ -11,7 +11,7 @@ use crate::{ConsistentHash, Error, hash::mix64, members::Members};
 /// highest, so replica lists are exactly "the top k". The score of node `n` (identity
 /// `id`, weight `w`) for a key hash `k` is:
 ///
-/// - `h = mix64(k ^ id)` ([`mix64`](crate::mix64), a bijective finalizer);
+/// - `h = mix64(k ^ id)` ([`mix64`](crate::hash::mix64), SplitMix64's bijective finalizer);
 /// - if every member has the same weight: `h` itself (ties broken by the larger `id`);
 /// - otherwise `w / -ln(u)` with `u = ((h >> 12) + 0.5) / 2⁵²`, strictly inside (0, 1) (exact
 ///   in an `f64`, so never 0 or 1), which gives node `n`

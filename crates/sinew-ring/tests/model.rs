@@ -5,7 +5,10 @@
 #![allow(clippy::cast_possible_truncation)] // small test sizes
 
 use proptest::prelude::*;
-use sinew_ring::{HashRing, Jump, Maglev, Rendezvous, jump_hash, mix64, node_id, point_hash};
+use sinew_ring::{HashRing, Jump, Maglev, Rendezvous, jump_hash};
+
+mod reference;
+use reference::{Members, ring_order_in};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -24,64 +27,17 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
 }
 
 /// The membership after `ops`, as (node, weight) in first-added order.
-fn apply(ops: &[Op]) -> Vec<(u16, u32)> {
-    let mut m: Vec<(u16, u32)> = Vec::new();
+fn apply(ops: &[Op]) -> Members<u16> {
+    let mut m = Members::default();
     for op in ops {
         match *op {
-            Op::Add(n, w) => match m.iter_mut().find(|(x, _)| *x == n) {
-                Some(e) => e.1 = w,
-                None => m.push((n, w)),
-            },
-            Op::Remove(n) => m.retain(|(x, _)| *x != n),
+            Op::Add(n, w) => m.add(n, w),
+            Op::Remove(n) => {
+                m.remove(n);
+            }
         }
     }
     m
-}
-
-/// The ring model: every point `(hash, id, vnode, node)`, scanned linearly.
-fn ring_points(members: &[(u16, u32)], vnodes: u32) -> Vec<(u64, u64, u32, u16)> {
-    let mut pts = Vec::new();
-    for &(n, w) in members {
-        let id = node_id(&n);
-        for v in 0..w * vnodes {
-            pts.push((point_hash(id, v), id, v, n));
-        }
-    }
-    pts.sort_unstable();
-    pts
-}
-
-fn ring_model_replicas(pts: &[(u64, u64, u32, u16)], h: u64, k: usize) -> Vec<u16> {
-    // The first point at or after h (linear scan), then clockwise, first occurrences only.
-    let start = pts.iter().position(|p| p.0 >= h).unwrap_or(0);
-    let mut out: Vec<u16> = Vec::new();
-    for i in 0..pts.len() {
-        let node = pts[(start + i) % pts.len()].3;
-        if out.len() < k && !out.contains(&node) {
-            out.push(node);
-        }
-    }
-    out
-}
-
-fn rendezvous_model_replicas(members: &[(u16, u32)], h: u64, k: usize) -> Vec<u16> {
-    let uniform = members.windows(2).all(|w| w[0].1 == w[1].1);
-    let mut scored: Vec<((u64, u64), u16)> = members
-        .iter()
-        .map(|&(n, w)| {
-            let id = node_id(&n);
-            let x = mix64(h ^ id);
-            if uniform {
-                ((x, id), n)
-            } else {
-                #[allow(clippy::cast_precision_loss)]
-                let u = ((x >> 12) as f64 + 0.5) / 4_503_599_627_370_496.0;
-                (((f64::from(w) / -u.ln()).to_bits(), id), n)
-            }
-        })
-        .collect();
-    scored.sort_unstable_by_key(|s| std::cmp::Reverse(s.0));
-    scored.into_iter().take(k).map(|(_, n)| n).collect()
 }
 
 fn keys() -> impl Strategy<Value = Vec<u64>> {
@@ -101,11 +57,11 @@ proptest! {
             }
         }
         let members = apply(&ops);
-        prop_assert_eq!(ring.len(), members.len());
-        let pts = ring_points(&members, vnodes);
+        prop_assert_eq!(ring.len(), members.list.len());
+        let pts = members.ring_points(vnodes);
         prop_assert_eq!(ring.points(), pts.len());
         for &h in keys.iter().chain(pts.iter().map(|p| &p.0)).chain([0, u64::MAX].iter()) {
-            let want = ring_model_replicas(&pts, h, usize::MAX);
+            let want = ring_order_in(&pts, h);
             prop_assert_eq!(ring.route_hash(h).copied(), want.first().copied());
             let got: Vec<u16> = ring.replicas_hash(h, 3).copied().collect();
             prop_assert_eq!(&got[..], &want[..want.len().min(3)]);
@@ -125,7 +81,7 @@ proptest! {
         }
         let members = apply(&ops);
         for &h in &keys {
-            let want = rendezvous_model_replicas(&members, h, usize::MAX);
+            let want = members.rendezvous_order(h);
             let got: Vec<u16> = r.replicas_hash(h, usize::MAX).copied().collect();
             prop_assert_eq!(&got, &want);
             prop_assert_eq!(r.route_hash(h).copied(), want.first().copied());
@@ -142,7 +98,7 @@ proptest! {
             }
         }
         // The model: the same set built from scratch, in sorted order.
-        let mut set: Vec<u16> = apply(&ops).into_iter().map(|(n, _)| n).collect();
+        let mut set: Vec<u16> = apply(&ops).list.into_iter().map(|(n, _)| n).collect();
         set.sort_unstable();
         let mut fresh = Maglev::with_table_size(251).unwrap();
         for &n in &set { fresh.add(n).unwrap(); }

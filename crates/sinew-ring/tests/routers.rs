@@ -10,10 +10,10 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
+use sinew_ring::hash::{KEY_SEED, MAGLEV_OFFSET_SEED, MAGLEV_SKIP_SEED, point_hash, sample_hash};
 use sinew_ring::{
-    BoundedLoad, ConsistentHash, Error, HashRing, Jump, KEY_SEED, MAGLEV_OFFSET_SEED,
-    MAGLEV_SKIP_SEED, Maglev, Rendezvous, Snapshot, jump_hash, key_hash, key_hash_bytes,
-    moved_fraction, node_id, point_hash, sample_hash,
+    BoundedLoad, ConsistentHash, Error, HashRing, Jump, Maglev, Rendezvous, Snapshot, jump_hash,
+    key_hash, key_hash_bytes, moved_fraction, node_id,
 };
 use twox_hash::XxHash3_64;
 

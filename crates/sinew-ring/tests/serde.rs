@@ -2,7 +2,8 @@
 #![cfg(feature = "serde")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
-use sinew_ring::{ConsistentHash, HashRing, Jump, Maglev, Rendezvous, sample_hash};
+use sinew_ring::hash::sample_hash;
+use sinew_ring::{ConsistentHash, HashRing, Jump, Maglev, Rendezvous};
 
 fn same_routes<R: ConsistentHash<Node = String>>(a: &R, b: &R) {
     for i in 0..5_000 {
