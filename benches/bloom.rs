@@ -39,6 +39,7 @@
     clippy::cast_possible_truncation
 )]
 
+use sinew_hash::splitmix64;
 use std::hash::BuildHasher;
 use std::hint::black_box;
 use std::time::Duration;
@@ -52,13 +53,6 @@ use sinew_bloom::{
 use xorf::Filter as _;
 
 const FPR: f64 = 0.01;
-
-fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
 
 /// Cycles over `base..base + n`, yielding `splitmix64` of each.
 struct Keys {

@@ -43,55 +43,21 @@
     clippy::cast_precision_loss
 )]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
 use std::hint::black_box;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use sinew_benches::two_threads;
+use sinew_testkit::CountingAllocator;
+
+/// Counts live bytes, for bytes per key.
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator;
 use sinew_clock::CachedClock;
 use sinew_ratelimit::{KeyedRateLimiter, QuantaClock, Quota, RateLimiter};
-
-// ---- Allocation counting, for bytes per key. ----
-
-/// Counts the bytes currently allocated through it, forwarding to the system allocator.
-struct Counting;
-
-static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
-// `GlobalAlloc` contract is `System`'s; the counter is only arithmetic on the side.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller upholds `alloc`'s contract, which is `System.alloc`'s.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: `ptr` was allocated by `System` (through us) with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: as `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
-        ALLOCATED.fetch_add(new_size, Ordering::Relaxed);
-        // SAFETY: the caller upholds `realloc`'s contract, which is `System.realloc`'s.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 // ---- Quotas. ----
 
@@ -358,21 +324,21 @@ fn keyed_hot_key(c: &mut Criterion) {
 fn keyed_memory() {
     const KEYS: u64 = 1_000_000;
     const MAX_KEYS: usize = 1_000_000;
-    let before = ALLOCATED.load(Ordering::Relaxed);
+    let before = CountingAllocator::live_bytes();
     let sinew = KeyedRateLimiter::new(sinew_slow(), MAX_KEYS);
     for k in 0..KEYS {
         sinew.check_key(&k).unwrap();
     }
-    let sinew_bytes = ALLOCATED.load(Ordering::Relaxed) - before;
+    let sinew_bytes = CountingAllocator::live_bytes() - before;
     let sinew_keys = sinew.len();
     assert_eq!(sinew_keys as u64, KEYS, "every key tracked");
 
-    let before = ALLOCATED.load(Ordering::Relaxed);
+    let before = CountingAllocator::live_bytes();
     let gov = governor::RateLimiter::keyed(governor_slow());
     for k in 0..KEYS {
         gov.check_key(&k).unwrap();
     }
-    let gov_bytes = ALLOCATED.load(Ordering::Relaxed) - before;
+    let gov_bytes = CountingAllocator::live_bytes() - before;
     let gov_keys = gov.len();
 
     println!("keyed memory at {KEYS} u64 keys (8-byte keys), bytes allocated per key:");

@@ -15,16 +15,10 @@
 use sinew_bloom::{
     AtomicBloomFilter, BlockedBloomFilter, BloomFilter, Filter, ScalableBloomFilter,
 };
+use sinew_hash::splitmix64;
 
 const N: u64 = 1_000_000;
 const N_USIZE: usize = 1_000_000;
-
-fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
 
 /// Fills `f` with the N inserted keys, checks there is no false negative, and returns the
 /// measured rate over the N absent keys.

@@ -4,49 +4,17 @@
 //! is reached). One test function, so no other test's allocations run alongside.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sinew_testkit::CountingAllocator;
+
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator;
 
 use sinew_bloom::{
     AtomicBloomFilter, BlockedBloomFilter, BloomFilter, CountingBloomFilter, DecodeError,
     ScalableBloomFilter, SplitBlockBloomFilter, Xxh3Builder,
 };
-
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// Test only; the crate itself forbids unsafe.
-#[allow(unsafe_code)]
-// SAFETY: forwards every call to the system allocator unchanged, only counting bytes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = LIVE.fetch_add(layout.size(), Ordering::SeqCst) + layout.size();
-        PEAK.fetch_max(now, Ordering::SeqCst);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Peak live bytes allocated by `f` above what was live when it started.
-fn peak_of<R>(f: impl FnOnce() -> R) -> usize {
-    let base = LIVE.load(Ordering::SeqCst);
-    PEAK.store(base, Ordering::SeqCst);
-    let r = f();
-    let peak = PEAK.load(Ordering::SeqCst) - base;
-    drop(r);
-    peak
-}
 
 fn checksum(bytes: &[u8]) -> u64 {
     let mut h = Xxh3Builder::with_seed(0).build_hasher();
@@ -68,13 +36,13 @@ fn sealed(variant: u8, body: &[u8]) -> Vec<u8> {
 
 fn every_decoder(bytes: &[u8]) -> Vec<usize> {
     vec![
-        peak_of(|| BloomFilter::from_bytes(bytes)),
-        peak_of(|| BlockedBloomFilter::from_bytes(bytes)),
-        peak_of(|| AtomicBloomFilter::from_bytes(bytes)),
-        peak_of(|| SplitBlockBloomFilter::from_bytes(bytes)),
-        peak_of(|| SplitBlockBloomFilter::from_bitset(bytes)),
-        peak_of(|| CountingBloomFilter::from_bytes(bytes)),
-        peak_of(|| ScalableBloomFilter::from_bytes(bytes)),
+        CountingAllocator::peak_bytes_during(|| BloomFilter::from_bytes(bytes)),
+        CountingAllocator::peak_bytes_during(|| BlockedBloomFilter::from_bytes(bytes)),
+        CountingAllocator::peak_bytes_during(|| AtomicBloomFilter::from_bytes(bytes)),
+        CountingAllocator::peak_bytes_during(|| SplitBlockBloomFilter::from_bytes(bytes)),
+        CountingAllocator::peak_bytes_during(|| SplitBlockBloomFilter::from_bitset(bytes)),
+        CountingAllocator::peak_bytes_during(|| CountingBloomFilter::from_bytes(bytes)),
+        CountingAllocator::peak_bytes_during(|| ScalableBloomFilter::from_bytes(bytes)),
     ]
 }
 
@@ -151,7 +119,9 @@ fn decoders_allocate_no_more_than_the_input() {
     #[cfg(feature = "serde")]
     for bytes in inputs.iter().chain(&hostile) {
         let json = serde_json::to_string(bytes).unwrap();
-        let peak = peak_of(|| serde_json::from_str::<BlockedBloomFilter>(&json));
+        let peak = CountingAllocator::peak_bytes_during(|| {
+            serde_json::from_str::<BlockedBloomFilter>(&json)
+        });
         // The byte buffer grows by doubling (at most twice the bytes), then the filter.
         assert!(
             peak <= 3 * bytes.len() + 4096,

@@ -1,45 +1,18 @@
 //! No heap allocation on any per-call path: a counting global allocator around every path a
 //! call can take (closed admit and report, trips, open rejection, half-open trials, drops,
 //! `call`, the time window).
-#![allow(unsafe_code, clippy::unwrap_used)]
+#![allow(clippy::unwrap_used)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::time::Duration;
 
 use sinew_breaker::{CircuitBreaker, ManualClock, State};
-
-struct Counting;
-
-thread_local! {
-    /// Allocations made by this thread (the test harness allocates on other threads).
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: every method forwards to the system allocator unchanged; the count is a
-// thread-local `Cell` of a `u64`, which neither allocates nor re-enters the allocator.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: forwarded with the caller's layout, under the caller's contract.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: forwarded unchanged.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use sinew_testkit::CountingAllocator;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static ALLOC: CountingAllocator = CountingAllocator;
 
 fn allocs() -> u64 {
-    ALLOCS.with(Cell::get)
+    CountingAllocator::allocations_on_this_thread()
 }
 
 fn exercise(b: &CircuitBreaker<ManualClock>, clock: &ManualClock) {

@@ -2,7 +2,7 @@
 //! peak/mean load over 100 nodes, and the fraction of keys that change owner when a 101st
 //! node joins and when the last node (node 99) leaves.
 //!
-//! Run with `cargo run --release -p sinew-examples --example ring_report`.
+//! Run with `cargo run --release -p sinew-benches --bin ring_report`.
 //!
 //! Every router gets the same nodes (the `u32`s 0..100) and the same keys (1,000,000
 //! pseudo-random `u64`s; 100,000 for the two rendezvous routers, which score every node per
@@ -20,8 +20,8 @@
     clippy::indexing_slicing
 )]
 
-use sinew::ring::hash::sample_hash;
-use sinew::ring::{HashRing, Jump, Maglev, Rendezvous};
+use sinew_ring::hash::sample_hash;
+use sinew_ring::{HashRing, Jump, Maglev, Rendezvous};
 
 const NODES: u32 = 100;
 const VNODES: u32 = 160;

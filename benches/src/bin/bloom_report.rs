@@ -1,7 +1,7 @@
 //! Bits per key and measured false-positive rate of every sinew-bloom filter and of the peer
 //! crates, at the same n and target rate, as a table.
 //!
-//! Run with `cargo run --release -p sinew-examples --example bloom_report [n]` (default
+//! Run with `cargo run --release -p sinew-benches --bin bloom_report [n]` (default
 //! n = 1,000,000). Inserted keys are `splitmix64(i)` for `i < n`; the rate is measured over n
 //! keys that were never inserted. Each filter is sized by its own constructor for n at the
 //! target (sbbf-rs-safe, which takes bits per key, gets Parquet's sizing as sinew's
@@ -12,21 +12,15 @@
     clippy::cast_possible_truncation
 )]
 
+use sinew_hash::splitmix64;
 use std::error::Error;
 use std::hash::BuildHasher;
 
-use sinew::bloom::{
+use sinew_bloom::{
     AtomicBloomFilter, BlockedBloomFilter, BloomFilter, CountingBloomFilter, Filter,
     ScalableBloomFilter, SplitBlockBloomFilter, Xxh3Builder,
 };
 use xorf::Filter as _;
-
-fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
 
 /// One row: inserts the n keys, then counts hits among n absent keys.
 fn row(

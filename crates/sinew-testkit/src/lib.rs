@@ -1,0 +1,101 @@
+//! Helpers shared by the sinew crates' tests and benchmarks; never published. Crates take it
+//! as a path-only dev-dependency, which `cargo package` drops.
+//!
+//! - [`CountingAllocator`]: a global allocator that forwards to the system allocator and
+//!   counts, for tests that prove a path does not allocate (`allocations_on_this_thread`) or
+//!   allocates no more than its input justifies (`peak_bytes_during`), and for benches that
+//!   report bytes per entry (`live_bytes`).
+//!
+//! ```
+//! use sinew_testkit::CountingAllocator;
+//!
+//! // In a test or bench crate:
+//! // #[global_allocator]
+//! // static ALLOC: CountingAllocator = CountingAllocator;
+//! let before = CountingAllocator::allocations_on_this_thread();
+//! let _sum: u64 = (0..10u64).sum(); // no allocation
+//! assert_eq!(CountingAllocator::allocations_on_this_thread(), before);
+//! ```
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A global allocator that forwards every call to [`System`] and counts: allocations made by
+/// each thread, bytes live in the whole process, and the peak of live bytes.
+///
+/// Install it with `#[global_allocator]` in a test or bench crate; the counts are read through
+/// its associated functions. The per-thread count ignores allocations of other threads (the
+/// test harness allocates on its own threads); the byte counts are process-wide, so measure
+/// them in a test binary that runs one test at a time, or with one test function.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CountingAllocator;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// Allocations (and reallocations) made by this thread.
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+impl CountingAllocator {
+    /// Allocations and reallocations made so far by the calling thread.
+    pub fn allocations_on_this_thread() -> u64 {
+        ALLOCS.with(Cell::get)
+    }
+
+    /// Bytes currently allocated in the whole process.
+    pub fn live_bytes() -> usize {
+        LIVE.load(Ordering::Relaxed)
+    }
+
+    /// The peak of live bytes while `f` ran, above what was live when it started; what `f`
+    /// returns is dropped after the measurement.
+    pub fn peak_bytes_during<R>(f: impl FnOnce() -> R) -> usize {
+        let base = LIVE.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
+        let result = f();
+        let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+        drop(result);
+        peak
+    }
+
+    fn grew(by: usize) {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
+        PEAK.fetch_max(now, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
+// `GlobalAlloc` contract is `System`'s. The counting beside it neither allocates nor re-enters
+// the allocator: atomics, and a `const`-initialized thread-local `Cell` reached with
+// `try_with` (which does nothing while the thread is being torn down).
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        Self::grew(layout.size());
+        // SAFETY: the caller upholds `alloc`'s contract, which is `System.alloc`'s.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        Self::grew(layout.size());
+        // SAFETY: as `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` was allocated by `System` (through us) with `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        Self::grew(new_size);
+        // SAFETY: the caller upholds `realloc`'s contract, which is `System.realloc`'s.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
