@@ -7,7 +7,9 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use sinew_ring::{BoundedLoad, ConsistentHash, Error, HashRing, Jump, Maglev, Rendezvous, jump_hash};
+use sinew_ring::{
+    BoundedLoad, ConsistentHash, HashRing, Jump, Maglev, MembershipError, Rendezvous, jump_hash,
+};
 
 #[path = "../../crates/sinew-ring/tests/reference/mod.rs"]
 mod reference;
@@ -56,8 +58,8 @@ fuzz_target!(|input: Input| {
                 let w = u32::from(w % 4);
                 let n = n % 32;
                 if w == 0 {
-                    assert_eq!(ring.add_weighted(n, 0), Err(Error::ZeroWeight));
-                    assert_eq!(ren.add_weighted(n, 0), Err(Error::ZeroWeight));
+                    assert_eq!(ring.add_weighted(n, 0), Err(MembershipError::ZeroWeight));
+                    assert_eq!(ren.add_weighted(n, 0), Err(MembershipError::ZeroWeight));
                     continue;
                 }
                 old_ring = ring.clone();

@@ -159,3 +159,8 @@ pub use filter::Filter;
 pub use hash::{Xxh3Builder, Xxh3Hasher};
 pub use scalable::ScalableBloomFilter;
 pub use split_block::SplitBlockBloomFilter;
+
+// The README's code blocks, run as doctests, so the snippets crates.io shows cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}

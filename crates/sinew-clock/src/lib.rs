@@ -128,6 +128,11 @@ impl<C: Clock + ?Sized> Clock for Box<C> {
     }
 }
 
+// The README's code blocks, run as doctests, so the snippets crates.io shows cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}
+
 #[cfg(all(test, not(sinew_loom)))]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::{
-    ConsistentHash, Error,
+    ConfigError, ConsistentHash,
     sync::{Arc, AtomicUsize, Ordering, spin_loop},
 };
 
@@ -77,10 +77,10 @@ impl<R: ConsistentHash> BoundedLoad<R> {
     ///
     /// # Errors
     ///
-    /// [`Error::BadCapacityFactor`] unless `factor` is finite and at least 1.
-    pub fn new(router: R, factor: f64) -> Result<Self, Error> {
+    /// [`ConfigError::BadCapacityFactor`] unless `factor` is finite and at least 1.
+    pub fn new(router: R, factor: f64) -> Result<Self, ConfigError> {
         if !factor.is_finite() || factor < 1.0 {
-            return Err(Error::BadCapacityFactor { factor });
+            return Err(ConfigError::BadCapacityFactor { factor });
         }
         let loads = (0..router.len()).map(|_| AtomicUsize::new(0)).collect();
         Ok(Self {

@@ -1,13 +1,13 @@
-//! The crate's error type.
+//! The crate's errors: [`ConfigError`] for a router's settings, [`MembershipError`] for a
+//! membership change that was refused.
 
 use std::fmt;
 
-/// Why a membership change or a configuration was refused.
-///
-/// Every router method that can fail returns this; none panics on any input.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Why a membership change was refused (`add`, `add_weighted`, `extend_*`); the router is
+/// left as it was. No router method panics on any input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Error {
+pub enum MembershipError {
     /// A weight of zero was given; a member must own something. Remove the node instead.
     ZeroWeight,
     /// The node is distinct (by `Eq`) from a member whose identity hash
@@ -26,6 +26,42 @@ pub enum Error {
         /// The limit.
         max: u64,
     },
+    /// A Maglev table must have at least as many slots as there are nodes.
+    TableTooSmall {
+        /// The table size.
+        size: u64,
+        /// The nodes the change asked for.
+        nodes: u64,
+    },
+}
+
+impl fmt::Display for MembershipError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ZeroWeight => f.write_str("a node's weight must be at least 1"),
+            Self::IdentityCollision { id } => write!(
+                f,
+                "the node's identity hash {id:#018x} equals that of a different member"
+            ),
+            Self::TooManyPoints { requested, max } => write!(
+                f,
+                "the ring would hold {requested} virtual nodes, more than the limit of {max}"
+            ),
+            Self::TableTooSmall { size, nodes } => write!(
+                f,
+                "a Maglev table of {size} slots cannot hold {nodes} nodes"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for MembershipError {}
+
+/// A router setting that is out of range (`Maglev::with_table_size`, `BoundedLoad::new`, or
+/// a deserialized router's settings). Each variant names the setting.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum ConfigError {
     /// A Maglev table size that is not a prime in `3..=`[`Maglev::MAX_TABLE_SIZE`](crate::Maglev::MAX_TABLE_SIZE).
     BadTableSize {
         /// The size asked for.
@@ -39,13 +75,6 @@ pub enum Error {
         /// The largest size allowed for that many nodes.
         max: u64,
     },
-    /// A Maglev table must have at least as many slots as there are nodes.
-    TableTooSmall {
-        /// The table size.
-        size: u64,
-        /// The nodes the change asked for.
-        nodes: u64,
-    },
     /// A bounded-load capacity factor that is not a finite number at least 1.
     BadCapacityFactor {
         /// The factor given.
@@ -53,18 +82,9 @@ pub enum Error {
     },
 }
 
-impl fmt::Display for Error {
+impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::ZeroWeight => f.write_str("a node's weight must be at least 1"),
-            Self::IdentityCollision { id } => write!(
-                f,
-                "the node's identity hash {id:#018x} equals that of a different member"
-            ),
-            Self::TooManyPoints { requested, max } => write!(
-                f,
-                "the ring would hold {requested} virtual nodes, more than the limit of {max}"
-            ),
             Self::BadTableSize { size } => write!(
                 f,
                 "Maglev table size {size} is not a prime between 3 and 2^20"
@@ -72,10 +92,6 @@ impl fmt::Display for Error {
             Self::TableTooLarge { size, max } => write!(
                 f,
                 "a Maglev table of {size} slots is more than the {max} allowed for its nodes"
-            ),
-            Self::TableTooSmall { size, nodes } => write!(
-                f,
-                "a Maglev table of {size} slots cannot hold {nodes} nodes"
             ),
             Self::BadCapacityFactor { factor } => write!(
                 f,
@@ -85,4 +101,4 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for ConfigError {}

@@ -72,7 +72,7 @@ pub fn key_hash_bytes(bytes: &[u8]) -> u64 {
 /// Every placement (ring points, rendezvous scores, Maglev permutations) is a function of this
 /// value, never of the order nodes were added in or of the process. Two distinct nodes with the
 /// same identity (chance about n²/2⁶⁵) cannot be told apart, so adding the second is refused
-/// with [`Error::IdentityCollision`](crate::Error::IdentityCollision).
+/// with [`MembershipError::IdentityCollision`](crate::MembershipError::IdentityCollision).
 #[inline]
 pub fn node_id<N: Hash + ?Sized>(node: &N) -> u64 {
     stable_hash(NODE_SEED, node)

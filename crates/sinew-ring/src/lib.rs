@@ -68,7 +68,7 @@
 //! - nodes are identified by [`node_id`]: the same with [`hash::NODE_SEED`];
 //! - each router's placement is a function of those (documented on each type), with ties
 //!   resolved by identity, never by insertion order. Two distinct nodes with the same
-//!   identity are refused ([`Error::IdentityCollision`]).
+//!   identity are refused ([`MembershipError::IdentityCollision`]).
 //!
 //! The values are pinned by tests, so an upgrade never silently moves keys.
 //!
@@ -115,7 +115,7 @@
 //!
 //! # Guarantees
 //!
-//! - No panics on any input: bad settings and colliding nodes are `Err`s ([`Error`]),
+//! - No panics on any input: bad settings and colliding nodes are `Err`s ([`ConfigError`], [`MembershipError`]),
 //!   empty routers route to `None`, `replicas(n)` with `n` above the node count gives every
 //!   node once.
 //! - Complexity is stated on each router; `replicas` never allocates.
@@ -143,7 +143,7 @@ mod walk;
 use std::hash::Hash;
 
 pub use bounded::{BoundedLoad, Load, OwnedLoad};
-pub use error::Error;
+pub use error::{ConfigError, MembershipError};
 pub use hash::{key_hash, key_hash_bytes, node_id};
 pub use jump::{Jump, jump_hash};
 pub use maglev::Maglev;
@@ -291,3 +291,8 @@ macro_rules! inherent_router_methods {
     };
 }
 pub(crate) use inherent_router_methods;
+
+// The README's code blocks, run as doctests, so the snippets crates.io shows cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}

@@ -7,7 +7,7 @@
 use std::hash::Hash;
 
 use crate::{
-    ConsistentHash, Error,
+    ConfigError, ConsistentHash, MembershipError,
     hash::{MAGLEV_OFFSET_SEED, MAGLEV_SKIP_SEED, hash_u64},
     members::{Members, Upsert},
     walk::{Walk, prev_same},
@@ -111,10 +111,10 @@ impl<N> Maglev<N> {
     ///
     /// # Errors
     ///
-    /// [`Error::BadTableSize`] unless `size` is a prime in `3..=`[`MAX_TABLE_SIZE`](Self::MAX_TABLE_SIZE).
-    pub fn with_table_size(size: u32) -> Result<Self, Error> {
+    /// [`ConfigError::BadTableSize`] unless `size` is a prime in `3..=`[`MAX_TABLE_SIZE`](Self::MAX_TABLE_SIZE).
+    pub fn with_table_size(size: u32) -> Result<Self, ConfigError> {
         if !(3..=Self::MAX_TABLE_SIZE).contains(&size) || !is_prime(u64::from(size)) {
-            return Err(Error::BadTableSize {
+            return Err(ConfigError::BadTableSize {
                 size: u64::from(size),
             });
         }
@@ -212,12 +212,12 @@ impl<N: Hash + Eq> Maglev<N> {
     ///
     /// # Errors
     ///
-    /// [`Error::IdentityCollision`] if a different member has the same identity hash, and
-    /// [`Error::TableTooSmall`] if there would be more nodes than slots. On error nothing
+    /// [`MembershipError::IdentityCollision`] if a different member has the same identity hash, and
+    /// [`MembershipError::TableTooSmall`] if there would be more nodes than slots. On error nothing
     /// changes.
-    pub fn add(&mut self, node: N) -> Result<(), Error> {
+    pub fn add(&mut self, node: N) -> Result<(), MembershipError> {
         if self.members.find(&node)?.is_none() && self.members.len() >= self.size as usize {
-            return Err(Error::TableTooSmall {
+            return Err(MembershipError::TableTooSmall {
                 size: u64::from(self.size),
                 nodes: self.members.len() as u64 + 1,
             });
@@ -243,7 +243,10 @@ impl<N: Hash + Eq> Maglev<N> {
     }
 
     /// Adds many nodes with one rebuild; returns those refused, with why (see [`add`](Self::add)).
-    pub fn extend_nodes<I: IntoIterator<Item = N>>(&mut self, iter: I) -> Vec<(N, Error)> {
+    pub fn extend_nodes<I: IntoIterator<Item = N>>(
+        &mut self,
+        iter: I,
+    ) -> Vec<(N, MembershipError)> {
         let mut refused = Vec::new();
         let mut changed = false;
         for node in iter {
@@ -251,7 +254,7 @@ impl<N: Hash + Eq> Maglev<N> {
                 Err(e) => refused.push((node, e)),
                 Ok(Some(_)) => {}
                 Ok(None) if self.members.len() >= self.size as usize => {
-                    let e = Error::TableTooSmall {
+                    let e = MembershipError::TableTooSmall {
                         size: u64::from(self.size),
                         nodes: self.members.len() as u64 + 1,
                     };

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 
-use crate::{Error, hash::node_id};
+use crate::{MembershipError, hash::node_id};
 
 /// What [`Members::upsert`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,22 +96,22 @@ impl<N> Members<N> {
 impl<N: Hash + Eq> Members<N> {
     /// Looks a node up: `Ok(Some(i))` if it is member `i`, `Ok(None)` if absent, and
     /// `Err(IdentityCollision)` if a different member has its identity. O(1) expected.
-    pub(crate) fn find(&self, node: &N) -> Result<Option<usize>, Error> {
+    pub(crate) fn find(&self, node: &N) -> Result<Option<usize>, MembershipError> {
         self.find_id(node, node_id(node))
     }
 
-    fn find_id(&self, node: &N, id: u64) -> Result<Option<usize>, Error> {
+    fn find_id(&self, node: &N, id: u64) -> Result<Option<usize>, MembershipError> {
         match self.index.get(&id) {
             None => Ok(None),
             Some(&i) if self.nodes.get(i) == Some(node) => Ok(Some(i)),
-            Some(_) => Err(Error::IdentityCollision { id }),
+            Some(_) => Err(MembershipError::IdentityCollision { id }),
         }
     }
 
     /// Adds `node` with `weight`, or sets the weight of an existing member.
-    pub(crate) fn upsert(&mut self, node: N, weight: u32) -> Result<Upsert, Error> {
+    pub(crate) fn upsert(&mut self, node: N, weight: u32) -> Result<Upsert, MembershipError> {
         if weight == 0 {
-            return Err(Error::ZeroWeight);
+            return Err(MembershipError::ZeroWeight);
         }
         let id = node_id(&node);
         match self.find_id(&node, id)? {
@@ -246,11 +246,11 @@ mod tests {
         assert_eq!(m.upsert(Colliding(1), 1), Ok(Upsert::Added(0)));
         assert!(matches!(
             m.upsert(Colliding(2), 1),
-            Err(Error::IdentityCollision { .. })
+            Err(MembershipError::IdentityCollision { .. })
         ));
         assert!(matches!(
             m.find(&Colliding(2)),
-            Err(Error::IdentityCollision { .. })
+            Err(MembershipError::IdentityCollision { .. })
         ));
         assert_eq!(m.remove(&Colliding(2)), None);
         assert_eq!(m.remove(&Colliding(1)), Some(0));

@@ -2,7 +2,7 @@
 
 use std::hash::Hash;
 
-use crate::{ConsistentHash, Error, hash::mix64, members::Members};
+use crate::{ConsistentHash, MembershipError, hash::mix64, members::Members};
 
 /// Weighted rendezvous hashing (Thaler and Ravishankar's highest random weight, with the
 /// logarithmic method of Schindelhauer and Schomaker for weights).
@@ -155,8 +155,8 @@ impl<N: Hash + Eq> Rendezvous<N> {
     ///
     /// # Errors
     ///
-    /// [`Error::IdentityCollision`] if a different member has the same identity hash.
-    pub fn add(&mut self, node: N) -> Result<(), Error> {
+    /// [`MembershipError::IdentityCollision`] if a different member has the same identity hash.
+    pub fn add(&mut self, node: N) -> Result<(), MembershipError> {
         self.add_weighted(node, 1)
     }
 
@@ -165,9 +165,9 @@ impl<N: Hash + Eq> Rendezvous<N> {
     ///
     /// # Errors
     ///
-    /// [`Error::ZeroWeight`] for weight 0 and [`Error::IdentityCollision`] if a different
+    /// [`MembershipError::ZeroWeight`] for weight 0 and [`MembershipError::IdentityCollision`] if a different
     /// member has the same identity hash. On error nothing changes.
-    pub fn add_weighted(&mut self, node: N, weight: u32) -> Result<(), Error> {
+    pub fn add_weighted(&mut self, node: N, weight: u32) -> Result<(), MembershipError> {
         self.members.upsert(node, weight)?;
         self.refresh();
         Ok(())

@@ -7,7 +7,7 @@
 use std::hash::Hash;
 
 use crate::{
-    ConsistentHash, Error,
+    ConsistentHash, MembershipError,
     hash::point_hash,
     members::{Members, Upsert},
     walk::{Walk, prev_same},
@@ -213,9 +213,9 @@ impl<N: Hash + Eq> HashRing<N> {
     ///
     /// # Errors
     ///
-    /// [`Error::IdentityCollision`] if a different member has the same identity hash, and
-    /// [`Error::TooManyPoints`] past [`MAX_POINTS`](Self::MAX_POINTS).
-    pub fn add(&mut self, node: N) -> Result<(), Error> {
+    /// [`MembershipError::IdentityCollision`] if a different member has the same identity hash, and
+    /// [`MembershipError::TooManyPoints`] past [`MAX_POINTS`](Self::MAX_POINTS).
+    pub fn add(&mut self, node: N) -> Result<(), MembershipError> {
         self.add_weighted(node, 1)
     }
 
@@ -225,13 +225,13 @@ impl<N: Hash + Eq> HashRing<N> {
     ///
     /// # Errors
     ///
-    /// [`Error::ZeroWeight`] for weight 0 (use [`remove`](Self::remove)),
-    /// [`Error::IdentityCollision`] if a different member has the same identity hash, and
-    /// [`Error::TooManyPoints`] past [`MAX_POINTS`](Self::MAX_POINTS). On error the ring is
+    /// [`MembershipError::ZeroWeight`] for weight 0 (use [`remove`](Self::remove)),
+    /// [`MembershipError::IdentityCollision`] if a different member has the same identity hash, and
+    /// [`MembershipError::TooManyPoints`] past [`MAX_POINTS`](Self::MAX_POINTS). On error the ring is
     /// unchanged.
-    pub fn add_weighted(&mut self, node: N, weight: u32) -> Result<(), Error> {
+    pub fn add_weighted(&mut self, node: N, weight: u32) -> Result<(), MembershipError> {
         if weight == 0 {
-            return Err(Error::ZeroWeight);
+            return Err(MembershipError::ZeroWeight);
         }
         let old_points = match self.members.find(&node)? {
             Some(i) => self.points_for(self.members.weight(i)),
@@ -239,7 +239,7 @@ impl<N: Hash + Eq> HashRing<N> {
         };
         let requested = self.points.len() as u64 - old_points + self.points_for(weight);
         if requested > Self::MAX_POINTS || self.members.len() as u64 >= Self::MAX_POINTS {
-            return Err(Error::TooManyPoints {
+            return Err(MembershipError::TooManyPoints {
                 requested,
                 max: Self::MAX_POINTS,
             });
@@ -406,13 +406,13 @@ impl<N: Hash + Eq> HashRing<N> {
     pub fn extend_weighted<I: IntoIterator<Item = (N, u32)>>(
         &mut self,
         iter: I,
-    ) -> Vec<(N, Error)> {
+    ) -> Vec<(N, MembershipError)> {
         let mut refused = Vec::new();
         let mut total = self.points.len() as u64;
         let mut changed = false;
         for (node, weight) in iter {
             if weight == 0 {
-                refused.push((node, Error::ZeroWeight));
+                refused.push((node, MembershipError::ZeroWeight));
                 continue;
             }
             let old_points = match self.members.find(&node) {
@@ -426,7 +426,7 @@ impl<N: Hash + Eq> HashRing<N> {
             let requested = total - old_points + self.points_for(weight);
             if requested > Self::MAX_POINTS {
                 let max = Self::MAX_POINTS;
-                refused.push((node, Error::TooManyPoints { requested, max }));
+                refused.push((node, MembershipError::TooManyPoints { requested, max }));
                 continue;
             }
             // Cannot fail: the weight is positive and `find` found no collision.

@@ -13,7 +13,7 @@ use std::hash::Hash;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
 
-use crate::{Error, HashRing, Jump, Maglev, Rendezvous, members::Members};
+use crate::{ConfigError, HashRing, Jump, Maglev, MembershipError, Rendezvous, members::Members};
 
 /// Members with weights, in identity order.
 fn weighted<N>(m: &Members<N>) -> Vec<(&N, u32)> {
@@ -59,7 +59,10 @@ impl<'de, N: Deserialize<'de> + Hash + Eq> Deserialize<'de> for HashRing<N> {
             .saturating_mul(HashRing::<N>::MAX_DECODED_POINTS_PER_NODE)
             .min(HashRing::<N>::MAX_POINTS);
         if requested > max {
-            return Err(D::Error::custom(Error::TooManyPoints { requested, max }));
+            return Err(D::Error::custom(MembershipError::TooManyPoints {
+                requested,
+                max,
+            }));
         }
         let mut ring = HashRing::with_vnodes(vnodes);
         if let Some((_, e)) = ring.extend_weighted(nodes).into_iter().next() {
@@ -142,7 +145,7 @@ impl<'de, N: Deserialize<'de> + Hash + Eq> Deserialize<'de> for Maglev<N> {
             .saturating_mul(u64::from(Maglev::<N>::MAX_DECODED_SLOTS_PER_NODE))
             .max(u64::from(Maglev::<N>::DEFAULT_TABLE_SIZE));
         if u64::from(table_size) > max {
-            return Err(D::Error::custom(Error::TableTooLarge {
+            return Err(D::Error::custom(ConfigError::TableTooLarge {
                 size: u64::from(table_size),
                 max,
             }));

@@ -12,8 +12,8 @@ use std::hash::{Hash, Hasher};
 
 use sinew_ring::hash::{KEY_SEED, MAGLEV_OFFSET_SEED, MAGLEV_SKIP_SEED, point_hash, sample_hash};
 use sinew_ring::{
-    BoundedLoad, ConsistentHash, Error, HashRing, Jump, Maglev, Rendezvous, Snapshot, jump_hash,
-    key_hash, key_hash_bytes, moved_fraction, node_id,
+    BoundedLoad, ConfigError, ConsistentHash, HashRing, Jump, Maglev, MembershipError, Rendezvous,
+    Snapshot, jump_hash, key_hash, key_hash_bytes, moved_fraction, node_id,
 };
 use twox_hash::XxHash3_64;
 
@@ -493,7 +493,7 @@ fn bounded_load_with_acquires_only_stays_within_ceil_c_times_mean() {
         let r: Jump<u8> = [1].into_iter().collect();
         assert!(matches!(
             BoundedLoad::new(r, bad),
-            Err(Error::BadCapacityFactor { .. })
+            Err(ConfigError::BadCapacityFactor { .. })
         ));
     }
 }
@@ -613,10 +613,13 @@ impl Hash for Colliding {
 #[test]
 fn bad_input_is_an_error_not_a_panic() {
     let mut ring = HashRing::new();
-    assert_eq!(ring.add_weighted(Colliding(0), 0), Err(Error::ZeroWeight));
+    assert_eq!(
+        ring.add_weighted(Colliding(0), 0),
+        Err(MembershipError::ZeroWeight)
+    );
     ring.add(Colliding(1)).unwrap();
     let e = ring.add(Colliding(2)).unwrap_err();
-    assert!(matches!(e, Error::IdentityCollision { .. }));
+    assert!(matches!(e, MembershipError::IdentityCollision { .. }));
     assert!(!e.to_string().is_empty());
     assert_eq!(ring.len(), 1);
     ring.add(Colliding(1)).unwrap(); // the same node again is fine
@@ -625,12 +628,18 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(ring.is_empty());
 
     let mut big = HashRing::with_vnodes(u32::MAX);
-    assert!(matches!(big.add("x"), Err(Error::TooManyPoints { .. })));
+    assert!(matches!(
+        big.add("x"),
+        Err(MembershipError::TooManyPoints { .. })
+    ));
     assert!(big.is_empty());
     let refused = big.extend_weighted([("x", 1), ("y", 0)]);
     assert!(matches!(
         refused.as_slice(),
-        [("x", Error::TooManyPoints { .. }), ("y", Error::ZeroWeight)]
+        [
+            ("x", MembershipError::TooManyPoints { .. }),
+            ("y", MembershipError::ZeroWeight)
+        ]
     ));
     assert!(big.is_empty());
 
@@ -638,9 +647,12 @@ fn bad_input_is_an_error_not_a_panic() {
     r.add(Colliding(1)).unwrap();
     assert!(matches!(
         r.add(Colliding(2)),
-        Err(Error::IdentityCollision { .. })
+        Err(MembershipError::IdentityCollision { .. })
     ));
-    assert_eq!(r.add_weighted(Colliding(1), 0), Err(Error::ZeroWeight));
+    assert_eq!(
+        r.add_weighted(Colliding(1), 0),
+        Err(MembershipError::ZeroWeight)
+    );
 
     for bad in [
         0,
@@ -653,20 +665,23 @@ fn bad_input_is_an_error_not_a_panic() {
     ] {
         assert!(matches!(
             Maglev::<u8>::with_table_size(bad),
-            Err(Error::BadTableSize { .. })
+            Err(ConfigError::BadTableSize { .. })
         ));
     }
     let mut tiny = Maglev::with_table_size(3).unwrap();
     for i in 0..3 {
         tiny.add(i).unwrap();
     }
-    assert!(matches!(tiny.add(3), Err(Error::TableTooSmall { .. })));
+    assert!(matches!(
+        tiny.add(3),
+        Err(MembershipError::TableTooSmall { .. })
+    ));
     assert_eq!(tiny.len(), 3);
     let mut m = Maglev::new();
     m.add(Colliding(1)).unwrap();
     assert!(matches!(
         m.add(Colliding(2)),
-        Err(Error::IdentityCollision { .. })
+        Err(MembershipError::IdentityCollision { .. })
     ));
 
     let mut j = Jump::new();

@@ -78,11 +78,11 @@ fn bad_membership_is_rejected() {
 /// before anything is built, with a typed error.
 #[test]
 fn decoding_is_bounded_by_the_input() {
-    use sinew_ring::Error;
+    use sinew_ring::{ConfigError, MembershipError};
     // 2^24 points from one node (about 0.8 GiB before the bound).
     let bad = r#"{"vnodes":16777216,"nodes":[["a",1]]}"#;
     let err = serde_json::from_str::<HashRing<String>>(bad).unwrap_err();
-    let want = Error::TooManyPoints {
+    let want = MembershipError::TooManyPoints {
         requested: 1 << 24,
         max: HashRing::<String>::MAX_DECODED_POINTS_PER_NODE,
     };
@@ -104,7 +104,7 @@ fn decoding_is_bounded_by_the_input() {
     // 1 048 573 (prime, at MAX_TABLE_SIZE) needs 1024 listed nodes.
     let bad = r#"{"table_size":1048573,"nodes":["a","b"]}"#;
     let err = serde_json::from_str::<Maglev<String>>(bad).unwrap_err();
-    let want = Error::TableTooLarge {
+    let want = ConfigError::TableTooLarge {
         size: 1_048_573,
         max: 65_537,
     };
@@ -115,7 +115,7 @@ fn decoding_is_bounded_by_the_input() {
     let mut ring = HashRing::with_vnodes(u32::MAX);
     assert!(matches!(
         ring.add("a".to_string()),
-        Err(Error::TooManyPoints { .. })
+        Err(MembershipError::TooManyPoints { .. })
     ));
     assert_eq!(ring.points(), 0);
 }
