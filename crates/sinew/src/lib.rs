@@ -10,6 +10,7 @@
 //! | module | crate | what it does |
 //! |---|---|---|
 //! | [`clock`] | `sinew-clock` | the time source every timed primitive takes (always on) |
+//! | `hash` | `sinew-hash` | the stable, seeded, platform-independent hasher ring and bloom share |
 //! | `snowflake` | `sinew-snowflake` | unique, time-ordered 64-bit IDs |
 //! | `merkle` | `sinew-merkle` | RFC 6962 Merkle trees with proofs; anti-entropy for replica repair |
 //! | `ratelimit` | `sinew-ratelimit` | lock-free GCRA rate limiters, keyed limiters in bounded memory, sliding windows |
@@ -51,18 +52,26 @@
 //! - `bloom`: [`sinew-bloom`](https://docs.rs/sinew-bloom) as `sinew::bloom`.
 //! - `breaker`: [`sinew-breaker`](https://docs.rs/sinew-breaker) as `sinew::breaker`.
 //! - `gossip`: [`sinew-gossip`](https://docs.rs/sinew-gossip) as `sinew::gossip`.
-//! - `full`: every primitive, with the `tokio`, `tower`, `quanta` and `tracing` integrations.
+//! - `hash`: [`sinew-hash`](https://docs.rs/sinew-hash) as `sinew::hash` (on with `ring` or
+//!   `bloom`).
+//! - `full`: every primitive, with every integration and extra below.
 //! - `serde`: serde support in every enabled primitive.
 //! - `tokio`: tokio integration in every enabled primitive (async waiting; gossip's
 //!   `runtime::Cluster` over real sockets).
 //! - `tower`: tower middleware in every enabled primitive (implies `tokio`).
 //! - `quanta`: the TSC-based `QuantaClock` in every enabled timed primitive.
 //! - `tracing`: `tracing` events in every enabled primitive that has them.
+//! - `blake3`: `merkle::Blake3Hasher` (BLAKE3 with RFC 6962 domain separation).
+//! - `aes-gcm`: `gossip::keyring` (AES-256-GCM sealing, key rotation, replay window) without
+//!   the tokio runtime.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use sinew_clock as clock;
+
+#[cfg(feature = "hash")]
+pub use sinew_hash as hash;
 
 #[cfg(feature = "snowflake")]
 pub use sinew_snowflake as snowflake;
