@@ -2,7 +2,7 @@
 //! keyed limiters in bounded memory, a sliding-window limiter, async waiting and a tower layer.
 //!
 //! - [`Quota`]: a rate and a burst (`Quota::per_second(10)?.burst(5)?`). Misuse (a zero rate,
-//!   period or burst) is a [`QuotaError`], not a panic.
+//!   period or burst) is a [`ConfigError`], not a panic.
 //! - [`RateLimiter`]: one token bucket shared by all callers. `check`, `check_n`
 //!   (all-or-nothing), `peek`, `remaining`, `set_quota` at run time; every method takes
 //!   `&self`, and a denial says exactly how long to wait ([`Denied::retry_after`]).
@@ -11,8 +11,9 @@
 //! - [`SlidingWindow`]: the sliding-window-counter algorithm, with the same `check` API, for
 //!   designs that specify "N requests per window".
 //! - `tokio` feature: [`RateLimiter::until_ready`] and friends wait without polling.
-//! - `tower` feature: [`RateLimitLayer`] (whose clones share one budget) and
-//!   [`KeyedRateLimitLayer`].
+//! - `tower` feature: the [`tower`] module, with
+//!   [`tower::RateLimitLayer`] (whose clones share one budget) and
+//!   [`tower::KeyedRateLimitLayer`].
 //!
 //! # How it works
 //!
@@ -95,7 +96,8 @@
 //!   waiter blocks nobody; optional jitter), [`KeyedRateLimiter::until_key_ready`] and
 //!   [`TokioClock`], a [`Clock`] on tokio's time, so `#[tokio::test(start_paused = true)]`
 //!   tests run instantly.
-//! - `tower`: [`RateLimitLayer`] and [`KeyedRateLimitLayer`] (implies `tokio`).
+//! - `tower`: the [`tower`] module: [`tower::RateLimitLayer`] and
+//!   [`tower::KeyedRateLimitLayer`], layers over a shared `Arc` of a limiter (implies `tokio`).
 //! - `quanta`: [`QuantaClock`], a nanosecond clock read from the CPU's time-stamp counter
 //!   through the `quanta` crate (governor's default clock), cheaper per read than
 //!   [`SystemClock`].
@@ -133,13 +135,14 @@
 mod error;
 mod gcra;
 mod keyed;
-#[cfg(feature = "tower")]
-mod layer;
 #[cfg(feature = "quanta")]
 mod quanta_clock;
 mod quota;
 mod sliding;
 mod sync;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
 #[cfg(feature = "tokio")]
 mod wait;
 
@@ -149,20 +152,14 @@ mod wait;
 #[doc = include_str!("../README.md")]
 mod readme {}
 
-pub use error::{CheckNError, Denied};
+pub use error::{CheckNError, ConfigError, Denied};
 pub use gcra::RateLimiter;
 pub use keyed::KeyedRateLimiter;
-pub use quota::{MAX_REFILL, Quota, QuotaError};
-pub use sliding::{SlidingWindow, WindowError};
+pub use quota::{MAX_REFILL, Quota};
+pub use sliding::SlidingWindow;
 
 pub use sinew_clock::{CachedClock, Clock, ManualClock, SystemClock};
 
-#[cfg(feature = "tower")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-pub use layer::{
-    BoxError, KeyedRateLimitLayer, KeyedRateLimitService, OnLimit, RateLimitLayer,
-    RateLimitService, ResponseFuture,
-};
 #[cfg(feature = "quanta")]
 #[cfg_attr(docsrs, doc(cfg(feature = "quanta")))]
 pub use quanta_clock::QuantaClock;

@@ -1,34 +1,12 @@
 //! [`SlidingWindow`]: the sliding-window-counter limiter.
 
-use std::fmt;
 use std::time::Duration;
 
 use sinew_clock::{Clock, SystemClock};
 
-use crate::error::{CheckNError, Denied};
+use crate::error::{CheckNError, ConfigError, Denied};
 use crate::quota::MAX_DEPTH_NANOS;
 use crate::sync::{Mutex, lock};
-
-/// Why a [`SlidingWindow`] could not be made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum WindowError {
-    /// A limit of zero requests per window admits nothing.
-    ZeroLimit,
-    /// A window of zero length is not a window.
-    ZeroWindow,
-}
-
-impl fmt::Display for WindowError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            WindowError::ZeroLimit => "a sliding window's limit must be at least 1",
-            WindowError::ZeroWindow => "a sliding window must be longer than zero",
-        })
-    }
-}
-
-impl std::error::Error for WindowError {}
 
 /// At most `limit` requests in any window of length `window`, approximated from two counters:
 /// the requests counted in the current fixed window and in the previous one, the previous
@@ -86,8 +64,8 @@ impl SlidingWindow {
     ///
     /// # Errors
     ///
-    /// [`WindowError`] for a zero limit or a zero window.
-    pub fn new(limit: u32, window: Duration) -> Result<Self, WindowError> {
+    /// [`ConfigError::ZeroLimit`] for a zero limit, [`ConfigError::ZeroWindow`] for a zero window.
+    pub fn new(limit: u32, window: Duration) -> Result<Self, ConfigError> {
         Self::with_clock(limit, window, SystemClock)
     }
 }
@@ -99,13 +77,13 @@ impl<C: Clock> SlidingWindow<C> {
     ///
     /// # Errors
     ///
-    /// [`WindowError`] for a zero limit or a zero window.
-    pub fn with_clock(limit: u32, window: Duration, clock: C) -> Result<Self, WindowError> {
+    /// [`ConfigError::ZeroLimit`] for a zero limit, [`ConfigError::ZeroWindow`] for a zero window.
+    pub fn with_clock(limit: u32, window: Duration, clock: C) -> Result<Self, ConfigError> {
         if limit == 0 {
-            return Err(WindowError::ZeroLimit);
+            return Err(ConfigError::ZeroLimit);
         }
         if window.is_zero() {
-            return Err(WindowError::ZeroWindow);
+            return Err(ConfigError::ZeroWindow);
         }
         // Cut to MAX_REFILL, so the longest wait (two windows) fits in u64 nanoseconds.
         let window = u64::try_from(window.as_nanos())
@@ -272,11 +250,11 @@ mod tests {
         let c = ManualClock::new(Duration::ZERO);
         assert_eq!(
             SlidingWindow::with_clock(0, Duration::from_secs(1), c.clone()).err(),
-            Some(WindowError::ZeroLimit)
+            Some(ConfigError::ZeroLimit)
         );
         assert_eq!(
             SlidingWindow::with_clock(1, Duration::ZERO, c).err(),
-            Some(WindowError::ZeroWindow)
+            Some(ConfigError::ZeroWindow)
         );
     }
 
