@@ -10,6 +10,9 @@
 //!   number of keys; refilled keys are evicted incrementally.
 //! - [`SlidingWindow`]: the sliding-window-counter algorithm, with the same `check` API, for
 //!   designs that specify "N requests per window".
+//! - `metrics()` on each of them: admissions and denials (and, for the keyed limiter, keys
+//!   evicted and new keys refused for capacity) since it was made, as a small `Copy`
+//!   snapshot ([`Metrics`], [`KeyedMetrics`]).
 //! - `tokio` feature: [`RateLimiter::until_ready`] and friends wait without polling.
 //! - `tower` feature: the [`tower`] module, with
 //!   [`tower::RateLimitLayer`] (whose clones share one budget) and
@@ -22,7 +25,7 @@
 //! arrival time* `TAT` (when the bucket will next be full), and admit a request costing `n`
 //! tokens at time `t` iff `max(TAT, t) + n·T ≤ t + B·T`, then set `TAT = max(TAT, t) + n·T`.
 //! That is one `u64` of nanoseconds, updated with one compare-exchange; a denial computes
-//! `retry_after = max(TAT, t) + n·T − (t + B·T)` and writes nothing.
+//! `retry_after = max(TAT, t) + n·T − (t + B·T)` and leaves the TAT as it was.
 //!
 //! # Examples
 //!
@@ -60,7 +63,7 @@
 //! | | [`RateLimiter`] | [`KeyedRateLimiter`] | [`SlidingWindow`] |
 //! |---|---|---|---|
 //! | state | one `AtomicU64` | `u64` per key in sharded tables | three counters |
-//! | check | lock-free, one CAS on admit, no write on deny | one short lock per shard | one short lock |
+//! | check | lock-free, one CAS on admit, no write to the TAT on deny | one short lock per shard | one short lock |
 //! | burst | configurable | configurable | equals the limit |
 //! | `retry_after` | exact | exact | exact |
 //!
@@ -101,6 +104,13 @@
 //! - `quanta`: [`QuantaClock`], a nanosecond clock read from the CPU's time-stamp counter
 //!   through the `quanta` crate (governor's default clock), cheaper per read than
 //!   [`SystemClock`].
+//! - `tracing`: `tracing` events (target `sinew_ratelimit`) on state changes, never on an
+//!   ordinary admission or denial: `DEBUG` when a [`KeyedRateLimiter`] evicts refilled keys
+//!   (fields `evicted`, `keys`; one event per sweep, one per
+//!   [`evict_refilled`](KeyedRateLimiter::evict_refilled)), `WARN` when it starts refusing new
+//!   keys because it is full (fields `max_keys`, `retry_after_ns`; once until a sweep makes
+//!   room again, not once per refusal), and `INFO` when a quota is replaced with `set_quota`
+//!   (fields `limiter`, `interval_ns`, `burst`).
 //!
 //! # Guarantees
 //!
@@ -122,6 +132,11 @@
 //!   it has refilled, so its cost per evicted key is constant.
 //! - **Bounded memory** for [`KeyedRateLimiter`]: at most `max_keys` keys, each costing the key
 //!   plus a `u64` and a control byte over the table's load factor.
+//! - **Counters.** Each count in `metrics()` is exact: a [`RateLimiter`] counts with one
+//!   relaxed `fetch_add` per decision on a cache line away from its TAT; the keyed limiter
+//!   and the sliding window count in plain integers under the lock a check already holds. A
+//!   snapshot reads its fields one after another (the keyed one shard by shard), so under
+//!   concurrent checks it may mix instants a few decisions apart.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -133,8 +148,10 @@
 )]
 
 mod error;
+mod events;
 mod gcra;
 mod keyed;
+mod metrics;
 #[cfg(feature = "quanta")]
 mod quanta_clock;
 mod quota;
@@ -155,6 +172,7 @@ mod readme {}
 pub use error::{CheckNError, ConfigError, Denied};
 pub use gcra::RateLimiter;
 pub use keyed::KeyedRateLimiter;
+pub use metrics::{KeyedMetrics, Metrics};
 pub use quota::{MAX_REFILL, Quota};
 pub use sliding::SlidingWindow;
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 use sinew_clock::{Clock, SystemClock};
 
 use crate::error::{CheckNError, ConfigError, Denied};
+use crate::metrics::Metrics;
 use crate::quota::MAX_DEPTH_NANOS;
 use crate::sync::{Mutex, lock};
 
@@ -57,6 +58,8 @@ struct State {
     current: u64,
     /// Latest time seen, so a clock moving backwards cannot reopen a window.
     latest: u64,
+    /// Decisions so far, counted under the lock a check holds anyway.
+    counts: Metrics,
 }
 
 impl SlidingWindow {
@@ -98,6 +101,7 @@ impl<C: Clock> SlidingWindow<C> {
                 previous: 0,
                 current: 0,
                 latest: 0,
+                counts: Metrics::default(),
             }),
             start,
             clock,
@@ -141,6 +145,25 @@ impl<C: Clock> SlidingWindow<C> {
     pub fn peek_n(&self, n: u32) -> Result<(), CheckNError> {
         self.capacity(n)?;
         Ok(self.acquire(n, false)?)
+    }
+
+    /// Admissions and denials since the window was made (see [`Metrics`] for what counts).
+    /// Counted under the window's lock, so the snapshot is exact.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sinew_ratelimit::{ManualClock, SlidingWindow};
+    ///
+    /// let clock = ManualClock::new(Duration::from_secs(60));
+    /// let window = SlidingWindow::with_clock(2, Duration::from_secs(1), clock)?;
+    /// window.check_n(2)?;
+    /// assert!(window.check().is_err());
+    /// let m = window.metrics();
+    /// assert_eq!((m.admitted, m.denied), (1, 1));
+    /// Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn metrics(&self) -> Metrics {
+        lock(&self.state).counts
     }
 
     /// The configured limit per window.
@@ -188,12 +211,18 @@ impl<C: Clock> SlidingWindow<C> {
             n,
         ) {
             0 => {
-                if take {
+                if take && n > 0 {
                     state.current += u64::from(n);
+                    state.counts.admitted = state.counts.admitted.wrapping_add(1);
                 }
                 Ok(())
             }
-            wait => Err(Denied::after(wait)),
+            wait => {
+                if take {
+                    state.counts.denied = state.counts.denied.wrapping_add(1);
+                }
+                Err(Denied::after(wait))
+            }
         }
     }
 }

@@ -27,6 +27,7 @@
 //! assert_eq!(a.ready().await?.call("hi").await?, "hi");
 //! let err = b.ready().await?.call("hi").await.unwrap_err();
 //! assert!(err.downcast_ref::<Denied>().is_some());
+//! assert_eq!(limiter.metrics().denied, 1);
 //! # Ok(())
 //! # }
 //! ```

@@ -38,6 +38,10 @@ async fn until_ready_sleeps_exactly_the_wait() {
             capacity: 5
         })
     );
+    // Each completed wait is one admission; a waiter is never counted as denied, and a request
+    // that can never fit is not counted.
+    let m = l.metrics();
+    assert_eq!((m.admitted, m.denied), (9, 0));
 }
 
 #[tokio::test(start_paused = true)]
@@ -51,6 +55,9 @@ async fn until_ready_is_cancel_safe() {
     tokio::time::advance(Duration::from_millis(50)).await;
     assert_eq!(l.remaining(), 1);
     assert_eq!(l.check(), Ok(()));
+    // The cancelled wait never completed: not an admission.
+    let m = l.metrics();
+    assert_eq!((m.admitted, m.denied), (2, 0));
 }
 
 #[tokio::test(start_paused = true)]
@@ -376,6 +383,8 @@ async fn layer_clones_share_one_budget() {
     assert_eq!(rejected.len(), 7);
     assert_eq!(rejected[0].retry_after(), Duration::from_millis(100));
     assert_eq!(layer.limiter().remaining(), 0);
+    let m = layer.limiter().metrics();
+    assert_eq!((m.admitted, m.denied), (5, 7));
 
     // tower's own RateLimit, for contrast: each clone has its own budget.
     let tower_layer = tower::limit::RateLimitLayer::new(5, Duration::from_secs(1));
@@ -413,6 +422,9 @@ async fn layer_wait_mode_applies_backpressure() {
     }
     // 6 requests, 1 at once then one per 100 ms.
     assert_eq!(start.elapsed(), Duration::from_millis(500));
+    // Each request counted once, as admitted: waiting is not a denial.
+    let m = limiter.metrics();
+    assert_eq!((m.admitted, m.denied), (6, 0));
 }
 
 /// Waiting services reserve in order: a service does not overtake an earlier
@@ -465,6 +477,8 @@ async fn keyed_layer_limits_per_key() {
     tokio::time::advance(denied.retry_after()).await;
     assert_eq!(svc.ready().await.unwrap().call(1).await.unwrap(), 1);
     assert!(format!("{layer:?}").contains("KeyedRateLimitLayer"));
+    let m = layer.limiter().metrics();
+    assert_eq!((m.admitted, m.denied, m.key_capacity_denied), (11, 15, 0));
 }
 
 #[test]
