@@ -111,6 +111,10 @@
 //!   keys because it is full (fields `max_keys`, `retry_after_ns`; once until a sweep makes
 //!   room again, not once per refusal), and `INFO` when a quota is replaced with `set_quota`
 //!   (fields `limiter`, `interval_ns`, `burst`).
+//! - `serde`: `Serialize` and `Deserialize` for [`Quota`], written
+//!   `{"interval_ns": 100000000, "burst": 5}` and checked on the way in as the constructors
+//!   check it (a zero interval or burst is an error, never a `Quota`), and, with `tower`, for
+//!   [`tower::OnLimit`] (`"reject"`, `"wait"`).
 //!
 //! # Guarantees
 //!

@@ -56,7 +56,21 @@ pub(crate) const MAX_DEPTH_NANOS: u64 = 1 << 62;
 /// assert_eq!(Quota::per_second(1)?.burst(0), Err(ConfigError::ZeroBurst));
 /// Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// # serde
+///
+/// With the `serde` feature a quota is `{"interval_ns": 100000000, "burst": 5}`: the interval
+/// in whole nanoseconds and the burst, exactly what it holds, so a round trip gives back an
+/// equal quota. Deserializing goes through the constructors' checks: a zero interval or burst
+/// is an error ([`ConfigError::ZeroPeriod`], [`ConfigError::ZeroBurst`]), never a `Quota`
+/// that could not have been made, and an interval above [`MAX_REFILL`] is cut to it, as
+/// [`with_period`](Self::with_period) does. Unknown fields are errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "serde_impl::QuotaRepr", into = "serde_impl::QuotaRepr")
+)]
 pub struct Quota {
     interval: u64,
     burst: u32,
@@ -170,6 +184,42 @@ impl Quota {
 
     pub(crate) fn interval_nanos(&self) -> u64 {
         self.interval
+    }
+}
+
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Serialize};
+
+    use super::Quota;
+    use crate::error::ConfigError;
+
+    /// A [`Quota`] as it is written: its two numbers, by name.
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename = "Quota", deny_unknown_fields)]
+    pub(super) struct QuotaRepr {
+        interval_ns: u64,
+        burst: u32,
+    }
+
+    impl From<Quota> for QuotaRepr {
+        fn from(quota: Quota) -> Self {
+            QuotaRepr {
+                interval_ns: quota.interval,
+                burst: quota.burst,
+            }
+        }
+    }
+
+    impl TryFrom<QuotaRepr> for Quota {
+        type Error = ConfigError;
+
+        /// The constructors' checks, so a quota read from a file is one that could be made.
+        fn try_from(repr: QuotaRepr) -> Result<Self, ConfigError> {
+            Quota::with_period(Duration::from_nanos(repr.interval_ns))?.burst(repr.burst)
+        }
     }
 }
 

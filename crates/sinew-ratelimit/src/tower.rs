@@ -51,7 +51,14 @@ use crate::{Denied, KeyedRateLimiter, Quota, RateLimiter};
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What a [`RateLimitService`] does with a request over the limit.
+///
+/// With the `serde` feature it is written `"reject"` or `"wait"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 #[non_exhaustive]
 pub enum OnLimit {
     /// Fail the request at once with a [`Denied`] error (the default).
