@@ -141,6 +141,21 @@ impl<K> Table<K> {
         self.latest
     }
 
+    /// Counts a check's decision for [`KeyedRateLimiter::metrics`], and returns it.
+    fn count(&mut self, decided: Result<(), Denied>) -> Result<(), Denied> {
+        let counts = &mut self.counts;
+        match &decided {
+            Ok(()) => counts.admitted = counts.admitted.wrapping_add(1),
+            Err(denied) => {
+                counts.denied = counts.denied.wrapping_add(1);
+                if denied.is_key_capacity() {
+                    counts.key_capacity_denied = counts.key_capacity_denied.wrapping_add(1);
+                }
+            }
+        }
+        decided
+    }
+
     /// Evicts every key whose bucket has refilled; returns how many went.
     ///
     /// Also decides when this shard is next worth sweeping: when about an eighth of the keys
@@ -336,28 +351,15 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
         let mut table = self.lock_shard(index);
         let now = table.clamp(self.now());
         if let Some((_, tat)) = table.map.find_mut(hash, |(k, _)| k.borrow() == key) {
-            let decided = decide(*tat, now, inc, depth);
-            if let Ok(new_tat) = decided {
-                *tat = new_tat;
-            }
-            let counts = &mut table.counts;
-            return match decided {
-                Ok(_) => {
-                    counts.admitted = counts.admitted.wrapping_add(1);
-                    Ok(())
-                }
-                Err(wait) => {
-                    counts.denied = counts.denied.wrapping_add(1);
-                    Err(Denied::after(wait))
-                }
-            };
+            let decided = decide(*tat, now, inc, depth)
+                .map(|new_tat| *tat = new_tat)
+                .map_err(Denied::after);
+            return table.count(decided);
         }
         // A new key has a full bucket, which holds any `inc <= depth`.
         let new_tat = now.saturating_add(inc);
-        if let Err(denied) = self.make_room(&mut table, index, now) {
-            let counts = &mut table.counts;
-            counts.denied = counts.denied.wrapping_add(1);
-            counts.key_capacity_denied = counts.key_capacity_denied.wrapping_add(1);
+        let room = self.make_room(&mut table, index, now);
+        if let Err(denied) = table.count(room) {
             drop(table);
             #[cfg(feature = "tracing")]
             if self.refusing.raise() {
@@ -365,7 +367,6 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
             }
             return Err(denied);
         }
-        table.counts.admitted = table.counts.admitted.wrapping_add(1);
         table.sweep_at = table.sweep_at.min(new_tat);
         table.earliest = table.earliest.min(new_tat);
         let hasher = &self.hasher;
@@ -435,7 +436,8 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
         Err(Denied::key_capacity(wait))
     }
 
-    /// Sweeps `table` (see [`Table::sweep`]) and uncounts the keys it evicted.
+    /// Sweeps `table` (see [`Table::sweep`]) and uncounts the keys it evicted. (Its `tracing`
+    /// event, if any, is emitted under the shard's lock; sweeps are rare, at most 5 per check.)
     fn sweep(&self, table: &mut Table<K>, now: u64) {
         let freed = table.sweep(now);
         if freed > 0 {
