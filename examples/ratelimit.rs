@@ -141,5 +141,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         service.per_client.len(),
         service.start.elapsed()
     );
+    // The limiters' own counters, as a dashboard would read them. The keyed limiter counts
+    // every check it decided, including the refused retries of `batch`'s waits and requests it
+    // admitted that the backend then refused.
+    let keyed = service.per_client.metrics();
+    let backend = service.backend.metrics();
+    println!(
+        "per-client limiter: {} admitted, {} denied ({} because it was full), {} keys evicted",
+        keyed.admitted, keyed.denied, keyed.key_capacity_denied, keyed.keys_evicted
+    );
+    println!(
+        "backend limiter: {} admitted, {} denied",
+        backend.admitted, backend.denied
+    );
     Ok(())
 }

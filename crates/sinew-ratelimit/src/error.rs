@@ -1,4 +1,5 @@
-//! [`Denied`] and [`CheckNError`]: why a request was not admitted.
+//! Every error of the crate: [`ConfigError`] (a quota or window that is not one),
+//! [`Denied`] and [`CheckNError`] (why a request was not admitted).
 
 use std::fmt;
 use std::time::Duration;
@@ -111,3 +112,38 @@ impl std::error::Error for CheckNError {
         }
     }
 }
+
+/// Why a [`Quota`](crate::Quota) or a [`SlidingWindow`](crate::SlidingWindow) could not be
+/// made: each variant names the setting that is out of range.
+///
+/// Every value of zero is refused rather than read as "unlimited": a limiter that can never
+/// admit anything is a closed gate, not a rate limit, and a silent "zero means no limit" hides
+/// bugs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A quota's rate of zero requests per period: such a limiter would never admit anything.
+    ZeroRate,
+    /// A quota's period of zero: "one request per no time" is not a rate.
+    ZeroPeriod,
+    /// A quota's burst of zero: a bucket that holds no token never admits anything.
+    ZeroBurst,
+    /// A sliding window's limit of zero requests per window admits nothing.
+    ZeroLimit,
+    /// A sliding window of zero length is not a window.
+    ZeroWindow,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConfigError::ZeroRate => "a rate limit of zero requests admits nothing",
+            ConfigError::ZeroPeriod => "a rate limit's period must be longer than zero",
+            ConfigError::ZeroBurst => "a rate limit's burst must be at least 1",
+            ConfigError::ZeroLimit => "a sliding window's limit must be at least 1",
+            ConfigError::ZeroWindow => "a sliding window must be longer than zero",
+        })
+    }
+}
+
+impl std::error::Error for ConfigError {}

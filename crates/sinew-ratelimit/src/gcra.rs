@@ -3,6 +3,7 @@
 use sinew_clock::{Clock, SystemClock};
 
 use crate::error::{CheckNError, Denied};
+use crate::metrics::{Counters, Metrics};
 use crate::quota::{Params, Quota, QuotaCell};
 use crate::sync::{AtomicU64, Ordering};
 
@@ -50,12 +51,16 @@ pub(crate) fn remaining(tat: u64, now: u64, p: Params) -> u32 {
 /// The bucket is kept as GCRA (the generic cell rate algorithm): a single `u64`, the
 /// *theoretical arrival time* (TAT) at which the bucket would be full again, in nanoseconds
 /// since the limiter was made. A check reads the clock and the TAT, and on admission moves the
-/// TAT forward with one compare-exchange. A denial writes nothing, so a flood of rejected
-/// requests does not bounce the cache line between cores.
+/// TAT forward with one compare-exchange. A denial writes nothing to the TAT, so a flood of
+/// rejected requests does not bounce its cache line between cores (each decision is counted
+/// for [`metrics`](Self::metrics) on a cache line of its own).
 ///
 /// All methods take `&self`; `RateLimiter` is `Send + Sync`. Share it with `Arc` (or a
 /// `static`); clones are not provided on purpose, since a clone with its own bucket would be a
 /// second budget.
+///
+/// [`metrics`](Self::metrics) counts admissions and denials, each with one relaxed
+/// `fetch_add` on a cache line of its own (away from the TAT that every check reads).
 ///
 /// # Examples
 ///
@@ -80,6 +85,7 @@ pub struct RateLimiter<C = SystemClock> {
     quota: QuotaCell,
     start: u64,
     clock: C,
+    counters: Counters,
 }
 
 impl RateLimiter {
@@ -141,6 +147,7 @@ impl<C: Clock> RateLimiter<C> {
             quota: QuotaCell::new(quota),
             start,
             clock,
+            counters: Counters::default(),
         }
     }
 
@@ -159,7 +166,9 @@ impl<C: Clock> RateLimiter<C> {
     pub fn check(&self) -> Result<(), Denied> {
         let p = self.quota.load();
         // One token always fits: `interval <= depth` for every quota.
-        self.acquire(self.now(), p.interval, p.depth).map(drop)
+        self.acquire(self.now(), p.interval, p.depth)
+            .map(drop)
+            .inspect_err(|_| self.counters.denied.incr())
     }
 
     /// Takes `n` tokens if all of them are there, otherwise none (`n = 0` always succeeds).
@@ -177,10 +186,13 @@ impl<C: Clock> RateLimiter<C> {
         }
         let p = self.quota.load();
         let inc = cost(p, n)?;
-        self.acquire(self.now(), inc, p.depth)?;
+        self.acquire(self.now(), inc, p.depth)
+            .inspect_err(|_| self.counters.denied.incr())?;
         Ok(())
     }
 
+    /// Takes `inc` nanoseconds of tokens if they are there (counting the admission; the
+    /// caller counts a denial if it is one), or returns the wait.
     #[inline]
     fn acquire(&self, now: u64, inc: u64, depth: u64) -> Result<u64, Denied> {
         let mut tat = self.tat.load(Ordering::Relaxed);
@@ -192,15 +204,25 @@ impl<C: Clock> RateLimiter<C> {
                 .tat
                 .compare_exchange_weak(tat, new_tat, Ordering::Relaxed, Ordering::Relaxed)
             {
-                Ok(_) => return Ok(new_tat),
+                Ok(_) => {
+                    self.counters.admitted.incr();
+                    return Ok(new_tat);
+                }
                 Err(actual) => tat = actual,
             }
         }
     }
 
+    /// Counts a waiter's admission (its reservation is due and it keeps its tokens).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn count_admitted(&self) {
+        self.counters.admitted.incr();
+    }
+
     /// Takes `n` tokens now (as [`check_n`](Self::check_n)) and returns their [`Ticket`],
-    /// for a later [`refund`](Self::refund).
-    #[cfg(any(feature = "tokio", all(test, sinew_loom)))]
+    /// for a later [`refund`](Self::refund). A denial is not counted: the caller waits
+    /// instead.
+    #[cfg(any(feature = "tower", all(test, sinew_loom)))]
     pub(crate) fn take_n(&self, n: u32) -> Result<Ticket, CheckNError> {
         let p = self.quota.load();
         let cost = cost(p, n)?;
@@ -282,6 +304,28 @@ impl<C: Clock> RateLimiter<C> {
         self.quota.quota()
     }
 
+    /// Admissions and denials since the limiter was made (see [`Metrics`] for what counts).
+    ///
+    /// Each count is exact (one `fetch_add` per decision); the two are read one after the
+    /// other, so under concurrent checks they may be from instants a few decisions apart.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sinew_ratelimit::{ManualClock, Quota, RateLimiter};
+    ///
+    /// let clock = ManualClock::new(Duration::from_secs(1));
+    /// let limiter = RateLimiter::with_clock(Quota::per_second(10)?.burst(2)?, clock);
+    /// for _ in 0..3 {
+    ///     let _ = limiter.check();
+    /// }
+    /// let m = limiter.metrics();
+    /// assert_eq!((m.admitted, m.denied), (2, 1));
+    /// Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn metrics(&self) -> Metrics {
+        self.counters.snapshot()
+    }
+
     /// Replaces the quota; checks never wait for it (concurrent `set_quota` calls take turns
     /// on a writer-only mutex). Checks running meanwhile use either the old or the
     /// new quota, never a mix of the two. Tokens already taken stay taken (the TAT is kept), so
@@ -289,6 +333,7 @@ impl<C: Clock> RateLimiter<C> {
     /// makes the extra tokens available at once.
     pub fn set_quota(&self, quota: Quota) {
         self.quota.set(quota);
+        crate::events::quota_changed("RateLimiter", quota);
     }
 
     /// Refills the bucket (forgets every token taken).

@@ -9,8 +9,12 @@ use hashbrown::HashTable;
 use sinew_clock::{Clock, SystemClock};
 
 use crate::error::{CheckNError, Denied};
+use crate::events;
 use crate::gcra::{cost, decide, remaining};
+use crate::metrics::KeyedMetrics;
 use crate::quota::{Quota, QuotaCell};
+#[cfg(feature = "tracing")]
+use crate::sync::Flag;
 use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, lock, try_lock};
 
 /// Per-shard shares to choose from: 7/8 of a power of two, the most keys a hashbrown table of
@@ -62,6 +66,12 @@ const MAX_SHARDS: usize = 4096;
 ///
 /// [`RateLimiter`]: crate::RateLimiter
 ///
+/// # Metrics
+///
+/// [`metrics`](Self::metrics) counts admissions, denials, evicted keys and key-capacity
+/// denials. Each shard counts its own, in plain integers under the lock a check already holds
+/// (no atomic operation, no shared cache line); `metrics` adds them up shard by shard.
+///
 /// # Examples
 ///
 /// ```
@@ -90,6 +100,10 @@ pub struct KeyedRateLimiter<K, C = SystemClock, S = RandomState> {
     hasher: S,
     clock: C,
     start: u64,
+    /// Raised by the key-capacity denial that emitted its `tracing` event, lowered when a
+    /// sweep makes room: one event per episode of refusing new keys, not one per refusal.
+    #[cfg(feature = "tracing")]
+    refusing: Flag,
 }
 
 /// One lock and table, on its own cache lines.
@@ -111,6 +125,8 @@ struct Table<K> {
     /// to it: an evicted key's TAT is forgotten, so without the clamp an earlier clock
     /// reading would find it "new" and refill it (see [`Table::clamp`]).
     latest: u64,
+    /// This shard's share of [`KeyedRateLimiter::metrics`].
+    counts: KeyedMetrics,
 }
 
 impl<K> Table<K> {
@@ -123,6 +139,21 @@ impl<K> Table<K> {
     fn clamp(&mut self, now: u64) -> u64 {
         self.latest = self.latest.max(now);
         self.latest
+    }
+
+    /// Counts a check's decision for [`KeyedRateLimiter::metrics`], and returns it.
+    fn count(&mut self, decided: Result<(), Denied>) -> Result<(), Denied> {
+        let counts = &mut self.counts;
+        match &decided {
+            Ok(()) => counts.admitted = counts.admitted.wrapping_add(1),
+            Err(denied) => {
+                counts.denied = counts.denied.wrapping_add(1);
+                if denied.is_key_capacity() {
+                    counts.key_capacity_denied = counts.key_capacity_denied.wrapping_add(1);
+                }
+            }
+        }
+        decided
     }
 
     /// Evicts every key whose bucket has refilled; returns how many went.
@@ -155,7 +186,9 @@ impl<K> Table<K> {
         // The second smallest of 16 samples: about the 1/8 quantile.
         self.sweep_at = if taken >= 2 { samples[1] } else { samples[0] };
         self.earliest = earliest;
-        before - self.map.len()
+        let evicted = before - self.map.len();
+        self.counts.keys_evicted = self.counts.keys_evicted.wrapping_add(evicted as u64);
+        evicted
     }
 }
 
@@ -228,6 +261,7 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
                         sweep_at: u64::MAX,
                         earliest: u64::MAX,
                         latest: 0,
+                        counts: KeyedMetrics::default(),
                     }),
                 })
                 .collect(),
@@ -239,6 +273,8 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
             hasher,
             clock,
             start,
+            #[cfg(feature = "tracing")]
+            refusing: Flag::default(),
         }
     }
 
@@ -315,12 +351,22 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
         let mut table = self.lock_shard(index);
         let now = table.clamp(self.now());
         if let Some((_, tat)) = table.map.find_mut(hash, |(k, _)| k.borrow() == key) {
-            *tat = decide(*tat, now, inc, depth).map_err(Denied::after)?;
-            return Ok(());
+            let decided = decide(*tat, now, inc, depth)
+                .map(|new_tat| *tat = new_tat)
+                .map_err(Denied::after);
+            return table.count(decided);
         }
         // A new key has a full bucket, which holds any `inc <= depth`.
         let new_tat = now.saturating_add(inc);
-        self.make_room(&mut table, index, now)?;
+        let room = self.make_room(&mut table, index, now);
+        if let Err(denied) = table.count(room) {
+            drop(table);
+            #[cfg(feature = "tracing")]
+            if self.refusing.raise() {
+                events::key_capacity_reached(self.max_keys, denied.retry_after());
+            }
+            return Err(denied);
+        }
         table.sweep_at = table.sweep_at.min(new_tat);
         table.earliest = table.earliest.min(new_tat);
         let hasher = &self.hasher;
@@ -336,8 +382,7 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
         // Before the table grows, drop the keys that have refilled: steady churn then reuses
         // the table instead of doubling it.
         if table.map.len() == table.map.capacity() && now >= table.sweep_at {
-            let freed = table.sweep(now);
-            self.len.fetch_sub(freed, Ordering::Relaxed);
+            self.sweep(table, now);
         }
         if self.reserve(table) {
             return Ok(());
@@ -347,8 +392,7 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
         let mut early_sweep = true;
         if now >= table.sweep_at || now >= table.earliest {
             early_sweep = now >= table.sweep_at;
-            let freed = table.sweep(now);
-            self.len.fetch_sub(freed, Ordering::Relaxed);
+            self.sweep(table, now);
             if self.reserve(table) {
                 return Ok(());
             }
@@ -374,8 +418,7 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
                 let scheduled = now >= other_table.sweep_at;
                 if scheduled || (early_sweep && now >= other_table.earliest) {
                     early_sweep &= scheduled;
-                    let freed = other_table.sweep(now);
-                    self.len.fetch_sub(freed, Ordering::Relaxed);
+                    self.sweep(&mut other_table, now);
                 }
                 wait_until = wait_until.min(other_table.earliest);
                 drop(other_table);
@@ -391,6 +434,24 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
             wait_until.saturating_sub(now).max(1)
         };
         Err(Denied::key_capacity(wait))
+    }
+
+    /// Sweeps `table` (see [`Table::sweep`]) and uncounts the keys it evicted. (Its `tracing`
+    /// event, if any, is emitted under the shard's lock; sweeps are rare, at most 5 per check.)
+    fn sweep(&self, table: &mut Table<K>, now: u64) {
+        let freed = table.sweep(now);
+        if freed > 0 {
+            let before = self.len.fetch_sub(freed, Ordering::Relaxed);
+            self.made_room(freed, before.saturating_sub(freed));
+        }
+    }
+
+    /// Bookkeeping after `freed` keys were evicted, leaving `keys`: the event, and the end of
+    /// an episode of refusing new keys.
+    fn made_room(&self, freed: usize, keys: usize) {
+        #[cfg(feature = "tracing")]
+        self.refusing.lower();
+        events::keys_evicted(freed, keys);
     }
 
     /// Counts one more key if both the limiter and this shard have room.
@@ -467,6 +528,10 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
                 table.map.shrink_to_fit(|(k, _)| hasher.hash_one(k));
             }
         }
+        if total > 0 {
+            // One event for the whole pass, not one per shard.
+            self.made_room(total, self.len());
+        }
         total
     }
 
@@ -474,6 +539,7 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> KeyedRateLimiter<K, C, S> {
     /// [`RateLimiter::set_quota`](crate::RateLimiter::set_quota)).
     pub fn set_quota(&self, quota: Quota) {
         self.quota.set(quota);
+        events::quota_changed("KeyedRateLimiter", quota);
     }
 }
 
@@ -493,6 +559,33 @@ impl<K, C, S> KeyedRateLimiter<K, C, S> {
             .iter()
             .map(|shard| lock(&shard.table).map.len())
             .sum()
+    }
+
+    /// Admissions, denials, evicted keys and key-capacity denials since the limiter was made
+    /// (see [`KeyedMetrics`] for what counts).
+    ///
+    /// Locks each shard in turn (as a check does, briefly) to add up its counts, so it costs
+    /// `O(shards)`; under concurrent checks the sum mixes shards read at slightly different
+    /// instants, each of them exact.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sinew_ratelimit::{KeyedRateLimiter, ManualClock, Quota};
+    ///
+    /// let clock = ManualClock::new(Duration::from_secs(1));
+    /// let limiter = KeyedRateLimiter::with_clock(Quota::per_second(1)?, 1, clock);
+    /// limiter.check_key("alice")?;
+    /// assert!(limiter.check_key("alice").is_err()); // her bucket is empty
+    /// assert!(limiter.check_key("bob").unwrap_err().is_key_capacity()); // no room for him
+    /// let m = limiter.metrics();
+    /// assert_eq!((m.admitted, m.denied, m.key_capacity_denied), (1, 2, 1));
+    /// Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn metrics(&self) -> KeyedMetrics {
+        self.shards
+            .iter()
+            .map(|shard| lock(&shard.table).counts)
+            .fold(KeyedMetrics::default(), KeyedMetrics::add)
     }
 
     /// True if no key is tracked.
@@ -530,6 +623,13 @@ mod tests {
     use super::*;
     use sinew_clock::ManualClock;
     use std::time::Duration;
+
+    /// The per-shard counts fit in the shard's own 128 bytes: counting costs no memory.
+    #[test]
+    fn a_shard_is_two_cache_lines() {
+        assert_eq!(std::mem::size_of::<Shard<u64>>(), 128);
+        assert_eq!(std::mem::size_of::<Shard<String>>(), 128);
+    }
 
     #[test]
     fn shard_sizing() {

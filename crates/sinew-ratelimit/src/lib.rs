@@ -2,7 +2,7 @@
 //! keyed limiters in bounded memory, a sliding-window limiter, async waiting and a tower layer.
 //!
 //! - [`Quota`]: a rate and a burst (`Quota::per_second(10)?.burst(5)?`). Misuse (a zero rate,
-//!   period or burst) is a [`QuotaError`], not a panic.
+//!   period or burst) is a [`ConfigError`], not a panic.
 //! - [`RateLimiter`]: one token bucket shared by all callers. `check`, `check_n`
 //!   (all-or-nothing), `peek`, `remaining`, `set_quota` at run time; every method takes
 //!   `&self`, and a denial says exactly how long to wait ([`Denied::retry_after`]).
@@ -10,9 +10,13 @@
 //!   number of keys; refilled keys are evicted incrementally.
 //! - [`SlidingWindow`]: the sliding-window-counter algorithm, with the same `check` API, for
 //!   designs that specify "N requests per window".
+//! - `metrics()` on each of them: admissions and denials (and, for the keyed limiter, keys
+//!   evicted and new keys refused for capacity) since it was made, as a small `Copy`
+//!   snapshot ([`Metrics`], [`KeyedMetrics`]).
 //! - `tokio` feature: [`RateLimiter::until_ready`] and friends wait without polling.
-//! - `tower` feature: [`RateLimitLayer`] (whose clones share one budget) and
-//!   [`KeyedRateLimitLayer`].
+//! - `tower` feature: the [`tower`] module, with
+//!   [`tower::RateLimitLayer`] (whose clones share one budget) and
+//!   [`tower::KeyedRateLimitLayer`].
 //!
 //! # How it works
 //!
@@ -21,7 +25,7 @@
 //! arrival time* `TAT` (when the bucket will next be full), and admit a request costing `n`
 //! tokens at time `t` iff `max(TAT, t) + n·T ≤ t + B·T`, then set `TAT = max(TAT, t) + n·T`.
 //! That is one `u64` of nanoseconds, updated with one compare-exchange; a denial computes
-//! `retry_after = max(TAT, t) + n·T − (t + B·T)` and writes nothing.
+//! `retry_after = max(TAT, t) + n·T − (t + B·T)` and leaves the TAT as it was.
 //!
 //! # Examples
 //!
@@ -59,7 +63,7 @@
 //! | | [`RateLimiter`] | [`KeyedRateLimiter`] | [`SlidingWindow`] |
 //! |---|---|---|---|
 //! | state | one `AtomicU64` | `u64` per key in sharded tables | three counters |
-//! | check | lock-free, one CAS on admit, no write on deny | one short lock per shard | one short lock |
+//! | check | lock-free, one CAS on admit, no write to the TAT on deny | one short lock per shard | one short lock |
 //! | burst | configurable | configurable | equals the limit |
 //! | `retry_after` | exact | exact | exact |
 //!
@@ -95,10 +99,22 @@
 //!   waiter blocks nobody; optional jitter), [`KeyedRateLimiter::until_key_ready`] and
 //!   [`TokioClock`], a [`Clock`] on tokio's time, so `#[tokio::test(start_paused = true)]`
 //!   tests run instantly.
-//! - `tower`: [`RateLimitLayer`] and [`KeyedRateLimitLayer`] (implies `tokio`).
+//! - `tower`: the [`tower`] module: [`tower::RateLimitLayer`] and
+//!   [`tower::KeyedRateLimitLayer`], layers over a shared `Arc` of a limiter (implies `tokio`).
 //! - `quanta`: [`QuantaClock`], a nanosecond clock read from the CPU's time-stamp counter
 //!   through the `quanta` crate (governor's default clock), cheaper per read than
 //!   [`SystemClock`].
+//! - `tracing`: `tracing` events (target `sinew_ratelimit`) on state changes, never on an
+//!   ordinary admission or denial: `DEBUG` when a [`KeyedRateLimiter`] evicts refilled keys
+//!   (fields `evicted`, `keys`; one event per sweep, one per
+//!   [`evict_refilled`](KeyedRateLimiter::evict_refilled)), `WARN` when it starts refusing new
+//!   keys because it is full (fields `max_keys`, `retry_after_ns`; once until a sweep makes
+//!   room again, not once per refusal), and `INFO` when a quota is replaced with `set_quota`
+//!   (fields `limiter`, `interval_ns`, `burst`).
+//! - `serde`: `Serialize` and `Deserialize` for [`Quota`], written
+//!   `{"interval_ns": 100000000, "burst": 5}` and checked on the way in as the constructors
+//!   check it (a zero interval or burst is an error, never a `Quota`), and, with `tower`, for
+//!   [`tower::OnLimit`] (`"reject"`, `"wait"`).
 //!
 //! # Guarantees
 //!
@@ -120,6 +136,11 @@
 //!   it has refilled, so its cost per evicted key is constant.
 //! - **Bounded memory** for [`KeyedRateLimiter`]: at most `max_keys` keys, each costing the key
 //!   plus a `u64` and a control byte over the table's load factor.
+//! - **Counters.** Each count in `metrics()` is exact: a [`RateLimiter`] counts with one
+//!   relaxed `fetch_add` per decision on a cache line away from its TAT; the keyed limiter
+//!   and the sliding window count in plain integers under the lock a check already holds. A
+//!   snapshot reads its fields one after another (the keyed one shard by shard), so under
+//!   concurrent checks it may mix instants a few decisions apart.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -131,15 +152,18 @@
 )]
 
 mod error;
+mod events;
 mod gcra;
 mod keyed;
-#[cfg(feature = "tower")]
-mod layer;
+mod metrics;
 #[cfg(feature = "quanta")]
 mod quanta_clock;
 mod quota;
 mod sliding;
 mod sync;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
 #[cfg(feature = "tokio")]
 mod wait;
 
@@ -149,20 +173,15 @@ mod wait;
 #[doc = include_str!("../README.md")]
 mod readme {}
 
-pub use error::{CheckNError, Denied};
+pub use error::{CheckNError, ConfigError, Denied};
 pub use gcra::RateLimiter;
 pub use keyed::KeyedRateLimiter;
-pub use quota::{MAX_REFILL, Quota, QuotaError};
-pub use sliding::{SlidingWindow, WindowError};
+pub use metrics::{KeyedMetrics, Metrics};
+pub use quota::{MAX_REFILL, Quota};
+pub use sliding::SlidingWindow;
 
 pub use sinew_clock::{CachedClock, Clock, ManualClock, SystemClock};
 
-#[cfg(feature = "tower")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-pub use layer::{
-    BoxError, KeyedRateLimitLayer, KeyedRateLimitService, OnLimit, RateLimitLayer,
-    RateLimitService, ResponseFuture,
-};
 #[cfg(feature = "quanta")]
 #[cfg_attr(docsrs, doc(cfg(feature = "quanta")))]
 pub use quanta_clock::QuantaClock;

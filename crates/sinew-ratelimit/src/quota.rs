@@ -1,8 +1,8 @@
 //! [`Quota`]: a rate and a burst, and the lock-free cell a limiter keeps it in.
 
-use std::fmt;
 use std::time::Duration;
 
+use crate::error::ConfigError;
 use crate::sync::{AtomicU64, Mutex, Ordering, fence, lock};
 
 const NANOS_PER_SEC: u64 = 1_000_000_000;
@@ -35,14 +35,14 @@ pub(crate) const MAX_DEPTH_NANOS: u64 = 1 << 62;
 ///
 /// A zero rate, a zero period or a zero burst is not a quota: a limiter that can never admit
 /// anything is a closed gate, not a rate limit, and a silent "zero means unlimited" hides bugs.
-/// Every constructor returns `Result<Quota, QuotaError>`, so misuse is reported where it
+/// Every constructor returns `Result<Quota, ConfigError>`, so misuse is reported where it
 /// happens.
 ///
 /// # Examples
 ///
 /// ```
 /// use std::time::Duration;
-/// use sinew_ratelimit::{Quota, QuotaError};
+/// use sinew_ratelimit::{ConfigError, Quota};
 ///
 /// let q = Quota::per_second(10)?.burst(5)?;
 /// assert_eq!(q.interval(), Duration::from_millis(100));
@@ -52,47 +52,37 @@ pub(crate) const MAX_DEPTH_NANOS: u64 = 1 << 62;
 /// assert_eq!(Quota::per_second(10)?.burst_size(), 10);
 /// assert_eq!(Quota::per_minute(30)?.burst_size(), 1);
 ///
-/// assert_eq!(Quota::per_second(0), Err(QuotaError::ZeroRate));
-/// assert_eq!(Quota::per_second(1)?.burst(0), Err(QuotaError::ZeroBurst));
+/// assert_eq!(Quota::per_second(0), Err(ConfigError::ZeroRate));
+/// assert_eq!(Quota::per_second(1)?.burst(0), Err(ConfigError::ZeroBurst));
 /// Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// # serde
+///
+/// With the `serde` feature a quota is `{"interval_ns": 100000000, "burst": 5}`: the interval
+/// in whole nanoseconds and the burst, exactly what it holds, so a round trip gives back an
+/// equal quota. Deserializing goes through the constructors' checks: a zero interval or burst
+/// is an error ([`ConfigError::ZeroPeriod`], [`ConfigError::ZeroBurst`]), never a `Quota`
+/// that could not have been made, and an interval above [`MAX_REFILL`] is cut to it, as
+/// [`with_period`](Self::with_period) does. Unknown fields are errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "serde_impl::QuotaRepr", into = "serde_impl::QuotaRepr")
+)]
 pub struct Quota {
     interval: u64,
     burst: u32,
 }
-
-/// Why a [`Quota`] could not be made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum QuotaError {
-    /// A rate of zero requests per period: such a limiter would never admit anything.
-    ZeroRate,
-    /// A period of zero: "one request per no time" is not a rate.
-    ZeroPeriod,
-    /// A burst of zero: a bucket that holds no token never admits anything.
-    ZeroBurst,
-}
-
-impl fmt::Display for QuotaError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            QuotaError::ZeroRate => "a rate limit of zero requests admits nothing",
-            QuotaError::ZeroPeriod => "a rate limit's period must be longer than zero",
-            QuotaError::ZeroBurst => "a rate limit's burst must be at least 1",
-        })
-    }
-}
-
-impl std::error::Error for QuotaError {}
 
 impl Quota {
     /// `n` requests per second; burst `n`.
     ///
     /// # Errors
     ///
-    /// [`QuotaError::ZeroRate`] if `n` is 0.
-    pub fn per_second(n: u32) -> Result<Quota, QuotaError> {
+    /// [`ConfigError::ZeroRate`] if `n` is 0.
+    pub fn per_second(n: u32) -> Result<Quota, ConfigError> {
         Self::per(n, NANOS_PER_SEC)
     }
 
@@ -100,8 +90,8 @@ impl Quota {
     ///
     /// # Errors
     ///
-    /// [`QuotaError::ZeroRate`] if `n` is 0.
-    pub fn per_minute(n: u32) -> Result<Quota, QuotaError> {
+    /// [`ConfigError::ZeroRate`] if `n` is 0.
+    pub fn per_minute(n: u32) -> Result<Quota, ConfigError> {
         Self::per(n, 60 * NANOS_PER_SEC)
     }
 
@@ -109,8 +99,8 @@ impl Quota {
     ///
     /// # Errors
     ///
-    /// [`QuotaError::ZeroRate`] if `n` is 0.
-    pub fn per_hour(n: u32) -> Result<Quota, QuotaError> {
+    /// [`ConfigError::ZeroRate`] if `n` is 0.
+    pub fn per_hour(n: u32) -> Result<Quota, ConfigError> {
         Self::per(n, 3600 * NANOS_PER_SEC)
     }
 
@@ -118,10 +108,10 @@ impl Quota {
     ///
     /// # Errors
     ///
-    /// [`QuotaError::ZeroPeriod`] if `period` is zero.
-    pub fn with_period(period: Duration) -> Result<Quota, QuotaError> {
+    /// [`ConfigError::ZeroPeriod`] if `period` is zero.
+    pub fn with_period(period: Duration) -> Result<Quota, ConfigError> {
         if period.is_zero() {
-            return Err(QuotaError::ZeroPeriod);
+            return Err(ConfigError::ZeroPeriod);
         }
         // Sub-nanosecond periods round up to 1 ns; huge ones are cut to the refill bound.
         let nanos = u64::try_from(period.as_nanos()).unwrap_or(u64::MAX);
@@ -134,9 +124,9 @@ impl Quota {
     }
 
     /// `n` requests per `period_nanos`, with one second's worth of burst.
-    fn per(n: u32, period_nanos: u64) -> Result<Quota, QuotaError> {
+    fn per(n: u32, period_nanos: u64) -> Result<Quota, ConfigError> {
         if n == 0 {
-            return Err(QuotaError::ZeroRate);
+            return Err(ConfigError::ZeroRate);
         }
         let n64 = u64::from(n);
         let interval = period_nanos.div_ceil(n64).clamp(1, MAX_DEPTH_NANOS);
@@ -153,10 +143,10 @@ impl Quota {
     ///
     /// # Errors
     ///
-    /// [`QuotaError::ZeroBurst`] if `burst` is 0.
-    pub fn burst(self, burst: u32) -> Result<Quota, QuotaError> {
+    /// [`ConfigError::ZeroBurst`] if `burst` is 0.
+    pub fn burst(self, burst: u32) -> Result<Quota, ConfigError> {
         if burst == 0 {
-            return Err(QuotaError::ZeroBurst);
+            return Err(ConfigError::ZeroBurst);
         }
         Ok(Quota { burst, ..self })
     }
@@ -194,6 +184,42 @@ impl Quota {
 
     pub(crate) fn interval_nanos(&self) -> u64 {
         self.interval
+    }
+}
+
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Serialize};
+
+    use super::Quota;
+    use crate::error::ConfigError;
+
+    /// A [`Quota`] as it is written: its two numbers, by name.
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename = "Quota", deny_unknown_fields)]
+    pub(super) struct QuotaRepr {
+        interval_ns: u64,
+        burst: u32,
+    }
+
+    impl From<Quota> for QuotaRepr {
+        fn from(quota: Quota) -> Self {
+            QuotaRepr {
+                interval_ns: quota.interval,
+                burst: quota.burst,
+            }
+        }
+    }
+
+    impl TryFrom<QuotaRepr> for Quota {
+        type Error = ConfigError;
+
+        /// The constructors' checks, so a quota read from a file is one that could be made.
+        fn try_from(repr: QuotaRepr) -> Result<Self, ConfigError> {
+            Quota::with_period(Duration::from_nanos(repr.interval_ns))?.burst(repr.burst)
+        }
     }
 }
 
@@ -369,12 +395,12 @@ mod tests {
         );
         assert_eq!(
             Quota::with_period(Duration::from_nanos(0)),
-            Err(QuotaError::ZeroPeriod)
+            Err(ConfigError::ZeroPeriod)
         );
-        assert_eq!(Quota::per_minute(0), Err(QuotaError::ZeroRate));
-        assert_eq!(Quota::per_hour(0), Err(QuotaError::ZeroRate));
-        assert_eq!(q.burst(0), Err(QuotaError::ZeroBurst));
-        assert!(!QuotaError::ZeroBurst.to_string().is_empty());
+        assert_eq!(Quota::per_minute(0), Err(ConfigError::ZeroRate));
+        assert_eq!(Quota::per_hour(0), Err(ConfigError::ZeroRate));
+        assert_eq!(q.burst(0), Err(ConfigError::ZeroBurst));
+        assert!(!ConfigError::ZeroBurst.to_string().is_empty());
     }
 
     #[test]

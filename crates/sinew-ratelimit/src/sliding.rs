@@ -1,34 +1,13 @@
 //! [`SlidingWindow`]: the sliding-window-counter limiter.
 
-use std::fmt;
 use std::time::Duration;
 
 use sinew_clock::{Clock, SystemClock};
 
-use crate::error::{CheckNError, Denied};
+use crate::error::{CheckNError, ConfigError, Denied};
+use crate::metrics::Metrics;
 use crate::quota::MAX_DEPTH_NANOS;
 use crate::sync::{Mutex, lock};
-
-/// Why a [`SlidingWindow`] could not be made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum WindowError {
-    /// A limit of zero requests per window admits nothing.
-    ZeroLimit,
-    /// A window of zero length is not a window.
-    ZeroWindow,
-}
-
-impl fmt::Display for WindowError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            WindowError::ZeroLimit => "a sliding window's limit must be at least 1",
-            WindowError::ZeroWindow => "a sliding window must be longer than zero",
-        })
-    }
-}
-
-impl std::error::Error for WindowError {}
 
 /// At most `limit` requests in any window of length `window`, approximated from two counters:
 /// the requests counted in the current fixed window and in the previous one, the previous
@@ -79,6 +58,8 @@ struct State {
     current: u64,
     /// Latest time seen, so a clock moving backwards cannot reopen a window.
     latest: u64,
+    /// Decisions so far, counted under the lock a check holds anyway.
+    counts: Metrics,
 }
 
 impl SlidingWindow {
@@ -86,8 +67,8 @@ impl SlidingWindow {
     ///
     /// # Errors
     ///
-    /// [`WindowError`] for a zero limit or a zero window.
-    pub fn new(limit: u32, window: Duration) -> Result<Self, WindowError> {
+    /// [`ConfigError::ZeroLimit`] for a zero limit, [`ConfigError::ZeroWindow`] for a zero window.
+    pub fn new(limit: u32, window: Duration) -> Result<Self, ConfigError> {
         Self::with_clock(limit, window, SystemClock)
     }
 }
@@ -99,13 +80,13 @@ impl<C: Clock> SlidingWindow<C> {
     ///
     /// # Errors
     ///
-    /// [`WindowError`] for a zero limit or a zero window.
-    pub fn with_clock(limit: u32, window: Duration, clock: C) -> Result<Self, WindowError> {
+    /// [`ConfigError::ZeroLimit`] for a zero limit, [`ConfigError::ZeroWindow`] for a zero window.
+    pub fn with_clock(limit: u32, window: Duration, clock: C) -> Result<Self, ConfigError> {
         if limit == 0 {
-            return Err(WindowError::ZeroLimit);
+            return Err(ConfigError::ZeroLimit);
         }
         if window.is_zero() {
-            return Err(WindowError::ZeroWindow);
+            return Err(ConfigError::ZeroWindow);
         }
         // Cut to MAX_REFILL, so the longest wait (two windows) fits in u64 nanoseconds.
         let window = u64::try_from(window.as_nanos())
@@ -120,6 +101,7 @@ impl<C: Clock> SlidingWindow<C> {
                 previous: 0,
                 current: 0,
                 latest: 0,
+                counts: Metrics::default(),
             }),
             start,
             clock,
@@ -163,6 +145,25 @@ impl<C: Clock> SlidingWindow<C> {
     pub fn peek_n(&self, n: u32) -> Result<(), CheckNError> {
         self.capacity(n)?;
         Ok(self.acquire(n, false)?)
+    }
+
+    /// Admissions and denials since the window was made (see [`Metrics`] for what counts).
+    /// Counted under the window's lock, so the snapshot is exact.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sinew_ratelimit::{ManualClock, SlidingWindow};
+    ///
+    /// let clock = ManualClock::new(Duration::from_secs(60));
+    /// let window = SlidingWindow::with_clock(2, Duration::from_secs(1), clock)?;
+    /// window.check_n(2)?;
+    /// assert!(window.check().is_err());
+    /// let m = window.metrics();
+    /// assert_eq!((m.admitted, m.denied), (1, 1));
+    /// Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn metrics(&self) -> Metrics {
+        lock(&self.state).counts
     }
 
     /// The configured limit per window.
@@ -210,12 +211,18 @@ impl<C: Clock> SlidingWindow<C> {
             n,
         ) {
             0 => {
-                if take {
+                if take && n > 0 {
                     state.current += u64::from(n);
+                    state.counts.admitted = state.counts.admitted.wrapping_add(1);
                 }
                 Ok(())
             }
-            wait => Err(Denied::after(wait)),
+            wait => {
+                if take {
+                    state.counts.denied = state.counts.denied.wrapping_add(1);
+                }
+                Err(Denied::after(wait))
+            }
         }
     }
 }
@@ -272,11 +279,11 @@ mod tests {
         let c = ManualClock::new(Duration::ZERO);
         assert_eq!(
             SlidingWindow::with_clock(0, Duration::from_secs(1), c.clone()).err(),
-            Some(WindowError::ZeroLimit)
+            Some(ConfigError::ZeroLimit)
         );
         assert_eq!(
             SlidingWindow::with_clock(1, Duration::ZERO, c).err(),
-            Some(WindowError::ZeroWindow)
+            Some(ConfigError::ZeroWindow)
         );
     }
 

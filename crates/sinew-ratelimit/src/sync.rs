@@ -36,3 +36,44 @@ pub(crate) fn try_lock<T>(mutex: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
         Err(TryLockError::WouldBlock) => None,
     }
 }
+
+/// A statistics counter behind `metrics()`: one relaxed `fetch_add` per count, exact (no
+/// increment is lost), wrapping at 2^64.
+///
+/// std's atomic under loom too, on purpose: no protocol of this crate reads a counter to
+/// decide anything, so loom has nothing to check in them, and keeping them out of its model
+/// leaves the models' state space (and run time) as it was.
+#[derive(Debug, Default)]
+pub(crate) struct Counter(std::sync::atomic::AtomicU64);
+
+impl Counter {
+    /// Counts one.
+    #[inline]
+    pub(crate) fn incr(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The count so far.
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// A flag that only decides whether to emit a `tracing` event (never an admission), so, like
+/// [`Counter`], std's atomic under loom too.
+#[cfg(feature = "tracing")]
+#[derive(Debug, Default)]
+pub(crate) struct Flag(std::sync::atomic::AtomicBool);
+
+#[cfg(feature = "tracing")]
+impl Flag {
+    /// Raises the flag; true if it was down.
+    pub(crate) fn raise(&self) -> bool {
+        !self.0.swap(true, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Lowers the flag.
+    pub(crate) fn lower(&self) {
+        self.0.store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+}

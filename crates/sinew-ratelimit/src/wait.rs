@@ -223,6 +223,7 @@ impl<C: Clock> RateLimiter<C> {
         }
         let (ticket, wait) = self.reserve(n)?;
         if wait == 0 {
+            self.count_admitted();
             return Ok(ticket);
         }
         let mut reservation = Reservation {
@@ -233,6 +234,7 @@ impl<C: Clock> RateLimiter<C> {
         tokio::time::sleep(sleep).await;
         // Completed: the tokens are the caller's now.
         reservation.ticket = None;
+        self.count_admitted();
         Ok(ticket)
     }
 }

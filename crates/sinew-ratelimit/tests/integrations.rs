@@ -6,9 +6,9 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sinew_ratelimit::tower::{KeyedRateLimitLayer, OnLimit, RateLimitLayer};
 use sinew_ratelimit::{
-    CheckNError, Denied, KeyedRateLimitLayer, KeyedRateLimiter, OnLimit, Quota, RateLimitLayer,
-    RateLimiter, SlidingWindow, TokioClock,
+    CheckNError, Denied, KeyedRateLimiter, Quota, RateLimiter, SlidingWindow, TokioClock,
 };
 use tokio::time::Instant;
 use tower::{Layer, Service, ServiceExt, service_fn};
@@ -38,6 +38,10 @@ async fn until_ready_sleeps_exactly_the_wait() {
             capacity: 5
         })
     );
+    // Each completed wait is one admission; a waiter is never counted as denied, and a request
+    // that can never fit is not counted.
+    let m = l.metrics();
+    assert_eq!((m.admitted, m.denied), (9, 0));
 }
 
 #[tokio::test(start_paused = true)]
@@ -51,6 +55,9 @@ async fn until_ready_is_cancel_safe() {
     tokio::time::advance(Duration::from_millis(50)).await;
     assert_eq!(l.remaining(), 1);
     assert_eq!(l.check(), Ok(()));
+    // The cancelled wait never completed: not an admission.
+    let m = l.metrics();
+    assert_eq!((m.admitted, m.denied), (2, 0));
 }
 
 #[tokio::test(start_paused = true)]
@@ -187,7 +194,7 @@ async fn abandoned_waiting_service_blocks_nobody() {
         Quota::per_second(10).unwrap().burst(1).unwrap(),
         TokioClock::new(),
     ));
-    let layer = RateLimitLayer::from_limiter(Arc::clone(&limiter)).on_limit(OnLimit::Wait);
+    let layer = RateLimitLayer::new(Arc::clone(&limiter)).on_limit(OnLimit::Wait);
     let mut kept = layer.layer(echo());
     let mut other = layer.layer(echo());
     assert_eq!(kept.ready().await.unwrap().call(1).await.unwrap(), 1);
@@ -297,7 +304,7 @@ async fn dropped_waiter_refunds_its_reservation() {
 #[tokio::test(start_paused = true)]
 async fn wait_mode_refunds_the_token_of_a_service_dropped_before_its_call() {
     let limiter = Arc::new(RateLimiter::with_clock(quota(), TokioClock::new()));
-    let layer = RateLimitLayer::from_limiter(Arc::clone(&limiter)).on_limit(OnLimit::Wait);
+    let layer = RateLimitLayer::new(Arc::clone(&limiter)).on_limit(OnLimit::Wait);
     let mut svc = layer.layer(echo());
     svc.ready().await.unwrap();
     assert_eq!(limiter.remaining(), 4);
@@ -337,7 +344,7 @@ impl Service<u32> for Broken {
 #[tokio::test(start_paused = true)]
 async fn wait_mode_refunds_the_token_when_the_inner_service_fails() {
     let limiter = Arc::new(RateLimiter::with_clock(quota(), TokioClock::new()));
-    let mut svc = RateLimitLayer::from_limiter(Arc::clone(&limiter))
+    let mut svc = RateLimitLayer::new(Arc::clone(&limiter))
         .on_limit(OnLimit::Wait)
         .layer(Broken);
     for _ in 0..10 {
@@ -353,7 +360,7 @@ fn echo() -> impl Service<u32, Response = u32, Error = Infallible, Future: Send>
 /// axum-style: the server clones the service for each connection. All clones share one budget.
 #[tokio::test(start_paused = true)]
 async fn layer_clones_share_one_budget() {
-    let layer = RateLimitLayer::from_limiter(Arc::new(RateLimiter::with_clock(
+    let layer = RateLimitLayer::new(Arc::new(RateLimiter::with_clock(
         quota(),
         TokioClock::new(),
     )));
@@ -376,6 +383,8 @@ async fn layer_clones_share_one_budget() {
     assert_eq!(rejected.len(), 7);
     assert_eq!(rejected[0].retry_after(), Duration::from_millis(100));
     assert_eq!(layer.limiter().remaining(), 0);
+    let m = layer.limiter().metrics();
+    assert_eq!((m.admitted, m.denied), (5, 7));
 
     // tower's own RateLimit, for contrast: each clone has its own budget.
     let tower_layer = tower::limit::RateLimitLayer::new(5, Duration::from_secs(1));
@@ -403,7 +412,7 @@ async fn layer_wait_mode_applies_backpressure() {
         Quota::per_second(10).unwrap().burst(1).unwrap(),
         TokioClock::new(),
     ));
-    let layer = RateLimitLayer::from_limiter(Arc::clone(&limiter)).on_limit(OnLimit::Wait);
+    let layer = RateLimitLayer::new(Arc::clone(&limiter)).on_limit(OnLimit::Wait);
     let mut a = layer.layer(echo());
     let mut b = a.clone();
     let start = Instant::now();
@@ -413,6 +422,9 @@ async fn layer_wait_mode_applies_backpressure() {
     }
     // 6 requests, 1 at once then one per 100 ms.
     assert_eq!(start.elapsed(), Duration::from_millis(500));
+    // Each request counted once, as admitted: waiting is not a denial.
+    let m = limiter.metrics();
+    assert_eq!((m.admitted, m.denied), (6, 0));
 }
 
 /// Waiting services reserve in order: a service does not overtake an earlier
@@ -430,7 +442,7 @@ async fn layer_wait_mode_queues_behind_earlier_waiters() {
         })
     };
     tokio::task::yield_now().await;
-    let mut svc = RateLimitLayer::from_limiter(Arc::clone(&limiter))
+    let mut svc = RateLimitLayer::new(Arc::clone(&limiter))
         .on_limit(OnLimit::Wait)
         .layer(echo());
     svc.ready().await.unwrap().call(7).await.unwrap();
@@ -445,7 +457,7 @@ async fn keyed_layer_limits_per_key() {
         1_000,
         TokioClock::new(),
     ));
-    let layer = KeyedRateLimitLayer::from_limiter(limiter, |req: &u32| req % 2);
+    let layer = KeyedRateLimitLayer::new(limiter, |req: &u32| req % 2);
     let root = layer.layer(echo());
     let mut per_key = [0, 0];
     for conn in 0..4 {
@@ -465,15 +477,17 @@ async fn keyed_layer_limits_per_key() {
     tokio::time::advance(denied.retry_after()).await;
     assert_eq!(svc.ready().await.unwrap().call(1).await.unwrap(), 1);
     assert!(format!("{layer:?}").contains("KeyedRateLimitLayer"));
+    let m = layer.limiter().metrics();
+    assert_eq!((m.admitted, m.denied, m.key_capacity_denied), (11, 15, 0));
 }
 
 #[test]
 fn services_are_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>(_: &T) {}
-    let svc = RateLimitLayer::new(quota())
+    let svc = RateLimitLayer::from_quota(quota())
         .on_limit(OnLimit::Wait)
         .layer(echo());
     assert_send_sync(&svc);
-    let keyed = KeyedRateLimitLayer::<u32, _>::new(quota(), 10, |r: &u32| *r).layer(echo());
+    let keyed = KeyedRateLimitLayer::<u32, _>::from_quota(quota(), 10, |r: &u32| *r).layer(echo());
     assert_send_sync(&keyed);
 }

@@ -3,6 +3,8 @@
 #![cfg(not(sinew_loom))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests fail loudly
 
+mod reference;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -165,18 +167,12 @@ fn keyed_threads_share_per_key_budgets() {
     assert_eq!(admitted, 50);
 }
 
+/// Under eviction pressure, against the reference token bucket of `tests/reference/`.
 mod model {
     use super::*;
+    use crate::reference::{FULL, QuotaSpec};
     use proptest::prelude::*;
     use std::collections::HashMap;
-
-    /// Per-key reference token bucket: credit in nanoseconds, refilled by elapsed time up to
-    /// the bucket size.
-    #[derive(Clone, Copy)]
-    struct Bucket {
-        level: u128,
-        last: u128,
-    }
 
     proptest! {
         /// Under eviction pressure (5 key slots, 12 keys) every decision the keyed limiter
@@ -187,35 +183,25 @@ mod model {
         fn eviction_loses_no_decision(
             ops in proptest::collection::vec((0u64..150_000_000, 0u8..12, 1u32..4), 1..300)
         ) {
-            let q = quota();
-            // 10 per second, burst 5, from the inputs: 100 ms per token, 500 ms of bucket.
-            let (depth, interval) = (500_000_000u128, 100_000_000u128);
+            // 10 per second, burst 5 (`quota()`), from the inputs.
+            let model = QuotaSpec::per_second(10, 5).model().unwrap();
             let clock = ManualClock::new(START);
-            let l = KeyedRateLimiter::with_clock(q, 5, clock.clone());
-            let mut buckets: HashMap<u8, Bucket> = HashMap::new();
-            let mut now = 0u128;
+            let l = KeyedRateLimiter::with_clock(quota(), 5, clock.clone());
+            let mut buckets = HashMap::new();
+            let mut now = 0i128;
             for (dt, key, n) in ops {
                 clock.advance(Duration::from_nanos(dt));
-                now += u128::from(dt);
-                let b = buckets.entry(key).or_insert(Bucket { level: depth, last: 0 });
-                let level = (b.level + (now - b.last)).min(depth);
-                let cost = u128::from(n) * interval;
+                now += i128::from(dt);
+                let b = buckets.entry(key).or_insert(FULL);
                 match l.check_key_n(&key, n) {
-                    Ok(()) => {
-                        prop_assert!(cost <= level, "admitted beyond the bucket");
-                        *b = Bucket { level: level - cost, last: now };
-                    }
+                    // A refused new key must really be new (full bucket) in the model.
                     Err(CheckNError::Denied(d)) if d.is_key_capacity() => {
-                        // A refused new key must really be new (full bucket) in the model.
-                        prop_assert_eq!(level, depth);
-                        *b = Bucket { level, last: now };
+                        prop_assert!(model.is_full(b, now));
                     }
-                    Err(CheckNError::Denied(d)) => {
-                        prop_assert!(cost > level);
-                        prop_assert_eq!(d.retry_after().as_nanos(), cost - level);
-                        *b = Bucket { level, last: now };
+                    got => {
+                        let got = got.map_err(|e| e.retry_after().map(|d| d.as_nanos()));
+                        prop_assert_eq!(got, model.take(b, now, n));
                     }
-                    Err(e) => prop_assert!(false, "unexpected {e:?}"),
                 }
                 prop_assert!(l.len() <= 5);
                 prop_assert_eq!(l.stored_keys(), l.len());

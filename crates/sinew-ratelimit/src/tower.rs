@@ -1,4 +1,36 @@
-//! tower middleware (`tower` feature): [`RateLimitLayer`] and [`KeyedRateLimitLayer`].
+//! Tower middleware (`tower` feature): [`RateLimitLayer`] and [`KeyedRateLimitLayer`].
+//!
+//! Clones of a layer, and every service it makes, share one limiter held in an `Arc`, so the
+//! budget is one for all connections however many handles to the service exist (tower's own
+//! `RateLimit` keeps a budget per service instance, and axum or hyper clone the service per
+//! connection). Build a layer over a limiter you also use elsewhere with
+//! [`RateLimitLayer::new`], or over a fresh one with [`RateLimitLayer::from_quota`].
+//!
+//! A request over the limit fails with `Box<dyn Error + Send + Sync>` (tower's error type)
+//! holding a [`Denied`]: `err.downcast_ref::<Denied>()` gives the `retry_after` for a
+//! `429 Too Many Requests` with a `Retry-After` header. [`OnLimit::Wait`] applies
+//! backpressure instead.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use sinew_ratelimit::tower::RateLimitLayer;
+//! use sinew_ratelimit::{Denied, Quota, RateLimiter};
+//! use tower::{Layer, Service, ServiceExt, service_fn};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let limiter = Arc::new(RateLimiter::new(Quota::per_second(1)?));
+//! let layer = RateLimitLayer::new(Arc::clone(&limiter));
+//! let echo = service_fn(|req: &'static str| async move { Ok::<_, std::convert::Infallible>(req) });
+//! let mut a = layer.layer(echo);
+//! let mut b = a.clone(); // another connection: same budget
+//! assert_eq!(a.ready().await?.call("hi").await?, "hi");
+//! let err = b.ready().await?.call("hi").await.unwrap_err();
+//! assert!(err.downcast_ref::<Denied>().is_some());
+//! assert_eq!(limiter.metrics().denied, 1);
+//! # Ok(())
+//! # }
+//! ```
 
 use std::fmt;
 use std::future::Future;
@@ -15,13 +47,18 @@ use crate::gcra::Ticket;
 use crate::sync::Arc;
 use crate::{Denied, KeyedRateLimiter, Quota, RateLimiter};
 
-/// The error type of the services: `Box<dyn Error + Send + Sync>`, as in tower. A rejection
-/// is a [`Denied`] inside it: `err.downcast_ref::<Denied>()` gives the `retry_after` for a
-/// `429 Too Many Requests` with a `Retry-After` header.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// The services' error type, tower's: a rejection is a [`Denied`] inside it.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What a [`RateLimitService`] does with a request over the limit.
+///
+/// With the `serde` feature it is written `"reject"` or `"wait"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 #[non_exhaustive]
 pub enum OnLimit {
     /// Fail the request at once with a [`Denied`] error (the default).
@@ -46,10 +83,11 @@ pub enum OnLimit {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-/// use sinew_ratelimit::{Denied, Quota, RateLimitLayer};
+/// use sinew_ratelimit::tower::{OnLimit, RateLimitLayer};
+/// use sinew_ratelimit::{Denied, Quota};
 /// use tower::{Layer, Service, ServiceExt, service_fn};
 ///
-/// let layer = RateLimitLayer::new(Quota::per_second(1)?);
+/// let layer = RateLimitLayer::from_quota(Quota::per_second(1)?).on_limit(OnLimit::Reject);
 /// let echo = service_fn(|req: &'static str| async move { Ok::<_, std::convert::Infallible>(req) });
 /// let mut a = layer.layer(echo);
 /// let mut b = a.clone(); // another connection: same budget
@@ -76,15 +114,15 @@ impl<C> Clone for RateLimitLayer<C> {
 
 impl RateLimitLayer {
     /// A layer over a new [`RateLimiter`] on the system clock, rejecting over the limit.
-    pub fn new(quota: Quota) -> Self {
-        Self::from_limiter(Arc::new(RateLimiter::new(quota)))
+    pub fn from_quota(quota: Quota) -> Self {
+        Self::new(Arc::new(RateLimiter::new(quota)))
     }
 }
 
 impl<C> RateLimitLayer<C> {
-    /// A layer over an existing limiter (which you may also check elsewhere), rejecting over
-    /// the limit.
-    pub fn from_limiter(limiter: Arc<RateLimiter<C>>) -> Self {
+    /// A layer sharing `limiter` (which you may also check, or read the
+    /// [`metrics`](RateLimiter::metrics) of, elsewhere), rejecting over the limit.
+    pub fn new(limiter: Arc<RateLimiter<C>>) -> Self {
         RateLimitLayer {
             limiter,
             on_limit: OnLimit::Reject,
@@ -293,11 +331,12 @@ where
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-/// use sinew_ratelimit::{KeyedRateLimitLayer, Quota};
+/// use sinew_ratelimit::Quota;
+/// use sinew_ratelimit::tower::KeyedRateLimitLayer;
 /// use tower::{Layer, Service, ServiceExt, service_fn};
 ///
 /// // Requests are (client, body) pairs here; with http, extract a header or the peer address.
-/// let layer = KeyedRateLimitLayer::new(Quota::per_second(1)?, 10_000, |req: &(u32, &str)| req.0);
+/// let layer = KeyedRateLimitLayer::from_quota(Quota::per_second(1)?, 10_000, |req: &(u32, &str)| req.0);
 /// let svc = service_fn(|req: (u32, &'static str)| async move { Ok::<_, std::convert::Infallible>(req.1) });
 /// let mut svc = layer.layer(svc);
 /// assert!(svc.ready().await?.call((1, "a")).await.is_ok());
@@ -331,14 +370,15 @@ impl<K, F, C: fmt::Debug> fmt::Debug for KeyedRateLimitLayer<K, F, C> {
 impl<K: Hash + Eq, F> KeyedRateLimitLayer<K, F> {
     /// A layer over a new [`KeyedRateLimiter`] on the system clock tracking at most
     /// `max_keys` keys.
-    pub fn new(quota: Quota, max_keys: usize, extract: F) -> Self {
-        Self::from_limiter(Arc::new(KeyedRateLimiter::new(quota, max_keys)), extract)
+    pub fn from_quota(quota: Quota, max_keys: usize, extract: F) -> Self {
+        Self::new(Arc::new(KeyedRateLimiter::new(quota, max_keys)), extract)
     }
 }
 
 impl<K, F, C> KeyedRateLimitLayer<K, F, C> {
-    /// A layer over an existing keyed limiter.
-    pub fn from_limiter(limiter: Arc<KeyedRateLimiter<K, C>>, extract: F) -> Self {
+    /// A layer sharing `limiter` (which you may also check, or read the
+    /// [`metrics`](KeyedRateLimiter::metrics) of, elsewhere).
+    pub fn new(limiter: Arc<KeyedRateLimiter<K, C>>, extract: F) -> Self {
         KeyedRateLimitLayer { limiter, extract }
     }
 
