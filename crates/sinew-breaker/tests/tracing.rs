@@ -2,59 +2,14 @@
 #![cfg(feature = "tracing")]
 #![allow(clippy::unwrap_used)]
 
-use std::fmt::Debug;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sinew_breaker::{CircuitBreaker, ManualClock, State};
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Metadata, Subscriber};
-
-/// Collects the `from`/`to` fields of every event with target `sinew_breaker`.
-#[derive(Default)]
-struct Collect(Arc<Mutex<Vec<(String, String)>>>);
-
-#[derive(Default)]
-struct Fields {
-    from: String,
-    to: String,
-}
-
-impl Visit for Fields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "from" => self.from = value.to_owned(),
-            "to" => self.to = value.to_owned(),
-            _ => {}
-        }
-    }
-    fn record_debug(&mut self, _field: &Field, _value: &dyn Debug) {}
-}
-
-impl Subscriber for Collect {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.target() == "sinew_breaker"
-    }
-    fn new_span(&self, _span: &Attributes<'_>) -> Id {
-        Id::from_u64(1)
-    }
-    fn record(&self, _span: &Id, _values: &Record<'_>) {}
-    fn record_follows_from(&self, _span: &Id, _follows: &Id) {}
-    fn event(&self, event: &Event<'_>) {
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        self.0.lock().unwrap().push((fields.from, fields.to));
-    }
-    fn enter(&self, _span: &Id) {}
-    fn exit(&self, _span: &Id) {}
-}
+use sinew_testkit::capture_events;
 
 #[test]
 fn one_event_per_transition() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let subscriber = Collect(Arc::clone(&seen));
-    tracing::subscriber::with_default(subscriber, || {
+    let seen = capture_events("sinew_breaker", || {
         let clock = ManualClock::new(Duration::from_secs(100));
         let b = CircuitBreaker::builder()
             .consecutive_failures(2)
@@ -71,17 +26,16 @@ fn one_event_per_transition() {
         assert_eq!(b.state(), State::Closed);
         b.reset(); // closed -> closed: no transition, no event
     });
-    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
-        v.iter()
-            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
-            .collect()
-    };
+    let transitions: Vec<(&str, &str)> = seen
+        .iter()
+        .map(|e| (e.field("from").unwrap(), e.field("to").unwrap()))
+        .collect();
     assert_eq!(
-        *seen.lock().unwrap(),
-        pairs(&[
+        transitions,
+        [
             ("closed", "open"),
             ("open", "half-open"),
             ("half-open", "closed")
-        ])
+        ]
     );
 }

@@ -3,75 +3,27 @@
 #![cfg(all(feature = "tracing", not(sinew_loom)))]
 #![allow(clippy::unwrap_used)]
 
-use std::fmt::Debug;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sinew_ratelimit::{KeyedRateLimiter, ManualClock, Quota, RateLimiter, SlidingWindow};
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Level, Metadata, Subscriber};
+use sinew_testkit::{SeenEvent, capture_events};
+use tracing::Level;
 
-/// One event as seen: its level and its numeric and string fields, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Seen {
-    level: Level,
-    fields: Vec<(String, String)>,
+/// The level and fields an event must have (its message is not compared).
+fn expected(level: Level, fields: &[(&str, &str)]) -> (Level, Vec<(String, String)>) {
+    let fields = fields
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    (level, fields)
 }
 
-/// Collects every event with target `sinew_ratelimit`.
-#[derive(Default)]
-struct Collect(Arc<Mutex<Vec<Seen>>>);
-
-#[derive(Default)]
-struct Fields(Vec<(String, String)>);
-
-impl Visit for Fields {
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.push((field.name().to_owned(), value.to_string()));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.push((field.name().to_owned(), value.to_owned()));
-    }
-    fn record_debug(&mut self, _field: &Field, _value: &dyn Debug) {}
-}
-
-impl Subscriber for Collect {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.target() == "sinew_ratelimit"
-    }
-    fn new_span(&self, _span: &Attributes<'_>) -> Id {
-        Id::from_u64(1)
-    }
-    fn record(&self, _span: &Id, _values: &Record<'_>) {}
-    fn record_follows_from(&self, _span: &Id, _follows: &Id) {}
-    fn event(&self, event: &Event<'_>) {
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        self.0.lock().unwrap().push(Seen {
-            level: *event.metadata().level(),
-            fields: fields.0,
-        });
-    }
-    fn enter(&self, _span: &Id) {}
-    fn exit(&self, _span: &Id) {}
-}
-
-fn expected(level: Level, fields: &[(&str, &str)]) -> Seen {
-    Seen {
-        level,
-        fields: fields
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-    }
-}
-
-/// Runs `f` with the collector installed; returns the events it saw.
-fn events(f: impl FnOnce()) -> Vec<Seen> {
-    let collected = Arc::new(Mutex::new(Vec::new()));
-    tracing::subscriber::with_default(Collect(Arc::clone(&collected)), f);
-    collected.lock().unwrap().clone()
+/// Runs `f` under a collector of the crate's events; returns each one's level and fields.
+fn events(f: impl FnOnce()) -> Vec<(Level, Vec<(String, String)>)> {
+    capture_events("sinew_ratelimit", f)
+        .into_iter()
+        .map(|SeenEvent { level, fields, .. }| (level, fields))
+        .collect()
 }
 
 #[test]

@@ -5,6 +5,8 @@
 //!   counts, for tests that prove a path does not allocate (`allocations_on_this_thread`) or
 //!   allocates no more than its input justifies (`peak_bytes_during`), and for benches that
 //!   report bytes per entry (`live_bytes`).
+//! - [`capture_events`] (feature `tracing`): runs a closure under a subscriber that records
+//!   every `tracing` event of one target, for tests of the crates' `tracing` features.
 //!
 //! ```
 //! use sinew_testkit::CountingAllocator;
@@ -16,6 +18,11 @@
 //! let _sum: u64 = (0..10u64).sum(); // no allocation
 //! assert_eq!(CountingAllocator::allocations_on_this_thread(), before);
 //! ```
+
+#[cfg(feature = "tracing")]
+mod events;
+#[cfg(feature = "tracing")]
+pub use events::{SeenEvent, capture_events};
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
