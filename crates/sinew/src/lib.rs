@@ -92,3 +92,8 @@ pub use sinew_gossip as gossip;
 
 #[cfg(feature = "bloom")]
 pub use sinew_bloom as bloom;
+
+// The README's code blocks, run as doctests (its example uses the `snowflake` feature).
+#[cfg(all(doctest, feature = "snowflake"))]
+#[doc = include_str!("../README.md")]
+mod readme {}
