@@ -183,8 +183,9 @@ impl fmt::Display for FromPartsError {
 
 impl std::error::Error for FromPartsError {}
 
-/// Why parts cannot form an inclusion proof: [`InclusionProof::new`](crate::log::InclusionProof::new)
-/// and [`root_from_inclusion_proof`](crate::log::root_from_inclusion_proof).
+/// Why parts cannot form an inclusion proof:
+/// [`InclusionProof::new`](crate::log::InclusionProof::new) and
+/// [`root_from_inclusion_proof`](crate::log::root_from_inclusion_proof).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum InclusionShapeError {

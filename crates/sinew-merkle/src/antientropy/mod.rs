@@ -85,10 +85,10 @@
 //!
 //! So both sides cap the candidates of a round at a limit, [`DEFAULT_MAX_CANDIDATES`] (65,536)
 //! unless set with [`Reconciler::with_limit`] / [`Responder::with_limit`]; a round that would
-//! exceed it fails with
-//! [`ReconcileError::TooManyDifferences`](crate::ReconcileError::TooManyDifferences) (fall back to a full copy, or
-//! retry with a larger limit). Memory per side is then at most about 40 bytes per candidate
-//! (indices, digests and the encoded message), about 2.5 MiB at the default.
+//! exceed it fails with [`TooManyDifferences`](crate::ReconcileError::TooManyDifferences)
+//! (fall back to a full copy, or retry with a larger limit). Memory per side is then at most
+//! about 40 bytes per candidate (indices, digests and the encoded message), about 2.5 MiB at
+//! the default.
 //!
 //! ## Concurrent writes
 //!
@@ -116,11 +116,11 @@
 //! ```
 //!
 //! The magic byte doubles as the format version: a later format will use a new magic, which
-//! this version rejects with [`DecodeError::UnknownTag`](crate::DecodeError::UnknownTag). Decoding
-//! rejects anything else (wrong magic, kind, depth, level, count, length, padding) with a
-//! [`DecodeError`](crate::DecodeError), without panicking. It allocates no more than the input's length:
-//! the digests' 16 bytes each, and a `Diff`'s flags as the packed bytes they arrive in
-//! ([`DiffBits`]).
+//! this version rejects with [`DecodeError::UnknownTag`](crate::DecodeError::UnknownTag).
+//! Decoding rejects anything else (wrong magic, kind, depth, level, count, length, padding)
+//! with a [`DecodeError`](crate::DecodeError), without panicking. It allocates no more than
+//! the input's length: the digests' 16 bytes each, and a `Diff`'s flags as the packed bytes
+//! they arrive in ([`DiffBits`]).
 
 mod reconcile;
 mod tree;
