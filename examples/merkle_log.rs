@@ -8,17 +8,17 @@
 
 use std::error::Error;
 
-use sinew::merkle::{
-    CompactTree, ConsistencyProof, Hash, InclusionProof, MerkleTree, leaf_hash, verify_consistency,
-    verify_inclusion,
+use sinew::merkle::log::{
+    CompactTree, ConsistencyProof, InclusionProof, leaf_hash, verify_consistency, verify_inclusion,
 };
+use sinew::merkle::{Digest, MerkleTree};
 
 /// What a real log signs and publishes: the size and the root, always together (a proof says
 /// nothing about a root whose size you did not get from the same signed head).
 #[derive(Debug, Clone, Copy)]
 struct TreeHead {
     size: u64,
-    root: Hash,
+    root: Digest,
 }
 
 /// The log server: keeps every leaf, answers proof requests.
@@ -49,7 +49,7 @@ impl Log {
     }
 }
 
-fn hex(h: &Hash) -> String {
+fn hex(h: &Digest) -> String {
     h.iter()
         .take(8)
         .map(|b| format!("{b:02x}"))

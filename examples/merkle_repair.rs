@@ -8,7 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::error::Error;
 
-use sinew::merkle::{AntiEntropyTree, BucketRange, Reconciler, Responder, Step, ranges_contain};
+use sinew::merkle::AntiEntropyTree;
+use sinew::merkle::antientropy::{BucketRange, Reconciler, Responder, Step, diff, ranges_contain};
 
 /// A replica: the data (key -> (version, value)), the versions of deleted keys (tombstones,
 /// so a missed delete can be told from a lost write), and the anti-entropy tree kept beside
@@ -158,7 +159,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
 
     println!("\n== 5. Identical again");
-    let after = sinew::merkle::diff(&a.tree, &b.tree)?;
+    let after = diff(&a.tree, &b.tree)?;
     println!(
         "{} vs {}: roots equal: {}, data equal: {}, differing ranges now: {} ({repaired} keys \
          repaired)",

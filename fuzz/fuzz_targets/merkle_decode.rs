@@ -4,9 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sinew_merkle::{
-    AntiEntropyTree, CompactTree, ConsistencyProof, InclusionProof, Message, Reconciler, Responder,
-};
+use sinew_merkle::AntiEntropyTree;
+use sinew_merkle::antientropy::{Message, Reconciler, Responder};
+use sinew_merkle::log::{CompactTree, ConsistencyProof, InclusionProof};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(p) = InclusionProof::from_bytes(data) {

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use sinew_merkle::{AntiEntropyTree, CompactTree, Hash, MerkleTree, diff, leaf_hash, node_hash};
+use sinew_merkle::antientropy::diff;
+use sinew_merkle::log::{CompactTree, empty_root, leaf_hash, node_hash};
+use sinew_merkle::{AntiEntropyTree, Digest, MerkleTree};
 
 #[derive(Arbitrary, Debug)]
 enum Op {
@@ -25,9 +27,9 @@ fn split(n: usize) -> usize {
 }
 
 /// MTH(D[n]), RFC 6962 2.1.
-fn mth(d: &[Hash]) -> Hash {
+fn mth(d: &[Digest]) -> Digest {
     match d {
-        [] => sinew_merkle::empty_root(),
+        [] => empty_root(),
         [one] => *one,
         _ => {
             let (l, r) = d.split_at(split(d.len()));
@@ -37,7 +39,7 @@ fn mth(d: &[Hash]) -> Hash {
 }
 
 /// PATH(m, D[n]), RFC 9162 2.1.3.1.
-fn path(m: usize, d: &[Hash]) -> Vec<Hash> {
+fn path(m: usize, d: &[Digest]) -> Vec<Digest> {
     if d.len() <= 1 {
         return Vec::new();
     }
@@ -49,7 +51,7 @@ fn path(m: usize, d: &[Hash]) -> Vec<Hash> {
 }
 
 /// SUBPROOF(m, D[n], b), RFC 9162 2.1.4.1.
-fn subproof(m: usize, d: &[Hash], b: bool) -> Vec<Hash> {
+fn subproof(m: usize, d: &[Digest], b: bool) -> Vec<Digest> {
     if m == d.len() {
         return if b { Vec::new() } else { vec![mth(d)] };
     }
@@ -85,7 +87,7 @@ fn apply(tree: &AntiEntropyTree, model: &mut BTreeMap<u8, u64>, op: &Op) {
 fuzz_target!(|ops: Vec<Op>| {
     let mut tree = MerkleTree::new();
     let mut compact = CompactTree::new();
-    let mut leaves: Vec<Hash> = Vec::new();
+    let mut leaves: Vec<Digest> = Vec::new();
     let (Ok(ta), Ok(tb)) = (AntiEntropyTree::new(4), AntiEntropyTree::new(4)) else {
         return;
     };

@@ -18,10 +18,10 @@ use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use sinew_merkle::{
-    Hash, MerkleTree, verify_consistency, verify_consistency_raw, verify_inclusion,
-    verify_inclusion_raw,
+use sinew_merkle::log::{
+    verify_consistency, verify_consistency_raw, verify_inclusion, verify_inclusion_raw,
 };
+use sinew_merkle::{Digest, MerkleTree};
 
 const N: u64 = 64;
 
@@ -39,10 +39,10 @@ enum Sel {
     Consistency { old: u8, new: u8, k: u8 },
 }
 
-fn pick(sel: Sel) -> Hash {
+fn pick(sel: Sel) -> Digest {
     let t = tree();
     let size = |s: u8| u64::from(s) % (N + 1);
-    let hashes = |r: Option<Vec<Hash>>, k: u8| {
+    let hashes = |r: Option<Vec<Digest>>, k: u8| {
         r.and_then(|h| h.get(usize::from(k) % h.len().max(1)).copied())
             .unwrap_or([0; 32])
     };
@@ -90,7 +90,7 @@ fuzz_target!(|input: Input| {
     let leaf = pick(input.leaf);
     let root = pick(input.root);
     let root2 = pick(input.root2);
-    let proof: Vec<Hash> = input.proof.iter().take(80).map(|&s| pick(s)).collect();
+    let proof: Vec<Digest> = input.proof.iter().take(80).map(|&s| pick(s)).collect();
 
     // The reference root at a claimed size, if the reference tree has that size.
     let reference_root = |size: u64| {

@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use sinew_snowflake::{Error, Exhaustion, Generator, Id, Layout, ManualClock};
+use sinew_snowflake::{
+    Exhaustion, Generator, Id, Layout, ManualClock, NextBatchError, NextIdError,
+};
 
 #[derive(Arbitrary, Debug)]
 enum Op {
@@ -38,26 +40,29 @@ struct Model {
 }
 
 impl Model {
-    fn reserve(&mut self, n: u64, now: u64) -> Result<Vec<Id>, Error> {
+    /// `n` IDs, or the error `next_batch(n)` returns (`next_id`'s are the same without the
+    /// batch size).
+    fn reserve(&mut self, n: u64, now: u64) -> Result<Vec<Id>, NextBatchError> {
         let per_tick = self.layout.max_sequence() + 1;
-        let expired = Error::Expired {
+        let expired = NextIdError::Expired {
             at: self.layout.expires_at(),
         };
         if n == 0 || n > per_tick {
-            return Err(Error::BatchSize {
+            return Err(NextBatchError::BatchSize {
                 requested: n,
                 max: per_tick,
             });
         }
         if now > self.layout.max_timestamp() {
-            return Err(expired);
+            return Err(expired.into());
         }
         let last_tick = self.last.map_or(0, |(t, _)| t);
         if last_tick > now + self.tolerance_ticks {
-            return Err(Error::ClockMovedBackwards {
+            return Err(NextIdError::ClockMovedBackwards {
                 by: self.layout.tick() * u32::try_from(last_tick - now).unwrap_or(u32::MAX),
                 tolerance: Duration::from_millis(self.tolerance_ticks),
-            });
+            }
+            .into());
         }
         let (mut tick, mut seq) = match self.last {
             Some((t, s)) if t >= now => {
@@ -73,10 +78,10 @@ impl Model {
             (tick, seq) = (tick + 1, 0);
         }
         if tick > self.layout.max_timestamp() {
-            return Err(expired);
+            return Err(expired.into());
         }
         if tick > now && tick > last_tick {
-            return Err(Error::SequenceExhausted);
+            return Err(NextIdError::SequenceExhausted.into());
         }
         self.last = Some((tick, seq + n - 1));
         Ok((seq..seq + n)
@@ -124,7 +129,10 @@ fuzz_target!(|input: Input| {
                 clock.set(Duration::from_secs(EPOCH_SECS) + Duration::from_millis(now_ms));
             }
             Op::NextId => {
-                let got = generator.next_id().map(|id| vec![id]);
+                let got = generator
+                    .next_id()
+                    .map(|id| vec![id])
+                    .map_err(NextBatchError::from);
                 assert_eq!(got, model.reserve(1, now_ms));
             }
             Op::NextBatch(n) => {

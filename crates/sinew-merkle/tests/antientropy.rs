@@ -10,10 +10,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
-use sinew_merkle::{
-    AntiEntropyTree, BucketRange, DEFAULT_MAX_CANDIDATES, Message, ReconcileError, Reconciler,
-    Responder, Step, diff,
+use sinew_merkle::antientropy::{
+    BucketRange, DEFAULT_MAX_CANDIDATES, Message, Reconciler, Responder, Step, diff,
 };
+use sinew_merkle::{AntiEntropyTree, DiffError, ReconcileError};
 
 type Store = BTreeMap<u32, u64>;
 
@@ -419,14 +419,8 @@ fn incompatible_trees_and_out_of_turn_messages_are_rejected() {
     let a = AntiEntropyTree::with_seed(8, 1).unwrap();
     let b = AntiEntropyTree::with_seed(8, 2).unwrap();
     let c = AntiEntropyTree::with_seed(9, 1).unwrap();
-    assert!(matches!(
-        diff(&a, &b),
-        Err(ReconcileError::Incompatible { .. })
-    ));
-    assert!(matches!(
-        diff(&a, &c),
-        Err(ReconcileError::Incompatible { .. })
-    ));
+    assert!(matches!(diff(&a, &b), Err(DiffError::Incompatible { .. })));
+    assert!(matches!(diff(&a, &c), Err(DiffError::Incompatible { .. })));
     let mut rec = Reconciler::new(&a);
     let first = rec.start();
     assert!(matches!(

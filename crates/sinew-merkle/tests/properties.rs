@@ -9,15 +9,16 @@
 )]
 
 use proptest::prelude::*;
-use sinew_merkle::{
-    CompactTree, ConsistencyProof, Hash, InclusionProof, MerkleTree, VerifyError, leaf_hash,
-    node_hash, verify_consistency, verify_inclusion,
+use sinew_merkle::log::{
+    CompactTree, ConsistencyProof, InclusionProof, empty_root, leaf_hash, node_hash,
+    verify_consistency, verify_inclusion,
 };
+use sinew_merkle::{Digest, MerkleTree, VerifyError};
 
 /// MTH straight from RFC 6962 section 2.1.
-fn reference_root(leaves: &[Hash]) -> Hash {
+fn reference_root(leaves: &[Digest]) -> Digest {
     match leaves.len() {
-        0 => sinew_merkle::empty_root(),
+        0 => empty_root(),
         1 => leaves[0],
         n => {
             let k = 1usize << (usize::BITS - 1 - (n - 1).leading_zeros());
@@ -30,7 +31,7 @@ fn tree(n: u64) -> MerkleTree {
     MerkleTree::from_leaves((0..n).map(|i| i.to_le_bytes()))
 }
 
-fn flip(h: &Hash, bit: usize) -> Hash {
+fn flip(h: &Digest, bit: usize) -> Digest {
     let mut h = *h;
     h[bit / 8 % 32] ^= 1 << (bit % 8);
     h
@@ -184,7 +185,7 @@ proptest! {
 
     #[test]
     fn compact_full_and_reference_trees_agree(n in 0u64..600) {
-        let leaves: Vec<Hash> = (0..n).map(|i| leaf_hash(&i.to_le_bytes())).collect();
+        let leaves: Vec<Digest> = (0..n).map(|i| leaf_hash(&i.to_le_bytes())).collect();
         let mut full = MerkleTree::new();
         let mut compact = CompactTree::new();
         for (k, l) in leaves.iter().enumerate() {
@@ -208,7 +209,7 @@ proptest! {
     fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
         let _ = InclusionProof::from_bytes(&bytes);
         let _ = ConsistencyProof::from_bytes(&bytes);
-        let _ = sinew_merkle::Message::decode(&bytes);
+        let _ = sinew_merkle::antientropy::Message::decode(&bytes);
     }
 }
 

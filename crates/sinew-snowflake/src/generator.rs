@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use crate::sync::{AtomicU64, Ordering, yield_now};
-use crate::{Clock, Error, Id, Layout, SystemClock};
+use crate::{Clock, ConfigError, Id, Layout, NextBatchError, NextIdError, SystemClock};
 
 /// What a generator does when a tick's sequence numbers are used up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -19,7 +19,7 @@ pub enum Exhaustion {
         /// How far ahead of the clock IDs may be stamped.
         up_to: Duration,
     },
-    /// Return [`Error::SequenceExhausted`] at once.
+    /// Return [`NextIdError::SequenceExhausted`] at once.
     Error,
 }
 
@@ -45,7 +45,7 @@ pub enum Exhaustion {
 /// - **Clock rollback**: if the clock reads earlier than the last tick issued by up to the
 ///   [rollback tolerance](GeneratorBuilder::rollback_tolerance) (default 1 s), the generator
 ///   keeps issuing from the last tick; further back, [`next_id`](Self::next_id) returns
-///   [`Error::ClockMovedBackwards`] naming the step, and succeeds again once the clock catches
+///   [`NextIdError::ClockMovedBackwards`] naming the step, and succeeds again once the clock catches
 ///   up. With [`SystemClock`] this only happens across restarts, which
 ///   [`resume_after`](GeneratorBuilder::resume_after) covers.
 /// - **Exhaustion**: when a tick's sequence numbers run out, the [`Exhaustion`] policy decides
@@ -99,9 +99,9 @@ impl Generator {
     ///
     /// # Errors
     ///
-    /// [`Error::WorkerOutOfRange`] if `worker` does not fit the layout, or
-    /// [`Error::EpochInFuture`] if the layout's epoch is after the current time.
-    pub fn new(layout: Layout, worker: u64) -> Result<Self, Error> {
+    /// [`ConfigError::WorkerOutOfRange`] if `worker` does not fit the layout, or
+    /// [`ConfigError::EpochInFuture`] if the layout's epoch is after the current time.
+    pub fn new(layout: Layout, worker: u64) -> Result<Self, ConfigError> {
         Self::builder(layout, worker).build()
     }
 
@@ -125,7 +125,7 @@ impl<C: Clock> Generator<C> {
     /// # Errors
     ///
     /// As [`Generator::new`].
-    pub fn with_clock(layout: Layout, worker: u64, clock: C) -> Result<Self, Error> {
+    pub fn with_clock(layout: Layout, worker: u64, clock: C) -> Result<Self, ConfigError> {
         Generator::builder(layout, worker).clock(clock).build()
     }
 
@@ -133,11 +133,11 @@ impl<C: Clock> Generator<C> {
     ///
     /// # Errors
     ///
-    /// [`Error::ClockMovedBackwards`] beyond the tolerance, [`Error::SequenceExhausted`] under
-    /// [`Exhaustion::Error`], [`Error::Expired`] once the layout's timestamp field runs out. An
-    /// error claims nothing.
+    /// [`NextIdError::ClockMovedBackwards`] beyond the tolerance,
+    /// [`NextIdError::SequenceExhausted`] under [`Exhaustion::Error`], [`NextIdError::Expired`]
+    /// once the layout's timestamp field runs out. An error claims nothing.
     #[inline]
-    pub fn next_id(&self) -> Result<Id, Error> {
+    pub fn next_id(&self) -> Result<Id, NextIdError> {
         let position = self.reserve(1)?;
         Ok(self.id_at(position))
     }
@@ -147,12 +147,12 @@ impl<C: Clock> Generator<C> {
     ///
     /// # Errors
     ///
-    /// [`Error::BatchSize`] if `n` is zero or more than one tick holds
+    /// [`NextBatchError::BatchSize`] if `n` is zero or more than one tick holds
     /// ([`Layout::max_sequence`] + 1); otherwise as [`next_id`](Self::next_id).
-    pub fn next_batch(&self, n: u64) -> Result<IdBatch, Error> {
+    pub fn next_batch(&self, n: u64) -> Result<IdBatch, NextBatchError> {
         let per_tick = self.layout.max_sequence() + 1;
         if n == 0 || n > per_tick {
-            return Err(Error::BatchSize {
+            return Err(NextBatchError::BatchSize {
                 requested: n,
                 max: per_tick,
             });
@@ -162,7 +162,7 @@ impl<C: Clock> Generator<C> {
 
     /// Reserves `n` IDs (`1 <= n <= per tick`) and returns them with their tick.
     #[inline]
-    pub(crate) fn reserve_batch(&self, n: u64) -> Result<(IdBatch, u64), Error> {
+    pub(crate) fn reserve_batch(&self, n: u64) -> Result<(IdBatch, u64), NextIdError> {
         let start = self.reserve(n)?;
         let batch = IdBatch {
             next: self.id_at(start).get(),
@@ -209,7 +209,7 @@ impl<C: Clock> Generator<C> {
     /// Claims `n` consecutive positions within one tick (`1 <= n <= per tick`), returning the
     /// first.
     #[inline]
-    fn reserve(&self, n: u64) -> Result<u64, Error> {
+    fn reserve(&self, n: u64) -> Result<u64, NextIdError> {
         let sequence_bits = self.layout.sequence_bits();
         let per_tick = self.layout.max_sequence() + 1;
         let mut next = self.next.load(Ordering::Relaxed);
@@ -246,13 +246,13 @@ impl<C: Clock> Generator<C> {
     /// is behind the last ID, or the tick is used up): the first slot to claim, `None` to wait
     /// for the clock, or the error to return.
     #[cold]
-    fn off_the_fast_path(&self, next: u64, now: u64, n: u64) -> Result<Option<u64>, Error> {
+    fn off_the_fast_path(&self, next: u64, now: u64, n: u64) -> Result<Option<u64>, NextIdError> {
         let sequence_bits = self.layout.sequence_bits();
         let per_tick = self.layout.max_sequence() + 1;
         let last = next.saturating_sub(1) >> sequence_bits;
         let lag = last.saturating_sub(now);
         if lag > self.max_lag_ticks {
-            return Err(Error::ClockMovedBackwards {
+            return Err(NextIdError::ClockMovedBackwards {
                 by: self.layout.tick().saturating_mul(saturate_u32(lag)),
                 tolerance: self.tolerance,
             });
@@ -269,7 +269,7 @@ impl<C: Clock> Generator<C> {
         if tick > now && tick > last {
             // The clock has not reached this tick: the sequence ran out.
             return match self.exhaustion {
-                Exhaustion::Error => Err(Error::SequenceExhausted),
+                Exhaustion::Error => Err(NextIdError::SequenceExhausted),
                 Exhaustion::Borrow { .. } if tick - now <= self.borrow_ticks => Ok(Some(start)),
                 _ => Ok(None),
             };
@@ -279,7 +279,7 @@ impl<C: Clock> Generator<C> {
 
     /// The clock's current tick.
     #[inline]
-    fn now_tick(&self) -> Result<u64, Error> {
+    fn now_tick(&self) -> Result<u64, NextIdError> {
         let since_epoch = self
             .clock
             .now_nanos()
@@ -291,8 +291,8 @@ impl<C: Clock> Generator<C> {
         Ok(tick)
     }
 
-    fn expired(&self) -> Error {
-        Error::Expired {
+    fn expired(&self) -> NextIdError {
+        NextIdError::Expired {
             at: self.layout.expires_at(),
         }
     }
@@ -334,7 +334,8 @@ impl<C: Clock> GeneratorBuilder<C> {
     }
 
     /// How far the clock may read behind the last tick issued before
-    /// [`next_id`](Generator::next_id) returns [`Error::ClockMovedBackwards`] (default 1 s).
+    /// [`next_id`](Generator::next_id) returns [`NextIdError::ClockMovedBackwards`] (default
+    /// 1 s).
     /// Within it, the generator keeps issuing from the last tick. With
     /// [`Exhaustion::Borrow`], the borrowing bound is added to it.
     pub fn rollback_tolerance(mut self, tolerance: Duration) -> Self {
@@ -345,7 +346,8 @@ impl<C: Clock> GeneratorBuilder<C> {
     /// Continues after `last`, an ID a previous run of this worker issued (its
     /// [`last_id`](Generator::last_id), persisted): every ID from this generator will be
     /// greater. If the clock now reads behind `last` by more than the rollback tolerance,
-    /// `next_id` returns [`Error::ClockMovedBackwards`] until it catches up.
+    /// `next_id` returns [`NextIdError::ClockMovedBackwards`] until it catches up.
+    /// [`build`](Self::build) checks the resume point.
     pub fn resume_after(mut self, last: Id) -> Self {
         self.resume_after = Some(last);
         self
@@ -355,19 +357,20 @@ impl<C: Clock> GeneratorBuilder<C> {
     ///
     /// # Errors
     ///
-    /// [`Error::WorkerOutOfRange`], [`Error::EpochInFuture`], or [`Error::ForeignId`] if the
-    /// resume point has bits above the layout's width.
-    pub fn build(self) -> Result<Generator<C>, Error> {
+    /// [`ConfigError::WorkerOutOfRange`], [`ConfigError::EpochInFuture`],
+    /// [`ConfigError::ResumeAfterForeignId`] if the resume point has bits above the layout's
+    /// width, or [`ConfigError::ResumeAfterExpired`] if it is the layout's last ID.
+    pub fn build(self) -> Result<Generator<C>, ConfigError> {
         let layout = self.layout;
         if self.worker > layout.max_worker() {
-            return Err(Error::WorkerOutOfRange {
+            return Err(ConfigError::WorkerOutOfRange {
                 worker: self.worker,
                 max: layout.max_worker(),
             });
         }
         let now = self.clock.now_nanos();
         if now < layout.epoch_nanos() {
-            return Err(Error::EpochInFuture {
+            return Err(ConfigError::EpochInFuture {
                 epoch: layout.epoch(),
                 now: SystemTime::UNIX_EPOCH + Duration::from_nanos(now),
             });
@@ -377,11 +380,13 @@ impl<C: Clock> GeneratorBuilder<C> {
             Some(last) => {
                 let parts = layout
                     .try_decode(last.get())
-                    .map_err(|_| Error::ForeignId { id: last.get() })?;
+                    .map_err(|_| ConfigError::ResumeAfterForeignId { id: last.get() })?;
                 let position = (parts.timestamp() << layout.sequence_bits()) | parts.sequence();
-                position.checked_add(1).ok_or(Error::Expired {
-                    at: layout.expires_at(),
-                })?
+                position
+                    .checked_add(1)
+                    .ok_or(ConfigError::ResumeAfterExpired {
+                        at: layout.expires_at(),
+                    })?
             }
         };
         let ticks = |d: Duration| {

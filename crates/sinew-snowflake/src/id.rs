@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::ParseIdError;
+
 /// A 64-bit ID. IDs from one [`Generator`](crate::Generator) are unique and increase with time;
 /// `Ord` is numeric order, so sorting IDs sorts them by creation time (to the tick).
 ///
@@ -113,51 +115,6 @@ impl FromStr for Id {
         DECIMAL.decode(s).map(Id)
     }
 }
-
-/// What is wrong with a string that does not parse as an [`Id`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ParseIdError {
-    /// The string is empty.
-    Empty,
-    /// The string has the wrong length for a fixed-width form (or more than 20 decimal digits).
-    InvalidLength {
-        /// The length required (the most allowed, for decimal).
-        expected: usize,
-        /// The length given, in bytes.
-        found: usize,
-    },
-    /// A byte is not in the form's alphabet.
-    InvalidCharacter {
-        /// Its byte offset.
-        index: usize,
-        /// The byte.
-        byte: u8,
-    },
-    /// The value is larger than `u64::MAX`.
-    Overflow,
-}
-
-impl fmt::Display for ParseIdError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ParseIdError::Empty => f.write_str("empty id"),
-            ParseIdError::InvalidLength { expected, found } => {
-                write!(f, "id is {found} characters long, expected {expected}")
-            }
-            ParseIdError::InvalidCharacter { index, byte } => {
-                write!(
-                    f,
-                    "invalid character {:?} at offset {index} in id",
-                    char::from(*byte)
-                )
-            }
-            ParseIdError::Overflow => f.write_str("id is larger than 2^64 - 1"),
-        }
-    }
-}
-
-impl std::error::Error for ParseIdError {}
 
 /// A positional text form of a `u64`: its alphabet, and whether it is fixed-width.
 struct Radix {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use crate::Id;
+use crate::{ComposeError, ConfigError, Id, TryDecodeError};
 
 /// The order of the fields below the timestamp, which is always the top field (that is what
 /// makes IDs sort by time).
@@ -17,7 +17,7 @@ pub enum FieldOrder {
     TimeSequenceWorker,
 }
 
-/// Which field of a layout a value belongs to, in errors.
+/// Which field of a layout a value belongs to, in errors ([`ComposeError`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Field {
@@ -38,72 +38,6 @@ impl fmt::Display for Field {
         })
     }
 }
-
-/// Why a layout, or a value composed with one, is invalid.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LayoutError {
-    /// The fields add up to more bits than allowed (63, or 64 with
-    /// [`LayoutBuilder::use_sign_bit`]).
-    TooWide {
-        /// The sum of the field widths.
-        bits: u32,
-        /// The most allowed.
-        max: u32,
-    },
-    /// The timestamp field has zero width, so IDs would not be time-ordered.
-    NoTimestamp,
-    /// The tick is zero (or below one nanosecond).
-    ZeroTick,
-    /// The epoch is before 1970-01-01T00:00:00Z.
-    EpochBeforeUnixEpoch,
-    /// The timestamp field would run out after the year 2554 (the end of `u64` nanoseconds
-    /// since 1970, which this crate computes in). Use fewer timestamp bits or a shorter tick.
-    ExpiresTooLate,
-    /// A value does not fit its field.
-    FieldOutOfRange {
-        /// Which field.
-        field: Field,
-        /// The value given.
-        value: u64,
-        /// The largest value the field holds.
-        max: u64,
-    },
-    /// An ID has bits set above the layout's width, so this layout did not make it.
-    IdOutOfRange {
-        /// The ID.
-        id: u64,
-        /// The layout's width in bits.
-        bits: u32,
-    },
-}
-
-impl fmt::Display for LayoutError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LayoutError::TooWide { bits, max } => {
-                write!(
-                    f,
-                    "layout fields total {bits} bits, more than the {max} allowed"
-                )
-            }
-            LayoutError::NoTimestamp => f.write_str("layout has a zero-width timestamp field"),
-            LayoutError::ZeroTick => f.write_str("layout tick must be at least one nanosecond"),
-            LayoutError::EpochBeforeUnixEpoch => f.write_str("layout epoch is before 1970"),
-            LayoutError::ExpiresTooLate => {
-                f.write_str("layout timestamp field outlasts the year 2554 (u64 nanoseconds)")
-            }
-            LayoutError::FieldOutOfRange { field, value, max } => {
-                write!(f, "{field} {value} does not fit its field (max {max})")
-            }
-            LayoutError::IdOutOfRange { id, bits } => {
-                write!(f, "id {id} has bits set above the layout's {bits} bits")
-            }
-        }
-    }
-}
-
-impl std::error::Error for LayoutError {}
 
 /// How a 64-bit ID splits into fields, the length of a tick, and the epoch ticks count from.
 ///
@@ -322,10 +256,11 @@ impl Layout {
     ///
     /// # Errors
     ///
-    /// [`LayoutError::IdOutOfRange`] if `id` has bits above [`total_bits`](Self::total_bits).
-    pub fn try_decode(&self, id: u64) -> Result<Parts, LayoutError> {
+    /// [`TryDecodeError::IdOutOfRange`] if `id` has bits above
+    /// [`total_bits`](Self::total_bits).
+    pub fn try_decode(&self, id: u64) -> Result<Parts, TryDecodeError> {
         if id & !mask(self.total_bits()) != 0 {
-            return Err(LayoutError::IdOutOfRange {
+            return Err(TryDecodeError::IdOutOfRange {
                 id,
                 bits: self.total_bits(),
             });
@@ -337,8 +272,8 @@ impl Layout {
     ///
     /// # Errors
     ///
-    /// [`LayoutError::FieldOutOfRange`] if a value does not fit its field.
-    pub fn compose(&self, timestamp: u64, worker: u64, sequence: u64) -> Result<Id, LayoutError> {
+    /// [`ComposeError::FieldOutOfRange`] if a value does not fit its field.
+    pub fn compose(&self, timestamp: u64, worker: u64, sequence: u64) -> Result<Id, ComposeError> {
         check_field(Field::Timestamp, timestamp, self.max_timestamp())?;
         check_field(Field::Worker, worker, self.max_worker())?;
         check_field(Field::Sequence, sequence, self.max_sequence())?;
@@ -401,9 +336,9 @@ pub(crate) const fn mask(bits: u32) -> u64 {
     }
 }
 
-fn check_field(field: Field, value: u64, max: u64) -> Result<(), LayoutError> {
+fn check_field(field: Field, value: u64, max: u64) -> Result<(), ComposeError> {
     if value > max {
-        return Err(LayoutError::FieldOutOfRange { field, value, max });
+        return Err(ComposeError::FieldOutOfRange { field, value, max });
     }
     Ok(())
 }
@@ -472,31 +407,33 @@ impl LayoutBuilder {
     ///
     /// # Errors
     ///
-    /// A [`LayoutError`] saying which rule the settings break: fields wider than 63 bits (64
-    /// with `use_sign_bit`), a zero-width timestamp, a zero tick, an epoch before 1970, or a
-    /// timestamp field that outlasts the year 2554.
-    pub fn build(self) -> Result<Layout, LayoutError> {
+    /// A [`ConfigError`] saying which rule the settings break: fields wider than 63 bits (64
+    /// with `use_sign_bit`, [`ConfigError::FieldsTooWide`]), a zero-width timestamp
+    /// ([`ConfigError::ZeroTimestampBits`]), a zero tick ([`ConfigError::ZeroTick`]), an epoch
+    /// before 1970 ([`ConfigError::EpochBeforeUnixEpoch`]), or a timestamp field that outlasts
+    /// the year 2554 ([`ConfigError::ExpiresTooLate`]).
+    pub fn build(self) -> Result<Layout, ConfigError> {
         let max = if self.use_sign_bit { 64 } else { 63 };
         let bits = self
             .timestamp_bits
             .saturating_add(self.worker_bits)
             .saturating_add(self.sequence_bits);
         if bits > max {
-            return Err(LayoutError::TooWide { bits, max });
+            return Err(ConfigError::FieldsTooWide { bits, max });
         }
         if self.timestamp_bits == 0 {
-            return Err(LayoutError::NoTimestamp);
+            return Err(ConfigError::ZeroTimestampBits);
         }
         let tick_nanos = u64::try_from(self.tick.as_nanos()).unwrap_or(u64::MAX);
         if tick_nanos == 0 {
-            return Err(LayoutError::ZeroTick);
+            return Err(ConfigError::ZeroTick);
         }
         let epoch = self
             .epoch
             .duration_since(SystemTime::UNIX_EPOCH)
-            .map_err(|_| LayoutError::EpochBeforeUnixEpoch)?;
+            .map_err(|_| ConfigError::EpochBeforeUnixEpoch)?;
         let epoch_nanos =
-            u64::try_from(epoch.as_nanos()).map_err(|_| LayoutError::ExpiresTooLate)?;
+            u64::try_from(epoch.as_nanos()).map_err(|_| ConfigError::ExpiresTooLate)?;
         // All widths are at most 64 here, so the casts cannot truncate.
         let narrow = |b: u32| u8::try_from(b).unwrap_or(u8::MAX);
         let layout = Layout {
@@ -508,7 +445,7 @@ impl LayoutBuilder {
             order: self.order,
         };
         if layout.end_nanos_u128() > u128::from(u64::MAX) {
-            return Err(LayoutError::ExpiresTooLate);
+            return Err(ConfigError::ExpiresTooLate);
         }
         Ok(layout)
     }
@@ -609,30 +546,33 @@ mod tests {
         let b = Layout::builder;
         assert_eq!(
             b().timestamp_bits(42).build(),
-            Err(LayoutError::TooWide { bits: 64, max: 63 })
+            Err(ConfigError::FieldsTooWide { bits: 64, max: 63 })
         );
         assert_eq!(
             b().timestamp_bits(43).use_sign_bit(true).build(),
-            Err(LayoutError::TooWide { bits: 65, max: 64 })
+            Err(ConfigError::FieldsTooWide { bits: 65, max: 64 })
         );
         assert_eq!(
             b().timestamp_bits(u32::MAX).build(),
-            Err(LayoutError::TooWide {
+            Err(ConfigError::FieldsTooWide {
                 bits: u32::MAX,
                 max: 63
             })
         );
-        assert_eq!(b().timestamp_bits(0).build(), Err(LayoutError::NoTimestamp));
-        assert_eq!(b().tick(Duration::ZERO).build(), Err(LayoutError::ZeroTick));
+        assert_eq!(
+            b().timestamp_bits(0).build(),
+            Err(ConfigError::ZeroTimestampBits)
+        );
+        assert_eq!(b().tick(Duration::ZERO).build(), Err(ConfigError::ZeroTick));
         let before_1970 = SystemTime::UNIX_EPOCH - Duration::from_secs(1);
         assert_eq!(
             b().epoch(before_1970).build(),
-            Err(LayoutError::EpochBeforeUnixEpoch)
+            Err(ConfigError::EpochBeforeUnixEpoch)
         );
         // 2^41 seconds is far past 2554.
         assert_eq!(
             b().tick(Duration::from_secs(1)).build(),
-            Err(LayoutError::ExpiresTooLate)
+            Err(ConfigError::ExpiresTooLate)
         );
     }
 
@@ -655,7 +595,7 @@ mod tests {
         let l = Layout::TWITTER;
         assert_eq!(
             l.compose(0, 1024, 0),
-            Err(LayoutError::FieldOutOfRange {
+            Err(ComposeError::FieldOutOfRange {
                 field: Field::Worker,
                 value: 1024,
                 max: 1023
@@ -682,7 +622,7 @@ mod tests {
         assert!(Layout::TWITTER.try_decode(u64::MAX >> 1).is_ok());
         assert_eq!(
             Layout::TWITTER.try_decode(u64::MAX),
-            Err(LayoutError::IdOutOfRange {
+            Err(TryDecodeError::IdOutOfRange {
                 id: u64::MAX,
                 bits: 63
             })

@@ -50,7 +50,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use sinew_snowflake::{Error, Exhaustion, Generator, Layout, ManualClock};
+//! use sinew_snowflake::{Exhaustion, Generator, Layout, ManualClock, NextIdError};
 //!
 //! let clock = ManualClock::new(Duration::from_secs(1_700_000_000));
 //! let ids = Generator::builder(Layout::SONYFLAKE, 1)
@@ -60,7 +60,7 @@
 //! for _ in 0..256 {
 //!     ids.next_id()?; // a 10 ms Sonyflake tick holds 256 IDs
 //! }
-//! assert_eq!(ids.next_id(), Err(Error::SequenceExhausted));
+//! assert_eq!(ids.next_id(), Err(NextIdError::SequenceExhausted));
 //! clock.advance(Duration::from_millis(10));
 //! assert!(ids.next_id().is_ok());
 //! Ok::<(), Box<dyn std::error::Error>>(())
@@ -74,6 +74,21 @@
 //! a shared generator (about 8 ns uncontended, far more when threads contend for the line); a
 //! [`LocalGenerator`] per thread removes it. The workspace README has criterion medians against
 //! rs-snowflake, snowflaked, snowflake_me, sonyflake, uuid (v7) and ulid.
+//!
+//! # Errors
+//!
+//! Builders return [`ConfigError`], whose variants each name the setting at fault:
+//! [`LayoutBuilder::build`], [`GeneratorBuilder::build`] (and [`Generator::new`],
+//! [`Generator::with_clock`]) and [`LocalGenerator::with_batch_size`]. Each operation returns an
+//! error holding only the variants it can produce:
+//!
+//! | operation | error |
+//! |---|---|
+//! | [`Generator::next_id`], [`LocalGenerator::next_id`] | [`NextIdError`]: clock moved backwards, sequence exhausted, layout expired |
+//! | [`Generator::next_batch`] | [`NextBatchError`]: those, or a batch size a tick cannot hold |
+//! | [`Layout::try_decode`] | [`TryDecodeError`] |
+//! | [`Layout::compose`] | [`ComposeError`] |
+//! | [`Id`]'s parsers (`FromStr`, [`Id::from_base62`], [`Id::from_crockford`]) | [`ParseIdError`] |
 //!
 //! # Crate features
 //!
@@ -98,11 +113,18 @@ mod layout;
 mod local;
 mod sync;
 
-pub use error::Error;
+// The README's code blocks, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}
+
+pub use error::{
+    ComposeError, ConfigError, NextBatchError, NextIdError, ParseIdError, TryDecodeError,
+};
 pub use generator::{Exhaustion, Generator, GeneratorBuilder, IdBatch};
+pub use id::Id;
 #[cfg(feature = "serde")]
 pub use id::serde_u64;
-pub use id::{Id, ParseIdError};
-pub use layout::{Field, FieldOrder, Layout, LayoutBuilder, LayoutError, Parts};
+pub use layout::{Field, FieldOrder, Layout, LayoutBuilder, Parts};
 pub use local::LocalGenerator;
 pub use sinew_clock::{CachedClock, Clock, ManualClock, SystemClock};

@@ -2,7 +2,7 @@
 
 use std::ops::Deref;
 
-use crate::{Clock, Error, Generator, Id, IdBatch};
+use crate::{Clock, ConfigError, Generator, Id, IdBatch, NextIdError};
 
 /// Hands out one thread's IDs from small batches reserved on a shared [`Generator`], so most
 /// IDs cost a clock read and an increment, with no atomic read-modify-write.
@@ -91,11 +91,11 @@ impl<C: Clock, G: Deref<Target = Generator<C>>> LocalGenerator<G> {
     ///
     /// # Errors
     ///
-    /// [`Error::BatchSize`] if `batch_size` is zero or more than one tick holds.
-    pub fn with_batch_size(shared: G, batch_size: u64) -> Result<Self, Error> {
+    /// [`ConfigError::BatchSize`] if `batch_size` is zero or more than one tick holds.
+    pub fn with_batch_size(shared: G, batch_size: u64) -> Result<Self, ConfigError> {
         let per_tick = shared.layout().max_sequence() + 1;
         if batch_size == 0 || batch_size > per_tick {
-            return Err(Error::BatchSize {
+            return Err(ConfigError::BatchSize {
                 requested: batch_size,
                 max: per_tick,
             });
@@ -119,7 +119,7 @@ impl<C: Clock, G: Deref<Target = Generator<C>>> LocalGenerator<G> {
     ///
     /// As [`Generator::next_id`], when a new batch must be reserved. An error claims nothing.
     #[inline]
-    pub fn next_id(&mut self) -> Result<Id, Error> {
+    pub fn next_id(&mut self) -> Result<Id, NextIdError> {
         if self.shared.clock().now_nanos() < self.tick_ends_at
             && let Some(id) = self.batch.next()
         {
@@ -139,11 +139,13 @@ impl<C: Clock, G: Deref<Target = Generator<C>>> LocalGenerator<G> {
     }
 
     #[cold]
-    fn refill(&mut self) -> Result<Id, Error> {
+    fn refill(&mut self) -> Result<Id, NextIdError> {
         let (batch, tick) = match self.shared.reserve_batch(self.batch_size) {
             // Too few IDs left in this tick for a batch, and the policy forbids waiting: take
             // what a plain `next_id` would.
-            Err(Error::SequenceExhausted) if self.batch_size > 1 => self.shared.reserve_batch(1),
+            Err(NextIdError::SequenceExhausted) if self.batch_size > 1 => {
+                self.shared.reserve_batch(1)
+            }
             other => other,
         }?;
         let layout = self.shared.layout();
@@ -153,7 +155,7 @@ impl<C: Clock, G: Deref<Target = Generator<C>>> LocalGenerator<G> {
             .saturating_add(layout.epoch_nanos());
         self.batch = batch;
         // A reserved batch holds at least one ID; the error only keeps this path panic-free.
-        self.batch.next().ok_or(Error::SequenceExhausted)
+        self.batch.next().ok_or(NextIdError::SequenceExhausted)
     }
 }
 
@@ -231,7 +233,7 @@ mod tests {
         for _ in 0..10 {
             local.next_id().unwrap();
         }
-        assert_eq!(local.next_id(), Err(Error::SequenceExhausted));
+        assert_eq!(local.next_id(), Err(NextIdError::SequenceExhausted));
     }
 
     #[test]
@@ -255,11 +257,11 @@ mod tests {
         assert_eq!(shared.local().batch_size(), 64);
         assert!(matches!(
             LocalGenerator::with_batch_size(&shared, 0),
-            Err(Error::BatchSize { .. })
+            Err(ConfigError::BatchSize { .. })
         ));
         assert!(matches!(
             LocalGenerator::with_batch_size(&shared, 4097),
-            Err(Error::BatchSize { max: 4096, .. })
+            Err(ConfigError::BatchSize { max: 4096, .. })
         ));
         let sony = Generator::new(Layout::SONYFLAKE, 1).unwrap();
         assert_eq!(sony.local().batch_size(), 16);

@@ -3,7 +3,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use sinew_snowflake::{Error, Exhaustion, Generator, Id, Layout, ManualClock};
+use sinew_snowflake::{
+    ConfigError, Exhaustion, Generator, Id, Layout, ManualClock, NextBatchError, NextIdError,
+};
 
 /// 2024-01-01T00:00:00Z, a time well inside every preset's range.
 const START: Duration = Duration::from_secs(1_704_067_200);
@@ -59,10 +61,10 @@ fn exhaustion_error_policy() {
     let (ids, clock) = generator(Exhaustion::Error);
     let first: Vec<Id> = (0..4).map(|_| ids.next_id().unwrap()).collect();
     assert!(first.windows(2).all(|w| w[0] < w[1]));
-    assert_eq!(ids.next_id(), Err(Error::SequenceExhausted));
+    assert_eq!(ids.next_id(), Err(NextIdError::SequenceExhausted));
     assert_eq!(
         ids.next_id(),
-        Err(Error::SequenceExhausted),
+        Err(NextIdError::SequenceExhausted),
         "errors claim nothing"
     );
     assert_eq!(ids.last_id(), Some(first[3]));
@@ -129,7 +131,7 @@ fn rollback_within_tolerance_keeps_issuing_from_the_last_tick() {
         last = id;
     }
     // The last tick's sequence is used up and the clock is behind it: no ID to give.
-    assert_eq!(ids.next_id(), Err(Error::SequenceExhausted));
+    assert_eq!(ids.next_id(), Err(NextIdError::SequenceExhausted));
     clock.set(START + Duration::from_millis(1));
     assert!(ids.next_id().unwrap() > last);
 }
@@ -146,7 +148,7 @@ fn rollback_beyond_tolerance_is_an_error_naming_the_step() {
     clock.set(START - Duration::from_millis(11));
     assert_eq!(
         ids.next_id(),
-        Err(Error::ClockMovedBackwards {
+        Err(NextIdError::ClockMovedBackwards {
             by: Duration::from_millis(11),
             tolerance: Duration::from_millis(10),
         })
@@ -155,7 +157,7 @@ fn rollback_beyond_tolerance_is_an_error_naming_the_step() {
     clock.set(Duration::ZERO);
     assert!(matches!(
         ids.next_id(),
-        Err(Error::ClockMovedBackwards { .. })
+        Err(NextIdError::ClockMovedBackwards { .. })
     ));
     clock.set(START);
     assert!(
@@ -195,7 +197,7 @@ fn restart_after_high_water_mark() {
         .unwrap();
     assert!(matches!(
         third_run.next_id(),
-        Err(Error::ClockMovedBackwards { .. })
+        Err(NextIdError::ClockMovedBackwards { .. })
     ));
     clock.advance(Duration::from_secs(5));
     assert!(third_run.next_id().unwrap() > future_mark);
@@ -211,7 +213,7 @@ fn resume_after_a_sequence_that_ended_its_tick() {
         .resume_after(mark)
         .build()
         .unwrap();
-    assert_eq!(ids.next_id(), Err(Error::SequenceExhausted));
+    assert_eq!(ids.next_id(), Err(NextIdError::SequenceExhausted));
     clock.advance(Duration::from_millis(1));
     assert!(ids.next_id().unwrap() > mark);
 }
@@ -221,7 +223,7 @@ fn construction_errors() {
     let clock = ManualClock::new(START);
     assert_eq!(
         Generator::with_clock(tiny(), 16, clock.clone()).err(),
-        Some(Error::WorkerOutOfRange {
+        Some(ConfigError::WorkerOutOfRange {
             worker: 16,
             max: 15
         })
@@ -233,7 +235,7 @@ fn construction_errors() {
         .unwrap();
     assert!(matches!(
         Generator::with_clock(late_epoch, 0, clock.clone()),
-        Err(Error::EpochInFuture { .. })
+        Err(ConfigError::EpochInFuture { .. })
     ));
     assert_eq!(
         Generator::builder(Layout::TWITTER, 0)
@@ -241,7 +243,7 @@ fn construction_errors() {
             .resume_after(Id::new(u64::MAX))
             .build()
             .err(),
-        Some(Error::ForeignId { id: u64::MAX })
+        Some(ConfigError::ResumeAfterForeignId { id: u64::MAX })
     );
 }
 
@@ -260,7 +262,7 @@ fn expired_layout_is_an_error() {
     clock.advance(Duration::from_millis(16));
     assert_eq!(
         ids.next_id(),
-        Err(Error::Expired {
+        Err(NextIdError::Expired {
             at: layout.expires_at()
         })
     );
@@ -276,7 +278,7 @@ fn expired_layout_is_an_error() {
     for _ in 0..16 {
         ids.next_id().unwrap();
     }
-    assert!(matches!(ids.next_id(), Err(Error::Expired { .. })));
+    assert!(matches!(ids.next_id(), Err(NextIdError::Expired { .. })));
 }
 
 #[test]
@@ -288,7 +290,10 @@ fn batches_are_consecutive_and_never_overlap() {
     assert_eq!(batch.len(), 3);
     assert!(batch[0] > single);
     assert!(batch.windows(2).all(|w| w[1].get() == w[0].get() + 1));
-    assert_eq!(ids.next_batch(1).err(), Some(Error::SequenceExhausted));
+    assert_eq!(
+        ids.next_batch(1).err(),
+        Some(NextBatchError::NextId(NextIdError::SequenceExhausted))
+    );
     clock.advance(Duration::from_millis(1));
     let next = ids.next_batch(4).unwrap();
     assert_eq!(next.len(), 4);
@@ -297,14 +302,14 @@ fn batches_are_consecutive_and_never_overlap() {
     assert_eq!(ids.last_id(), Some(next[3]));
     assert_eq!(
         ids.next_batch(5).err(),
-        Some(Error::BatchSize {
+        Some(NextBatchError::BatchSize {
             requested: 5,
             max: 4
         })
     );
     assert_eq!(
         ids.next_batch(0).err(),
-        Some(Error::BatchSize {
+        Some(NextBatchError::BatchSize {
             requested: 0,
             max: 4
         })
@@ -356,11 +361,11 @@ fn the_top_of_a_full_64_bit_layout() {
     let ids = Generator::with_clock(layout, 0, clock).unwrap();
     assert!(matches!(
         ids.next_batch(1 << 16),
-        Err(Error::Expired { .. })
+        Err(NextBatchError::NextId(NextIdError::Expired { .. }))
     ));
     let batch: Vec<Id> = ids.next_batch((1 << 16) - 1).unwrap().collect();
     assert_eq!(batch[0].get(), u64::MAX - 0xFFFF);
     assert_eq!(batch.last(), Some(&Id::new(u64::MAX - 1)));
-    assert!(matches!(ids.next_id(), Err(Error::Expired { .. })));
+    assert!(matches!(ids.next_id(), Err(NextIdError::Expired { .. })));
     assert_eq!(ids.last_id(), Some(Id::new(u64::MAX - 1)));
 }

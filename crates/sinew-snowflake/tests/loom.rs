@@ -13,7 +13,7 @@ use loom::sync::Arc;
 use loom::sync::atomic::{AtomicU64, Ordering};
 use loom::thread;
 use sinew_snowflake::{
-    Clock, Error, Exhaustion, Generator, Id, Layout, LocalGenerator, ManualClock,
+    Clock, Exhaustion, Generator, Id, Layout, LocalGenerator, ManualClock, NextIdError,
 };
 
 const START: Duration = Duration::from_secs(1_704_067_200);
@@ -171,7 +171,7 @@ fn error_policy_claims_nothing_on_failure() {
         let mine = make(&ids, 2);
         let theirs = other.join().unwrap();
         assert_eq!(mine.len() + theirs.len(), 2, "one tick holds two IDs");
-        assert_eq!(ids.next_id(), Err(Error::SequenceExhausted));
+        assert_eq!(ids.next_id(), Err(NextIdError::SequenceExhausted));
         check(&[mine, theirs]);
     });
 }

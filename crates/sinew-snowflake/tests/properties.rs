@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use proptest::prelude::*;
 use sinew_snowflake::{
-    Error, Exhaustion, FieldOrder, Generator, Id, Layout, ManualClock, ParseIdError,
+    Exhaustion, FieldOrder, Generator, Id, Layout, ManualClock, NextIdError, ParseIdError,
 };
 
 /// Any valid layout: widths that fit in 63 bits (64 with the sign bit), any tick from 1 ns to
@@ -155,7 +155,8 @@ proptest! {
                     }
                     // Beyond the tolerance, or the tick's sequence used up: both documented,
                     // both claim nothing.
-                    Err(Error::ClockMovedBackwards { .. } | Error::SequenceExhausted) => {}
+                    Err(NextIdError::ClockMovedBackwards { .. }
+                        | NextIdError::SequenceExhausted) => {}
                     Err(e) => prop_assert!(false, "unexpected {e:?}"),
                 }
             }

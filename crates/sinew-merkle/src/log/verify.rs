@@ -4,8 +4,11 @@
 //! huge or malformed proof costs nothing to reject), then runs the RFC's loop. None of them
 //! panics or allocates, whatever the input.
 
-use crate::error::VerifyError;
-use crate::hasher::{Hash, MerkleHasher, Sha256Hasher};
+use super::hasher::{Digest, MerkleHasher, Sha256Hasher};
+use crate::error::{
+    ConsistencyShapeError, InclusionShapeError, VerifyConsistencyError, VerifyConsistencyRawError,
+    VerifyInclusionError, VerifyInclusionRawError,
+};
 
 /// The lengths of the two parts of an inclusion proof for `index` in a tree of `size`
 /// (requires `index < size`): the hashes below the point where the paths to `index` and to
@@ -21,6 +24,26 @@ pub(crate) fn decompose(index: u64, size: u64) -> (usize, usize) {
 pub(crate) fn inclusion_len(index: u64, size: u64) -> usize {
     let (inner, border) = decompose(index, size);
     inner + border
+}
+
+/// Checks that `index < size` and that a proof of `count` hashes has the right length for
+/// them: that length, or why not.
+pub(crate) fn inclusion_shape(
+    index: u64,
+    size: u64,
+    count: usize,
+) -> Result<usize, InclusionShapeError> {
+    if index >= size {
+        return Err(InclusionShapeError::IndexOutOfRange { index, size });
+    }
+    let expected = inclusion_len(index, size);
+    if count != expected {
+        return Err(InclusionShapeError::ProofLength {
+            expected,
+            actual: count,
+        });
+    }
+    Ok(expected)
 }
 
 /// The number of hashes in a consistency proof from `size1` to `size2` (requires
@@ -48,14 +71,16 @@ pub(crate) fn consistency_len(size1: u64, size2: u64) -> usize {
 ///
 /// # Errors
 ///
-/// [`VerifyError::IndexOutOfRange`] if `index >= size`, [`VerifyError::ProofLength`] if the
-/// proof has the wrong number of hashes for `index` and `size`, and
-/// [`VerifyError::RootMismatch`] if it does not lead to `root`.
+/// [`VerifyInclusionError::Shape`] if `index >= size`
+/// ([`IndexOutOfRange`](InclusionShapeError::IndexOutOfRange)) or the proof has the wrong
+/// number of hashes for `index` and `size` ([`ProofLength`](InclusionShapeError::ProofLength)),
+/// and [`VerifyInclusionError::RootMismatch`] if it does not lead to `root`.
 ///
 /// # Examples
 ///
 /// ```
-/// use sinew_merkle::{leaf_hash, verify_inclusion, MerkleTree};
+/// use sinew_merkle::MerkleTree;
+/// use sinew_merkle::log::{leaf_hash, verify_inclusion};
 ///
 /// let mut log = MerkleTree::new();
 /// for entry in [&b"alpha"[..], b"beta", b"gamma"] {
@@ -67,12 +92,12 @@ pub(crate) fn consistency_len(size1: u64, size2: u64) -> usize {
 /// Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn verify_inclusion(
-    leaf_hash: &Hash,
+    leaf_hash: &Digest,
     index: u64,
     size: u64,
-    proof: &[Hash],
-    root: &Hash,
-) -> Result<(), VerifyError> {
+    proof: &[Digest],
+    root: &Digest,
+) -> Result<(), VerifyInclusionError> {
     verify_inclusion_with(&Sha256Hasher, leaf_hash, index, size, proof, root)
 }
 
@@ -83,17 +108,17 @@ pub fn verify_inclusion(
 /// As [`verify_inclusion`].
 pub fn verify_inclusion_with<H: MerkleHasher>(
     hasher: &H,
-    leaf_hash: &Hash,
+    leaf_hash: &Digest,
     index: u64,
     size: u64,
-    proof: &[Hash],
-    root: &Hash,
-) -> Result<(), VerifyError> {
+    proof: &[Digest],
+    root: &Digest,
+) -> Result<(), VerifyInclusionError> {
     let computed = root_from_inclusion_proof(hasher, leaf_hash, index, size, proof)?;
     if computed == *root {
         Ok(())
     } else {
-        Err(VerifyError::RootMismatch)
+        Err(VerifyInclusionError::RootMismatch)
     }
 }
 
@@ -103,31 +128,22 @@ pub fn verify_inclusion_with<H: MerkleHasher>(
 ///
 /// # Errors
 ///
-/// [`VerifyError::IndexOutOfRange`] or [`VerifyError::ProofLength`] as in
+/// [`InclusionShapeError::IndexOutOfRange`] or [`InclusionShapeError::ProofLength`] as in
 /// [`verify_inclusion`].
 pub fn root_from_inclusion_proof<H: MerkleHasher>(
     hasher: &H,
-    leaf_hash: &Hash,
+    leaf_hash: &Digest,
     index: u64,
     size: u64,
-    proof: &[Hash],
-) -> Result<Hash, VerifyError> {
-    if index >= size {
-        return Err(VerifyError::IndexOutOfRange { index, size });
-    }
-    let expected = inclusion_len(index, size);
-    if proof.len() != expected {
-        return Err(VerifyError::ProofLength {
-            expected,
-            actual: proof.len(),
-        });
-    }
+    proof: &[Digest],
+) -> Result<Digest, InclusionShapeError> {
+    let expected = inclusion_shape(index, size, proof.len())?;
     // RFC 9162 2.1.3.2, step by step.
     let (mut fnode, mut snode) = (index, size - 1);
     let mut r = *leaf_hash;
     for p in proof {
         if snode == 0 {
-            return Err(VerifyError::ProofLength {
+            return Err(InclusionShapeError::ProofLength {
                 expected,
                 actual: proof.len(),
             });
@@ -145,7 +161,7 @@ pub fn root_from_inclusion_proof<H: MerkleHasher>(
         snode >>= 1;
     }
     if snode != 0 {
-        return Err(VerifyError::ProofLength {
+        return Err(InclusionShapeError::ProofLength {
             expected,
             actual: proof.len(),
         });
@@ -157,19 +173,22 @@ pub fn root_from_inclusion_proof<H: MerkleHasher>(
 /// `root2` extends the tree of `size1` leaves with root `root1` (the log only grew).
 ///
 /// Follows RFC 9162 2.1.4.2. Equal sizes need an empty proof and equal roots (the empty tree
-/// has exactly one root, [`empty_root`](crate::empty_root)); a proof from size 0 is rejected
+/// has exactly one root, [`empty_root`](super::empty_root)); a proof from size 0 is rejected
 /// as the RFC does not define one. Panic-free for any input.
 ///
 /// # Errors
 ///
-/// [`VerifyError::SizesOutOfOrder`] if `size1 > size2`, [`VerifyError::EmptyOldTree`] if
-/// `size1 == 0 < size2`, [`VerifyError::ProofLength`] if the proof has the wrong number of
-/// hashes, and [`VerifyError::RootMismatch`] if it does not lead to both roots.
+/// [`VerifyConsistencyError::Shape`] if `size1 > size2`
+/// ([`SizesOutOfOrder`](ConsistencyShapeError::SizesOutOfOrder)), if `size1 == 0 < size2`
+/// ([`EmptyOldTree`](ConsistencyShapeError::EmptyOldTree)) or if the proof has the wrong
+/// number of hashes ([`ProofLength`](ConsistencyShapeError::ProofLength)), and
+/// [`VerifyConsistencyError::RootMismatch`] if it does not lead to both roots.
 ///
 /// # Examples
 ///
 /// ```
-/// use sinew_merkle::{verify_consistency, MerkleTree};
+/// use sinew_merkle::MerkleTree;
+/// use sinew_merkle::log::verify_consistency;
 ///
 /// let mut log = MerkleTree::new();
 /// log.push(b"one");
@@ -183,10 +202,10 @@ pub fn root_from_inclusion_proof<H: MerkleHasher>(
 pub fn verify_consistency(
     size1: u64,
     size2: u64,
-    proof: &[Hash],
-    root1: &Hash,
-    root2: &Hash,
-) -> Result<(), VerifyError> {
+    proof: &[Digest],
+    root1: &Digest,
+    root2: &Digest,
+) -> Result<(), VerifyConsistencyError> {
     verify_consistency_with(&Sha256Hasher, size1, size2, proof, root1, root2)
 }
 
@@ -198,31 +217,33 @@ fn consistency_trivial<H: MerkleHasher>(
     proof_len: usize,
     root1: &[u8],
     root2: &[u8],
-) -> Result<bool, VerifyError> {
+) -> Result<bool, VerifyConsistencyError> {
     if size1 > size2 {
-        return Err(VerifyError::SizesOutOfOrder { size1, size2 });
+        return Err(ConsistencyShapeError::SizesOutOfOrder { size1, size2 }.into());
     }
     if size1 == size2 {
         if proof_len != 0 {
-            return Err(VerifyError::ProofLength {
+            return Err(ConsistencyShapeError::ProofLength {
                 expected: 0,
                 actual: proof_len,
-            });
+            }
+            .into());
         }
         if root1 != root2 || (size1 == 0 && root1 != hasher.hash_empty()) {
-            return Err(VerifyError::RootMismatch);
+            return Err(VerifyConsistencyError::RootMismatch);
         }
         return Ok(true);
     }
     if size1 == 0 {
-        return Err(VerifyError::EmptyOldTree);
+        return Err(ConsistencyShapeError::EmptyOldTree.into());
     }
     let expected = consistency_len(size1, size2);
     if proof_len != expected {
-        return Err(VerifyError::ProofLength {
+        return Err(ConsistencyShapeError::ProofLength {
             expected,
             actual: proof_len,
-        });
+        }
+        .into());
     }
     Ok(false)
 }
@@ -236,10 +257,10 @@ pub fn verify_consistency_with<H: MerkleHasher>(
     hasher: &H,
     size1: u64,
     size2: u64,
-    proof: &[Hash],
-    root1: &Hash,
-    root2: &Hash,
-) -> Result<(), VerifyError> {
+    proof: &[Digest],
+    root1: &Digest,
+    root2: &Digest,
+) -> Result<(), VerifyConsistencyError> {
     if consistency_trivial(hasher, size1, size2, proof.len(), root1, root2)? {
         return Ok(());
     }
@@ -256,7 +277,7 @@ pub fn verify_consistency_with<H: MerkleHasher>(
     let (mut fr, mut sr) = (*first, *first);
     for c in rest {
         if snode == 0 {
-            return Err(VerifyError::RootMismatch);
+            return Err(VerifyConsistencyError::RootMismatch);
         }
         if fnode & 1 == 1 || fnode == snode {
             fr = hasher.hash_children(c, &fr);
@@ -274,84 +295,100 @@ pub fn verify_consistency_with<H: MerkleHasher>(
     if snode == 0 && fr == *root1 && sr == *root2 {
         Ok(())
     } else {
-        Err(VerifyError::RootMismatch)
+        Err(VerifyConsistencyError::RootMismatch)
     }
 }
 
-fn to_hash(bytes: &[u8]) -> Result<Hash, VerifyError> {
-    Hash::try_from(bytes).map_err(|_| VerifyError::HashLength { len: bytes.len() })
+/// A hash from bytes, or the length of bytes that are not one.
+fn to_hash(bytes: &[u8]) -> Result<Digest, usize> {
+    Digest::try_from(bytes).map_err(|_| bytes.len())
 }
 
 /// The most hashes a proof has: 64 for inclusion, 65 for consistency.
 const MAX_PROOF_LEN: usize = 65;
 
+/// Why byte strings could not become a proof's hashes.
+enum RawHashes {
+    /// More than [`MAX_PROOF_LEN`] of them (the callers check the length first): how many.
+    TooMany(usize),
+    /// One of them is not 32 bytes long: its length.
+    HashLength(usize),
+}
+
 /// Copies a proof of checked length (at most [`MAX_PROOF_LEN`]) into `buf`, on the stack:
 /// the `_raw` verifiers do not allocate either.
 fn to_hashes<'b, P: AsRef<[u8]>>(
     proof: &[P],
-    buf: &'b mut [Hash; MAX_PROOF_LEN],
-) -> Result<&'b [Hash], VerifyError> {
-    let out = buf.get_mut(..proof.len()).ok_or(VerifyError::ProofLength {
-        expected: MAX_PROOF_LEN,
-        actual: proof.len(),
-    })?;
+    buf: &'b mut [Digest; MAX_PROOF_LEN],
+) -> Result<&'b [Digest], RawHashes> {
+    let out = buf
+        .get_mut(..proof.len())
+        .ok_or(RawHashes::TooMany(proof.len()))?;
     for (slot, p) in out.iter_mut().zip(proof) {
-        *slot = to_hash(p.as_ref())?;
+        *slot = to_hash(p.as_ref()).map_err(RawHashes::HashLength)?;
     }
     Ok(out)
 }
 
 /// [`verify_inclusion`] for hashes that arrive as byte strings of unchecked length (JSON,
 /// protobuf, another language's API): a hash that is not 32 bytes is rejected with
-/// [`VerifyError::HashLength`].
+/// [`VerifyInclusionRawError::HashLength`].
 ///
 /// # Errors
 ///
-/// As [`verify_inclusion`], plus [`VerifyError::HashLength`].
+/// As [`verify_inclusion`], plus [`VerifyInclusionRawError::HashLength`].
 pub fn verify_inclusion_raw<P: AsRef<[u8]>>(
     leaf_hash: &[u8],
     index: u64,
     size: u64,
     proof: &[P],
     root: &[u8],
-) -> Result<(), VerifyError> {
-    if index >= size {
-        return Err(VerifyError::IndexOutOfRange { index, size });
-    }
-    let expected = inclusion_len(index, size);
-    if proof.len() != expected {
-        return Err(VerifyError::ProofLength {
-            expected,
-            actual: proof.len(),
-        });
-    }
+) -> Result<(), VerifyInclusionRawError> {
+    let expected = inclusion_shape(index, size, proof.len())?;
     let mut buf = [[0; 32]; MAX_PROOF_LEN];
-    let proof = to_hashes(proof, &mut buf)?;
-    verify_inclusion(&to_hash(leaf_hash)?, index, size, proof, &to_hash(root)?)
+    let proof = to_hashes(proof, &mut buf).map_err(|e| match e {
+        RawHashes::TooMany(actual) => InclusionShapeError::ProofLength { expected, actual }.into(),
+        RawHashes::HashLength(len) => VerifyInclusionRawError::HashLength { len },
+    })?;
+    let hash_length = |len| VerifyInclusionRawError::HashLength { len };
+    let leaf_hash = to_hash(leaf_hash).map_err(hash_length)?;
+    let root = to_hash(root).map_err(hash_length)?;
+    Ok(verify_inclusion(&leaf_hash, index, size, proof, &root)?)
 }
 
 /// [`verify_consistency`] for hashes that arrive as byte strings of unchecked length.
 ///
 /// As in transparency-dev/merkle, equal sizes compare the two roots as byte strings whatever
 /// their length (no hashing is involved); every other case rejects a hash that is not 32 bytes
-/// with [`VerifyError::HashLength`].
+/// with [`VerifyConsistencyRawError::HashLength`].
 ///
 /// # Errors
 ///
-/// As [`verify_consistency`], plus [`VerifyError::HashLength`].
+/// As [`verify_consistency`], plus [`VerifyConsistencyRawError::HashLength`].
 pub fn verify_consistency_raw<P: AsRef<[u8]>>(
     size1: u64,
     size2: u64,
     proof: &[P],
     root1: &[u8],
     root2: &[u8],
-) -> Result<(), VerifyError> {
+) -> Result<(), VerifyConsistencyRawError> {
     if consistency_trivial(&Sha256Hasher, size1, size2, proof.len(), root1, root2)? {
         return Ok(());
     }
     let mut buf = [[0; 32]; MAX_PROOF_LEN];
-    let proof = to_hashes(proof, &mut buf)?;
-    verify_consistency(size1, size2, proof, &to_hash(root1)?, &to_hash(root2)?)
+    let proof = to_hashes(proof, &mut buf).map_err(|e| match e {
+        RawHashes::TooMany(actual) => {
+            VerifyConsistencyRawError::Shape(ConsistencyShapeError::ProofLength {
+                expected: consistency_len(size1, size2),
+                actual,
+            })
+        }
+        RawHashes::HashLength(len) => VerifyConsistencyRawError::HashLength { len },
+    })?;
+    let hash_length = |len| VerifyConsistencyRawError::HashLength { len };
+    let root1 = to_hash(root1).map_err(hash_length)?;
+    let root2 = to_hash(root2).map_err(hash_length)?;
+    Ok(verify_consistency(size1, size2, proof, &root1, &root2)?)
 }
 
 #[cfg(test)]
@@ -397,11 +434,11 @@ mod tests {
     /// any hash that is both; soundness only holds relative to a trusted root.
     #[test]
     fn one_leaf_tree_accepts_its_own_root() {
-        for h in [[0u8; 32], [0xff; 32], crate::leaf_hash(b"x")] {
+        for h in [[0u8; 32], [0xff; 32], crate::log::leaf_hash(b"x")] {
             assert_eq!(verify_inclusion(&h, 0, 1, &[], &h), Ok(()));
             assert_eq!(
                 verify_inclusion(&h, 0, 1, &[], &[1; 32]),
-                Err(VerifyError::RootMismatch)
+                Err(VerifyInclusionError::RootMismatch)
             );
             assert!(verify_inclusion(&h, 0, 1, &[h], &h).is_err());
         }
@@ -414,7 +451,7 @@ mod tests {
         let long = vec![vec![1u8; 32]; 66];
         assert_eq!(
             verify_inclusion_raw(&[0; 32], 0, u64::MAX, &long[..64], &[0; 32]),
-            Err(VerifyError::RootMismatch)
+            Err(VerifyInclusionRawError::RootMismatch)
         );
         let max = (1..64)
             .map(|k| (consistency_len((1 << k) - 1, u64::MAX), k))
@@ -424,11 +461,13 @@ mod tests {
         let (size1, size2) = ((1u64 << max.1) - 1, u64::MAX);
         assert_eq!(
             verify_consistency_raw(size1, size2, &long[..max.0], &[0; 32], &[0; 32]),
-            Err(VerifyError::RootMismatch)
+            Err(VerifyConsistencyRawError::RootMismatch)
         );
         assert!(matches!(
             verify_consistency_raw(size1, size2, &long[..=max.0], &[0; 32], &[0; 32]),
-            Err(VerifyError::ProofLength { .. })
+            Err(VerifyConsistencyRawError::Shape(
+                ConsistencyShapeError::ProofLength { .. }
+            ))
         ));
     }
 

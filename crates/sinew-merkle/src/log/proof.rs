@@ -1,24 +1,11 @@
-//! [`InclusionProof`] and [`ConsistencyProof`], with their byte encoding.
-//!
-//! # Byte encoding (version 1, stable)
-//!
-//! All integers are big-endian; hashes are 32 raw bytes, listed from the bottom of the tree up.
-//!
-//! ```text
-//! inclusion:    0x01 | index: u64 | size: u64         | count: u8 | count x hash
-//! consistency:  0x02 | old_size: u64 | new_size: u64  | count: u8 | count x hash
-//! ```
-//!
-//! The first byte is the type tag, which doubles as the format version: a later format will
-//! use new tag bytes, which this version rejects with [`DecodeError::UnknownTag`]. Decoding checks the
-//! shape: `index < size`, `0 < old_size <= new_size`, that `count` is exactly the number of
-//! hashes a proof for those sizes has (at most 64, or 65 for consistency), and that no bytes
-//! trail. A decoded proof can still be wrong; only verification against a trusted size and root
-//! says it is right (see the `# Security` notes on the `verify` and `from_bytes` methods).
+//! [`InclusionProof`] and [`ConsistencyProof`], with their byte encoding (documented in the
+//! [`log`](crate::log#proof-byte-encoding-version-1-stable) module).
 
-use crate::error::{DecodeError, VerifyError};
-use crate::hasher::{Hash, MerkleHasher, Sha256Hasher};
-use crate::verify::{consistency_len, inclusion_len};
+use super::hasher::{Digest, MerkleHasher, Sha256Hasher};
+use super::verify::{
+    consistency_len, inclusion_shape, verify_consistency_with, verify_inclusion_with,
+};
+use crate::error::{ConsistencyShapeError, DecodeError, InclusionShapeError, VerifyError};
 
 const INCLUSION_TAG: u8 = 0x01;
 const CONSISTENCY_TAG: u8 = 0x02;
@@ -38,7 +25,7 @@ const HEADER_LEN: usize = 1 + 8 + 8 + 1;
 pub struct InclusionProof {
     index: u64,
     size: u64,
-    hashes: Vec<Hash>,
+    hashes: Vec<Digest>,
 }
 
 /// A consistency proof: the hashes that show the tree of `new_size` leaves extends the tree of
@@ -55,32 +42,18 @@ pub struct InclusionProof {
 pub struct ConsistencyProof {
     old_size: u64,
     new_size: u64,
-    hashes: Vec<Hash>,
+    hashes: Vec<Digest>,
 }
 
-fn check_inclusion_shape(index: u64, size: u64, count: usize) -> Result<(), VerifyError> {
-    if index >= size {
-        return Err(VerifyError::IndexOutOfRange { index, size });
-    }
-    let expected = inclusion_len(index, size);
-    if count != expected {
-        return Err(VerifyError::ProofLength {
-            expected,
-            actual: count,
-        });
-    }
-    Ok(())
-}
-
-fn check_consistency_shape(old: u64, new: u64, count: usize) -> Result<(), VerifyError> {
+fn check_consistency_shape(old: u64, new: u64, count: usize) -> Result<(), ConsistencyShapeError> {
     if old > new {
-        return Err(VerifyError::SizesOutOfOrder {
+        return Err(ConsistencyShapeError::SizesOutOfOrder {
             size1: old,
             size2: new,
         });
     }
     if old == 0 {
-        return Err(VerifyError::EmptyOldTree);
+        return Err(ConsistencyShapeError::EmptyOldTree);
     }
     let expected = if old == new {
         0
@@ -88,7 +61,7 @@ fn check_consistency_shape(old: u64, new: u64, count: usize) -> Result<(), Verif
         consistency_len(old, new)
     };
     if count != expected {
-        return Err(VerifyError::ProofLength {
+        return Err(ConsistencyShapeError::ProofLength {
             expected,
             actual: count,
         });
@@ -97,7 +70,7 @@ fn check_consistency_shape(old: u64, new: u64, count: usize) -> Result<(), Verif
 }
 
 /// Reads the common layout: tag, two u64s, a count and the hashes.
-fn decode_common(bytes: &[u8], tag: u8) -> Result<(u64, u64, Vec<Hash>), DecodeError> {
+fn decode_common(bytes: &[u8], tag: u8) -> Result<(u64, u64, Vec<Digest>), DecodeError> {
     let (&first, rest) = bytes.split_first().ok_or(DecodeError::Truncated)?;
     if first != tag {
         return Err(DecodeError::UnknownTag(first));
@@ -119,12 +92,12 @@ fn decode_common(bytes: &[u8], tag: u8) -> Result<(u64, u64, Vec<Hash>), DecodeE
     }
     let hashes = rest
         .chunks_exact(32)
-        .filter_map(|c| Hash::try_from(c).ok())
+        .filter_map(|c| Digest::try_from(c).ok())
         .collect();
     Ok((u64::from_be_bytes(*a), u64::from_be_bytes(*b), hashes))
 }
 
-fn encode_common(tag: u8, a: u64, b: u64, hashes: &[Hash]) -> Vec<u8> {
+fn encode_common(tag: u8, a: u64, b: u64, hashes: &[Digest]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN + 32 * hashes.len());
     out.push(tag);
     out.extend_from_slice(&a.to_be_bytes());
@@ -142,14 +115,15 @@ impl InclusionProof {
     ///
     /// # Errors
     ///
-    /// [`VerifyError::IndexOutOfRange`] if `index >= size`, [`VerifyError::ProofLength`] if
+    /// [`InclusionShapeError::IndexOutOfRange`] if `index >= size`,
+    /// [`InclusionShapeError::ProofLength`] if
     /// `hashes` has the wrong length for `index` and `size`.
-    pub fn new(index: u64, size: u64, hashes: Vec<Hash>) -> Result<Self, VerifyError> {
-        check_inclusion_shape(index, size, hashes.len())?;
+    pub fn new(index: u64, size: u64, hashes: Vec<Digest>) -> Result<Self, InclusionShapeError> {
+        inclusion_shape(index, size, hashes.len())?;
         Ok(Self::new_unchecked(index, size, hashes))
     }
 
-    pub(crate) fn new_unchecked(index: u64, size: u64, hashes: Vec<Hash>) -> Self {
+    pub(crate) fn new_unchecked(index: u64, size: u64, hashes: Vec<Digest>) -> Self {
         Self {
             index,
             size,
@@ -168,12 +142,12 @@ impl InclusionProof {
     }
 
     /// The sibling hashes, from the leaf up.
-    pub fn hashes(&self) -> &[Hash] {
+    pub fn hashes(&self) -> &[Digest] {
         &self.hashes
     }
 
     /// The sibling hashes, by value.
-    pub fn into_hashes(self) -> Vec<Hash> {
+    pub fn into_hashes(self) -> Vec<Digest> {
         self.hashes
     }
 
@@ -181,7 +155,7 @@ impl InclusionProof {
     /// [`index`](Self::index) in the tree of `size` leaves whose root is `root`, where `size`
     /// and `root` come together from a source you trust (a signed tree head).
     ///
-    /// This is [`verify_inclusion`](crate::verify_inclusion) with this proof's index, after
+    /// This is [`verify_inclusion`](super::verify_inclusion) with this proof's index, after
     /// checking that the proof is for the trusted `size`. Against a fixed size, the hashes fit
     /// the path of one index only, so once this returns `Ok`, [`index`](Self::index) is the
     /// leaf's position; compare it with the index you expect if you expect one.
@@ -202,7 +176,8 @@ impl InclusionProof {
     /// # Examples
     ///
     /// ```
-    /// use sinew_merkle::{leaf_hash, InclusionProof, MerkleTree};
+    /// use sinew_merkle::MerkleTree;
+    /// use sinew_merkle::log::{leaf_hash, InclusionProof};
     ///
     /// let log = MerkleTree::from_leaves([&b"a"[..], b"b", b"c"]);
     /// let (size, root) = (log.len(), log.root()); // from a signed tree head
@@ -212,7 +187,7 @@ impl InclusionProof {
     /// assert_eq!(proof.index(), 1);
     /// Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn verify(&self, leaf_hash: &Hash, size: u64, root: &Hash) -> Result<(), VerifyError> {
+    pub fn verify(&self, leaf_hash: &Digest, size: u64, root: &Digest) -> Result<(), VerifyError> {
         self.verify_with(&Sha256Hasher, leaf_hash, size, root)
     }
 
@@ -228,9 +203,9 @@ impl InclusionProof {
     pub fn verify_with<H: MerkleHasher>(
         &self,
         hasher: &H,
-        leaf_hash: &Hash,
+        leaf_hash: &Digest,
         size: u64,
-        root: &Hash,
+        root: &Digest,
     ) -> Result<(), VerifyError> {
         if self.size != size {
             return Err(VerifyError::SizeMismatch {
@@ -238,10 +213,14 @@ impl InclusionProof {
                 trusted: size,
             });
         }
-        crate::verify_inclusion_with(hasher, leaf_hash, self.index, self.size, &self.hashes, root)
+        // The proof's shape was checked when it was made, so with the trusted size only the
+        // root comparison can fail.
+        verify_inclusion_with(hasher, leaf_hash, self.index, self.size, &self.hashes, root)
+            .map_err(|_| VerifyError::RootMismatch)
     }
 
-    /// The byte encoding (see the [module docs](crate::proof)): `18 + 32 * hashes` bytes.
+    /// The byte encoding (see the [`log`](crate::log#proof-byte-encoding-version-1-stable)
+    /// module): `18 + 32 * hashes` bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         encode_common(INCLUSION_TAG, self.index, self.size, &self.hashes)
     }
@@ -253,7 +232,7 @@ impl InclusionProof {
     /// The index and size in the bytes are the sender's claim, not facts: a well-formed proof
     /// can still be wrong, and can even verify for a size other than the one it states.
     /// Verify it with [`verify`](Self::verify) against a size and root you trust (or pass your
-    /// trusted size to [`verify_inclusion`](crate::verify_inclusion)), never against
+    /// trusted size to [`verify_inclusion`](super::verify_inclusion)), never against
     /// [`size`](Self::size).
     ///
     /// # Errors
@@ -261,7 +240,7 @@ impl InclusionProof {
     /// A [`DecodeError`] for anything but a well-formed encoding.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let (index, size, hashes) = decode_common(bytes, INCLUSION_TAG)?;
-        check_inclusion_shape(index, size, hashes.len())
+        inclusion_shape(index, size, hashes.len())
             .map_err(|_| DecodeError::Invalid("inclusion proof shape does not match its sizes"))?;
         Ok(Self::new_unchecked(index, size, hashes))
     }
@@ -272,14 +251,18 @@ impl ConsistencyProof {
     ///
     /// # Errors
     ///
-    /// [`VerifyError::SizesOutOfOrder`], [`VerifyError::EmptyOldTree`] or
-    /// [`VerifyError::ProofLength`] when the parts cannot form a proof.
-    pub fn new(old_size: u64, new_size: u64, hashes: Vec<Hash>) -> Result<Self, VerifyError> {
+    /// [`ConsistencyShapeError::SizesOutOfOrder`], [`ConsistencyShapeError::EmptyOldTree`] or
+    /// [`ConsistencyShapeError::ProofLength`] when the parts cannot form a proof.
+    pub fn new(
+        old_size: u64,
+        new_size: u64,
+        hashes: Vec<Digest>,
+    ) -> Result<Self, ConsistencyShapeError> {
         check_consistency_shape(old_size, new_size, hashes.len())?;
         Ok(Self::new_unchecked(old_size, new_size, hashes))
     }
 
-    pub(crate) fn new_unchecked(old_size: u64, new_size: u64, hashes: Vec<Hash>) -> Self {
+    pub(crate) fn new_unchecked(old_size: u64, new_size: u64, hashes: Vec<Digest>) -> Self {
         Self {
             old_size,
             new_size,
@@ -298,12 +281,12 @@ impl ConsistencyProof {
     }
 
     /// The proof hashes, in RFC 9162 order.
-    pub fn hashes(&self) -> &[Hash] {
+    pub fn hashes(&self) -> &[Digest] {
         &self.hashes
     }
 
     /// The proof hashes, by value.
-    pub fn into_hashes(self) -> Vec<Hash> {
+    pub fn into_hashes(self) -> Vec<Digest> {
         self.hashes
     }
 
@@ -311,7 +294,7 @@ impl ConsistencyProof {
     /// extends the tree of `old_size` leaves with root `old_root`, where each (size, root) pair
     /// comes from a source you trust (signed tree heads).
     ///
-    /// This is [`verify_consistency`](crate::verify_consistency) after checking that the proof
+    /// This is [`verify_consistency`](super::verify_consistency) after checking that the proof
     /// is for the trusted sizes.
     ///
     /// # Security
@@ -329,7 +312,8 @@ impl ConsistencyProof {
     /// # Examples
     ///
     /// ```
-    /// use sinew_merkle::{ConsistencyProof, MerkleTree};
+    /// use sinew_merkle::MerkleTree;
+    /// use sinew_merkle::log::ConsistencyProof;
     ///
     /// let mut log = MerkleTree::from_leaves([&b"a"[..], b"b"]);
     /// let (old_size, old_root) = (log.len(), log.root()); // an earlier signed tree head
@@ -343,9 +327,9 @@ impl ConsistencyProof {
     pub fn verify(
         &self,
         old_size: u64,
-        old_root: &Hash,
+        old_root: &Digest,
         new_size: u64,
-        new_root: &Hash,
+        new_root: &Digest,
     ) -> Result<(), VerifyError> {
         self.verify_with(&Sha256Hasher, old_size, old_root, new_size, new_root)
     }
@@ -363,16 +347,18 @@ impl ConsistencyProof {
         &self,
         hasher: &H,
         old_size: u64,
-        old_root: &Hash,
+        old_root: &Digest,
         new_size: u64,
-        new_root: &Hash,
+        new_root: &Digest,
     ) -> Result<(), VerifyError> {
         for (proof, trusted) in [(self.old_size, old_size), (self.new_size, new_size)] {
             if proof != trusted {
                 return Err(VerifyError::SizeMismatch { proof, trusted });
             }
         }
-        crate::verify_consistency_with(
+        // As for inclusion: with the shape checked and the sizes trusted, only the roots can
+        // fail to match.
+        verify_consistency_with(
             hasher,
             self.old_size,
             self.new_size,
@@ -380,9 +366,11 @@ impl ConsistencyProof {
             old_root,
             new_root,
         )
+        .map_err(|_| VerifyError::RootMismatch)
     }
 
-    /// The byte encoding (see the [module docs](crate::proof)): `18 + 32 * hashes` bytes.
+    /// The byte encoding (see the [`log`](crate::log#proof-byte-encoding-version-1-stable)
+    /// module): `18 + 32 * hashes` bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         encode_common(CONSISTENCY_TAG, self.old_size, self.new_size, &self.hashes)
     }
@@ -394,7 +382,7 @@ impl ConsistencyProof {
     /// The sizes in the bytes are the sender's claim, not facts: a well-formed proof can still
     /// be wrong, and can even verify for sizes other than the ones it states. Verify it with
     /// [`verify`](Self::verify) against sizes and roots you trust (or pass your trusted sizes
-    /// to [`verify_consistency`](crate::verify_consistency)), never against
+    /// to [`verify_consistency`](super::verify_consistency)), never against
     /// [`old_size`](Self::old_size) and [`new_size`](Self::new_size).
     ///
     /// # Errors
@@ -414,14 +402,14 @@ mod serde_impl {
     //! Serde forms: `{"index": 3, "size": 10, "hashes": ["<64 hex digits>", ...]}` in
     //! human-readable formats, raw 32-byte arrays otherwise. Deserializing checks the shape.
 
-    use super::{ConsistencyProof, Hash, InclusionProof};
+    use super::{ConsistencyProof, Digest, InclusionProof};
     use serde::de::Error as _;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use std::fmt::Write as _;
 
     /// One hash: hex text when human-readable, 32 bytes otherwise.
     #[derive(Debug, Clone, Copy)]
-    pub(super) struct HashRepr(pub(super) Hash);
+    pub(super) struct HashRepr(pub(super) Digest);
 
     impl Serialize for HashRepr {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -458,7 +446,7 @@ mod serde_impl {
                 }
                 Ok(Self(out))
             } else {
-                Hash::deserialize(d).map(Self)
+                Digest::deserialize(d).map(Self)
             }
         }
     }
@@ -488,7 +476,7 @@ mod serde_impl {
     }
 
     impl TryFrom<RawInclusion> for InclusionProof {
-        type Error = crate::VerifyError;
+        type Error = crate::InclusionShapeError;
         fn try_from(r: RawInclusion) -> Result<Self, Self::Error> {
             Self::new(r.index, r.size, r.hashes.into_iter().map(|h| h.0).collect())
         }
@@ -505,7 +493,7 @@ mod serde_impl {
     }
 
     impl TryFrom<RawConsistency> for ConsistencyProof {
-        type Error = crate::VerifyError;
+        type Error = crate::ConsistencyShapeError;
         fn try_from(r: RawConsistency) -> Result<Self, Self::Error> {
             Self::new(
                 r.old_size,
@@ -567,12 +555,12 @@ mod tests {
     fn verify_pins_the_trusted_size() {
         let t = MerkleTree::from_leaves([&b"a"[..], b"b"]);
         let (size, root) = (t.len(), t.root());
-        let leaf = crate::leaf_hash(b"b");
+        let leaf = crate::log::leaf_hash(b"b");
         let honest = t.inclusion_proof(1, 2).unwrap();
         assert_eq!(honest.verify(&leaf, size, &root), Ok(()));
         // The free verifier cannot tell the shapes apart.
         assert_eq!(
-            crate::verify_inclusion(&leaf, 2, 3, honest.hashes(), &root),
+            crate::log::verify_inclusion(&leaf, 2, 3, honest.hashes(), &root),
             Ok(())
         );
         let forged = InclusionProof::from_bytes(

@@ -1,8 +1,9 @@
 //! [`MerkleTree`]: an append-only log tree that keeps every complete subtree's hash.
 
-use crate::error::TreeError;
-use crate::hasher::{Hash, MerkleHasher, Sha256Hasher};
-use crate::proof::{ConsistencyProof, InclusionProof};
+use super::compact::CompactTree;
+use super::hasher::{Digest, MerkleHasher, Sha256Hasher};
+use super::proof::{ConsistencyProof, InclusionProof};
+use crate::error::{ConsistencyProofError, InclusionProofError, RootAtError};
 
 /// The largest power of two strictly below `n` (requires `n >= 2`): where RFC 6962 splits a
 /// tree of `n` leaves.
@@ -27,7 +28,8 @@ pub(crate) fn split_point(n: u64) -> u64 {
 /// # Examples
 ///
 /// ```
-/// use sinew_merkle::{leaf_hash, verify_inclusion, MerkleTree};
+/// use sinew_merkle::MerkleTree;
+/// use sinew_merkle::log::{leaf_hash, verify_inclusion};
 ///
 /// let mut log = MerkleTree::new();
 /// for i in 0..10u32 {
@@ -42,7 +44,7 @@ pub(crate) fn split_point(n: u64) -> u64 {
 pub struct MerkleTree<H: MerkleHasher = Sha256Hasher> {
     hasher: H,
     /// `levels[k][i]` is the hash of leaves `i * 2^k .. (i + 1) * 2^k`.
-    levels: Vec<Vec<Hash>>,
+    levels: Vec<Vec<Digest>>,
 }
 
 /// Concise: the size and the root, not the leaves.
@@ -57,7 +59,7 @@ impl<H: MerkleHasher> std::fmt::Debug for MerkleTree<H> {
 }
 
 /// Lower-case hex of a hash, for `Debug`.
-struct Hex<'a>(&'a Hash);
+struct Hex<'a>(&'a Digest);
 
 impl std::fmt::Display for Hex<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -94,7 +96,7 @@ impl MerkleTree {
     }
 
     /// A SHA-256 tree whose leaf hashes (already `H(0x00 || data)`) are `leaf_hashes`.
-    pub fn from_leaf_hashes(leaf_hashes: Vec<Hash>) -> Self {
+    pub fn from_leaf_hashes(leaf_hashes: Vec<Digest>) -> Self {
         Self::from_leaf_hashes_with(Sha256Hasher, leaf_hashes)
     }
 }
@@ -109,7 +111,7 @@ impl<H: MerkleHasher> MerkleTree<H> {
     }
 
     /// A tree with the given hasher over already-hashed leaves.
-    pub fn from_leaf_hashes_with(hasher: H, leaf_hashes: Vec<Hash>) -> Self {
+    pub fn from_leaf_hashes_with(hasher: H, leaf_hashes: Vec<Digest>) -> Self {
         let mut levels = vec![leaf_hashes];
         while let Some(below) = levels.last() {
             if below.len() < 2 {
@@ -150,7 +152,7 @@ impl<H: MerkleHasher> MerkleTree<H> {
     }
 
     /// Appends a leaf given by its leaf hash (already `H(0x00 || data)`).
-    pub fn push_leaf_hash(&mut self, leaf_hash: Hash) {
+    pub fn push_leaf_hash(&mut self, leaf_hash: Digest) {
         let mut carry = leaf_hash;
         let mut level = 0;
         loop {
@@ -185,14 +187,14 @@ impl<H: MerkleHasher> MerkleTree<H> {
     }
 
     /// The hash of leaf `index`, if the tree has it.
-    pub fn leaf_hash(&self, index: u64) -> Option<Hash> {
+    pub fn leaf_hash(&self, index: u64) -> Option<Digest> {
         let i = usize::try_from(index).ok()?;
         self.levels.first()?.get(i).copied()
     }
 
-    /// The current root (the [`empty_root`](crate::empty_root) for an empty tree). `O(log n)`
+    /// The current root (the [`empty_root`](super::empty_root) for an empty tree). `O(log n)`
     /// hashing for sizes that are not powers of two, `O(1)` otherwise.
-    pub fn root(&self) -> Hash {
+    pub fn root(&self) -> Digest {
         self.subtree(0, self.len())
     }
 
@@ -200,9 +202,10 @@ impl<H: MerkleHasher> MerkleTree<H> {
     ///
     /// # Errors
     ///
-    /// [`TreeError::SizeOutOfRange`] if `size > len()`.
-    pub fn root_at(&self, size: u64) -> Result<Hash, TreeError> {
-        self.check_size(size)?;
+    /// [`RootAtError::SizeOutOfRange`] if `size > len()`.
+    pub fn root_at(&self, size: u64) -> Result<Digest, RootAtError> {
+        self.check_size(size)
+            .map_err(|len| RootAtError::SizeOutOfRange { size, len })?;
         Ok(self.subtree(0, size))
     }
 
@@ -210,12 +213,17 @@ impl<H: MerkleHasher> MerkleTree<H> {
     ///
     /// # Errors
     ///
-    /// [`TreeError::SizeOutOfRange`] if `size > len()`, [`TreeError::IndexOutOfRange`] if
-    /// `index >= size`.
-    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<InclusionProof, TreeError> {
-        self.check_size(size)?;
+    /// [`InclusionProofError::SizeOutOfRange`] if `size > len()`,
+    /// [`InclusionProofError::IndexOutOfRange`] if `index >= size`.
+    pub fn inclusion_proof(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> Result<InclusionProof, InclusionProofError> {
+        self.check_size(size)
+            .map_err(|len| InclusionProofError::SizeOutOfRange { size, len })?;
         if index >= size {
-            return Err(TreeError::IndexOutOfRange { index, size });
+            return Err(InclusionProofError::IndexOutOfRange { index, size });
         }
         // PATH(m, D[lo:hi]) from the top down; the proof lists the hashes from the bottom up.
         let mut hashes = Vec::with_capacity(64);
@@ -239,19 +247,24 @@ impl<H: MerkleHasher> MerkleTree<H> {
     ///
     /// # Errors
     ///
-    /// [`TreeError::SizeOutOfRange`] if `new_size > len()`, [`TreeError::SizesOutOfOrder`] if
-    /// `old_size > new_size`, [`TreeError::EmptyOldTree`] if `old_size == 0`.
+    /// [`ConsistencyProofError::SizeOutOfRange`] if `new_size > len()`,
+    /// [`ConsistencyProofError::SizesOutOfOrder`] if `old_size > new_size`,
+    /// [`ConsistencyProofError::EmptyOldTree`] if `old_size == 0`.
     pub fn consistency_proof(
         &self,
         old_size: u64,
         new_size: u64,
-    ) -> Result<ConsistencyProof, TreeError> {
-        self.check_size(new_size)?;
+    ) -> Result<ConsistencyProof, ConsistencyProofError> {
+        self.check_size(new_size)
+            .map_err(|len| ConsistencyProofError::SizeOutOfRange {
+                size: new_size,
+                len,
+            })?;
         if old_size > new_size {
-            return Err(TreeError::SizesOutOfOrder { old_size, new_size });
+            return Err(ConsistencyProofError::SizesOutOfOrder { old_size, new_size });
         }
         if old_size == 0 {
-            return Err(TreeError::EmptyOldTree);
+            return Err(ConsistencyProofError::EmptyOldTree);
         }
         // SUBPROOF(m, D[lo:hi], b) from the top down.
         let mut hashes = Vec::with_capacity(65);
@@ -279,8 +292,8 @@ impl<H: MerkleHasher> MerkleTree<H> {
         Ok(ConsistencyProof::new_unchecked(old_size, new_size, hashes))
     }
 
-    /// A [`CompactTree`](crate::CompactTree) with the same leaves (its frontier, `O(log n)`).
-    pub fn to_compact(&self) -> crate::CompactTree<H> {
+    /// A [`CompactTree`] with the same leaves (its frontier, `O(log n)`).
+    pub fn to_compact(&self) -> CompactTree<H> {
         let size = self.len();
         let frontier = (0..64u32)
             .rev()
@@ -290,19 +303,20 @@ impl<H: MerkleHasher> MerkleTree<H> {
                 self.perfect(k, start)
             })
             .collect();
-        crate::CompactTree::from_parts_unchecked(self.hasher.clone(), size, frontier)
+        CompactTree::from_parts_unchecked(self.hasher.clone(), size, frontier)
     }
 
-    fn check_size(&self, size: u64) -> Result<(), TreeError> {
+    /// `Err(len)` if the tree is smaller than `size`.
+    fn check_size(&self, size: u64) -> Result<(), u64> {
         let len = self.len();
         if size > len {
-            return Err(TreeError::SizeOutOfRange { size, len });
+            return Err(len);
         }
         Ok(())
     }
 
     /// The hash of the perfect subtree of `2^level` leaves starting at leaf `start` (aligned).
-    fn perfect(&self, level: u32, start: u64) -> Hash {
+    fn perfect(&self, level: u32, start: u64) -> Digest {
         let found = self
             .levels
             .get(level as usize)
@@ -324,7 +338,7 @@ impl<H: MerkleHasher> MerkleTree<H> {
     /// MTH(D[lo:hi]) for a range that RFC 6962's recursion produces (`lo` aligned to the
     /// smallest power of two >= `hi - lo`; `hi <= len()`): the right fold of the perfect
     /// subtrees that make up the range.
-    fn subtree(&self, lo: u64, hi: u64) -> Hash {
+    fn subtree(&self, lo: u64, hi: u64) -> Digest {
         let n = hi - lo;
         if n == 0 {
             return self.hasher.hash_empty();
@@ -352,7 +366,7 @@ impl<H: MerkleHasher> MerkleTree<H> {
 }
 
 #[cold]
-fn unreachable_pair() -> Hash {
+fn unreachable_pair() -> Digest {
     // chunks_exact(2) yields only pairs.
     [0; 32]
 }
@@ -365,12 +379,12 @@ fn unreachable_pair() -> Hash {
 )] // tests fail loudly
 mod tests {
     use super::*;
-    use crate::hasher::{leaf_hash, node_hash};
+    use crate::log::{empty_root, leaf_hash, node_hash};
 
     /// MTH straight from RFC 6962 section 2.1, recursively.
-    pub(crate) fn reference_root(leaves: &[Hash]) -> Hash {
+    pub(crate) fn reference_root(leaves: &[Digest]) -> Digest {
         match leaves.len() {
-            0 => crate::empty_root(),
+            0 => empty_root(),
             1 => leaves[0],
             n => {
                 let k = split_point(n as u64) as usize;
@@ -381,9 +395,9 @@ mod tests {
 
     #[test]
     fn roots_match_the_recursive_definition() {
-        let leaves: Vec<Hash> = (0..130u32).map(|i| leaf_hash(&i.to_le_bytes())).collect();
+        let leaves: Vec<Digest> = (0..130u32).map(|i| leaf_hash(&i.to_le_bytes())).collect();
         let mut t = MerkleTree::new();
-        assert_eq!(t.root(), crate::empty_root());
+        assert_eq!(t.root(), empty_root());
         for (i, h) in leaves.iter().enumerate() {
             t.push_leaf_hash(*h);
             assert_eq!(t.root(), reference_root(&leaves[..=i]), "size {}", i + 1);
@@ -399,7 +413,7 @@ mod tests {
         assert_eq!(bulk.levels, t.levels);
         assert_eq!(
             t.root_at(131),
-            Err(TreeError::SizeOutOfRange {
+            Err(RootAtError::SizeOutOfRange {
                 size: 131,
                 len: 130
             })
@@ -409,7 +423,7 @@ mod tests {
     #[cfg(feature = "blake3")]
     #[test]
     fn blake3_trees_prove_and_verify() {
-        use crate::{Blake3Hasher, CompactTree, verify_consistency_with, verify_inclusion_with};
+        use crate::log::{Blake3Hasher, verify_consistency_with, verify_inclusion_with};
         let h = Blake3Hasher;
         let mut t = MerkleTree::with_hasher(h);
         let mut c = CompactTree::with_hasher(h);

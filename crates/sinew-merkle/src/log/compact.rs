@@ -1,20 +1,21 @@
 //! [`CompactTree`]: the frontier of a log tree, `O(log n)` state, append and root only.
 
-use crate::error::{DecodeError, TreeError};
-use crate::hasher::{Hash, MerkleHasher, Sha256Hasher};
+use super::hasher::{Digest, MerkleHasher, Sha256Hasher};
+use crate::error::{FromPartsError, PushError};
 
 /// A log tree that keeps only its frontier (also called a compact range): the roots of the
 /// perfect subtrees that make up its leaves, one per set bit of the size, at most 64 hashes.
 ///
 /// Writers that store their entries elsewhere (a database, object storage) use it to compute
-/// the same root as [`MerkleTree`](crate::MerkleTree) without keeping the leaves. A push is
+/// the same root as [`MerkleTree`](super::MerkleTree) without keeping the leaves. A push is
 /// amortized one leaf hash plus one node hash; [`root`](Self::root) costs `popcount(n) - 1`
 /// node hashes.
 ///
 /// # Examples
 ///
 /// ```
-/// use sinew_merkle::{CompactTree, MerkleTree};
+/// use sinew_merkle::MerkleTree;
+/// use sinew_merkle::log::CompactTree;
 ///
 /// let mut compact = CompactTree::new();
 /// let mut full = MerkleTree::new();
@@ -31,7 +32,7 @@ pub struct CompactTree<H: MerkleHasher = Sha256Hasher> {
     hasher: H,
     size: u64,
     /// Perfect subtree roots, largest (leftmost) first.
-    frontier: Vec<Hash>,
+    frontier: Vec<Digest>,
 }
 
 impl Default for CompactTree {
@@ -51,8 +52,9 @@ impl CompactTree {
     ///
     /// # Errors
     ///
-    /// [`DecodeError::Invalid`] if the frontier does not have one hash per set bit of `size`.
-    pub fn from_parts(size: u64, frontier: Vec<Hash>) -> Result<Self, DecodeError> {
+    /// [`FromPartsError::FrontierLength`] if the frontier does not have one hash per set bit
+    /// of `size`.
+    pub fn from_parts(size: u64, frontier: Vec<Digest>) -> Result<Self, FromPartsError> {
         Self::from_parts_with(Sha256Hasher, size, frontier)
     }
 }
@@ -72,16 +74,22 @@ impl<H: MerkleHasher> CompactTree<H> {
     /// # Errors
     ///
     /// As [`from_parts`](CompactTree::from_parts).
-    pub fn from_parts_with(hasher: H, size: u64, frontier: Vec<Hash>) -> Result<Self, DecodeError> {
-        if frontier.len() != size.count_ones() as usize {
-            return Err(DecodeError::Invalid(
-                "frontier length must equal the number of set bits in the size",
-            ));
+    pub fn from_parts_with(
+        hasher: H,
+        size: u64,
+        frontier: Vec<Digest>,
+    ) -> Result<Self, FromPartsError> {
+        let expected = size.count_ones() as usize;
+        if frontier.len() != expected {
+            return Err(FromPartsError::FrontierLength {
+                expected,
+                actual: frontier.len(),
+            });
         }
         Ok(Self::from_parts_unchecked(hasher, size, frontier))
     }
 
-    pub(crate) fn from_parts_unchecked(hasher: H, size: u64, frontier: Vec<Hash>) -> Self {
+    pub(crate) fn from_parts_unchecked(hasher: H, size: u64, frontier: Vec<Digest>) -> Self {
         Self {
             hasher,
             size,
@@ -100,7 +108,7 @@ impl<H: MerkleHasher> CompactTree<H> {
     }
 
     /// The frontier: the perfect subtree roots, largest (leftmost) first.
-    pub fn frontier(&self) -> &[Hash] {
+    pub fn frontier(&self) -> &[Digest] {
         &self.frontier
     }
 
@@ -108,9 +116,9 @@ impl<H: MerkleHasher> CompactTree<H> {
     ///
     /// # Errors
     ///
-    /// [`TreeError::Full`] if the tree already has `u64::MAX` leaves (reachable only through
+    /// [`PushError::Full`] if the tree already has `u64::MAX` leaves (reachable only through
     /// [`from_parts`](CompactTree::from_parts)); the tree is unchanged.
-    pub fn push(&mut self, data: &[u8]) -> Result<(), TreeError> {
+    pub fn push(&mut self, data: &[u8]) -> Result<(), PushError> {
         self.check_room()?;
         let h = self.hasher.hash_leaf(data);
         self.push_leaf_hash(h)
@@ -121,7 +129,7 @@ impl<H: MerkleHasher> CompactTree<H> {
     /// # Errors
     ///
     /// As [`push`](Self::push).
-    pub fn push_leaf_hash(&mut self, leaf_hash: Hash) -> Result<(), TreeError> {
+    pub fn push_leaf_hash(&mut self, leaf_hash: Digest) -> Result<(), PushError> {
         let new_size = self.check_room()?;
         // A binary counter: each trailing one bit of the size is a subtree the new leaf closes.
         let mut carry = leaf_hash;
@@ -139,14 +147,14 @@ impl<H: MerkleHasher> CompactTree<H> {
     }
 
     /// The size after one more leaf, if it fits in a `u64`.
-    fn check_room(&self) -> Result<u64, TreeError> {
+    fn check_room(&self) -> Result<u64, PushError> {
         self.size
             .checked_add(1)
-            .ok_or(TreeError::Full { len: self.size })
+            .ok_or(PushError::Full { len: self.size })
     }
 
     /// The root (the empty root for no leaves): the right fold of the frontier.
-    pub fn root(&self) -> Hash {
+    pub fn root(&self) -> Digest {
         let mut it = self.frontier.iter().rev();
         let Some(&last) = it.next() else {
             return self.hasher.hash_empty();
@@ -165,10 +173,10 @@ mod tests {
         let frontier = vec![[7u8; 32]; 64];
         let mut c = CompactTree::from_parts(u64::MAX, frontier.clone()).unwrap();
         let root = c.root();
-        assert_eq!(c.push(b"x"), Err(TreeError::Full { len: u64::MAX }));
+        assert_eq!(c.push(b"x"), Err(PushError::Full { len: u64::MAX }));
         assert_eq!(
             c.push_leaf_hash([1; 32]),
-            Err(TreeError::Full { len: u64::MAX })
+            Err(PushError::Full { len: u64::MAX })
         );
         assert_eq!(
             (c.len(), c.frontier(), c.root()),

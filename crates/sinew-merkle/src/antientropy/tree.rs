@@ -1,28 +1,7 @@
-//! [`AntiEntropyTree`]: a fixed-shape Merkle tree over a keyed data set, for replica repair.
-//!
-//! # How it works
-//!
-//! Every key is placed by a seeded 64-bit hash of its bytes (XXH3-64) into one of `2^depth`
-//! buckets: the top `depth` bits of the hash pick the bucket, so bucket `b` holds the keys whose
-//! hash lies in `[b << (64 - depth), (b + 1) << (64 - depth))`. A bucket's digest is the sum of
-//! its entries' 128-bit hashes, and an entry's hash is
-//! `XXH3-128(key, seed = tree_seed XOR version * 0x9E3779B97F4A7C15)`, so the pair
-//! (key, version) is hashed jointly. Digests are two independent 64-bit lanes, each added
-//! modulo 2^64: inserting adds an entry's hash, removing subtracts it, an update does both. The
-//! result does not depend on the order of the updates, and a duplicated entry does not cancel
-//! itself out (as it would with XOR).
-//!
-//! An inner node's digest is the lane-wise sum of its children's: the sum of every entry under
-//! it. Inner nodes are computed when read. Those at or above the *group level* (groups of 32
-//! buckets, or the root for trees of depth 5 or less) are cached: a write sets its group's bit
-//! in a dirty bitmap, and the next read recomputes only the dirty groups and the paths above
-//! them. Nodes below the group level are summed from their (at most 16) buckets when read.
-//!
-//! Both the key hash and the entry hash are platform-independent (XXH3 is specified byte by
-//! byte), so replicas on different machines and architectures agree, given the same depth and
-//! seed.
+//! [`AntiEntropyTree`], [`diff`] and [`BucketRange`] (how the tree works is in the
+//! [module docs](super)).
 
-use crate::error::{ConfigError, ReconcileError};
+use crate::error::{ConfigError, DiffError};
 use crate::sync::{AtomicU64, Mutex, Ordering};
 use twox_hash::{XxHash3_64, XxHash3_128};
 
@@ -41,7 +20,7 @@ const GROUP_SHIFT: u8 = 1;
 
 /// A 128-bit digest of a bucket or subtree: two 64-bit lanes (high and low), each a sum modulo
 /// 2^64 of the entries' hashes.
-pub type Digest = u128;
+pub type Digest128 = u128;
 
 /// A range of bucket indices `start..end` that differs between two replicas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -96,32 +75,32 @@ pub(crate) fn to_ranges(buckets: impl IntoIterator<Item = u32>) -> Vec<BucketRan
 /// A digest's two lanes, `(low, high)`.
 #[inline]
 #[allow(clippy::cast_possible_truncation)] // deliberate: the low and high 64 bits
-fn lanes(d: Digest) -> (u64, u64) {
+fn lanes(d: Digest128) -> (u64, u64) {
     (d as u64, (d >> 64) as u64)
 }
 
 #[inline]
-fn from_lanes(lo: u64, hi: u64) -> Digest {
+fn from_lanes(lo: u64, hi: u64) -> Digest128 {
     (u128::from(hi) << 64) | u128::from(lo)
 }
 
 /// Lane-wise wrapping addition.
 #[inline]
-fn add(a: Digest, b: Digest) -> Digest {
+fn add(a: Digest128, b: Digest128) -> Digest128 {
     let ((alo, ahi), (blo, bhi)) = (lanes(a), lanes(b));
     from_lanes(alo.wrapping_add(blo), ahi.wrapping_add(bhi))
 }
 
 /// Lane-wise wrapping subtraction.
 #[inline]
-fn sub(a: Digest, b: Digest) -> Digest {
+fn sub(a: Digest128, b: Digest128) -> Digest128 {
     let ((alo, ahi), (blo, bhi)) = (lanes(a), lanes(b));
     from_lanes(alo.wrapping_sub(blo), ahi.wrapping_sub(bhi))
 }
 
 /// A Merkle tree over a keyed data set, split into `2^depth` buckets by key hash, maintained
 /// through `&self` by any number of threads, and compared with a peer's by
-/// [`Reconciler`](crate::Reconciler) or [`diff`](crate::diff).
+/// [`Reconciler`](super::Reconciler) or [`diff`].
 ///
 /// It stores digests, not keys: 16 bytes per bucket plus about one byte per bucket for the
 /// cache, whatever the number of keys. Pick the depth so that a bucket holds a handful of keys (about
@@ -137,7 +116,8 @@ fn sub(a: Digest, b: Digest) -> Digest {
 /// # Examples
 ///
 /// ```
-/// use sinew_merkle::{diff, AntiEntropyTree};
+/// use sinew_merkle::AntiEntropyTree;
+/// use sinew_merkle::antientropy::diff;
 ///
 /// let a = AntiEntropyTree::new(8)?;
 /// let b = AntiEntropyTree::new(8)?;
@@ -162,7 +142,7 @@ pub struct AntiEntropyTree {
     dirty: Box<[AtomicU64]>,
     /// Heap-numbered digests of the nodes at levels `0..=group_level` (root 1, children of `i`
     /// are `2i` and `2i + 1`; index 0 unused), valid for groups whose dirty bit is clear.
-    cache: Mutex<Box<[Digest]>>,
+    cache: Mutex<Box<[Digest128]>>,
 }
 
 /// Concise: the parameters and the root, not the `2^depth` bucket digests.
@@ -239,7 +219,7 @@ impl AntiEntropyTree {
     }
 
     /// The 128-bit hash of one entry, as it is added to its bucket's digest.
-    pub fn entry_hash(&self, key: impl AsRef<[u8]>, version: u64) -> Digest {
+    pub fn entry_hash(&self, key: impl AsRef<[u8]>, version: u64) -> Digest128 {
         let seed = self.seed ^ version.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         XxHash3_128::oneshot_with_seed(seed, key.as_ref())
     }
@@ -266,7 +246,7 @@ impl AntiEntropyTree {
         self.apply(bucket, sub(new, old), false);
     }
 
-    fn apply(&self, bucket: u32, h: Digest, subtract: bool) {
+    fn apply(&self, bucket: u32, h: Digest128, subtract: bool) {
         let (lo, hi) = lanes(h);
         let (lo, hi) = if subtract {
             (lo.wrapping_neg(), hi.wrapping_neg())
@@ -285,7 +265,7 @@ impl AntiEntropyTree {
     }
 
     /// The digest of bucket `index`, if it exists.
-    pub fn bucket_digest(&self, index: u32) -> Option<Digest> {
+    pub fn bucket_digest(&self, index: u32) -> Option<Digest128> {
         self.buckets.get(index as usize).map(|[l, h]| {
             let lo = l.load(Ordering::Acquire);
             let hi = h.load(Ordering::Acquire);
@@ -295,13 +275,13 @@ impl AntiEntropyTree {
 
     /// The root digest (the sum of all entries' hashes). Equal roots mean, up to a 2^-128-ish
     /// chance, equal data sets.
-    pub fn root(&self) -> Digest {
+    pub fn root(&self) -> Digest128 {
         self.node_digests(0, &[0]).first().copied().unwrap_or(0)
     }
 
     /// The digest of node `index` at `level` (0 is the root, `depth` the buckets), if it
     /// exists.
-    pub fn node_digest(&self, level: u8, index: u32) -> Option<Digest> {
+    pub fn node_digest(&self, level: u8, index: u32) -> Option<Digest128> {
         if level > self.depth || u64::from(index) >> level != 0 {
             return None;
         }
@@ -309,7 +289,7 @@ impl AntiEntropyTree {
     }
 
     /// The sum of the buckets `first..first + count`.
-    fn sum_buckets(&self, first: usize, count: usize) -> Digest {
+    fn sum_buckets(&self, first: usize, count: usize) -> Digest128 {
         (first..first + count).fold(0, |acc, b| {
             let d = u32::try_from(b)
                 .ok()
@@ -320,7 +300,7 @@ impl AntiEntropyTree {
     }
 
     /// The digests of the nodes `indices` at `level` (which must exist), under one lock.
-    pub(crate) fn node_digests(&self, level: u8, indices: &[u32]) -> Vec<Digest> {
+    pub(crate) fn node_digests(&self, level: u8, indices: &[u32]) -> Vec<Digest128> {
         if level >= self.depth {
             return indices
                 .iter()
@@ -365,7 +345,7 @@ impl AntiEntropyTree {
     /// sums its buckets), so a bit set for an update the reader already saw costs only time.
     /// (An earlier design kept one flag per inner node and skipped marking a flag that read as
     /// set; loom found the interleaving in which that loses an update.)
-    fn refresh(&self, cache: &mut [Digest]) {
+    fn refresh(&self, cache: &mut [Digest128]) {
         let span = usize::from(self.depth - self.group_level);
         let first_group = 1usize << self.group_level;
         let mut touched: Vec<usize> = Vec::new();
@@ -400,11 +380,11 @@ impl AntiEntropyTree {
         }
     }
 
-    pub(crate) fn check_compatible(&self, depth: u8, seed: u64) -> Result<(), ReconcileError> {
+    pub(crate) fn check_compatible(&self, depth: u8, seed: u64) -> Result<(), DiffError> {
         if depth == self.depth && seed == self.seed {
             Ok(())
         } else {
-            Err(ReconcileError::Incompatible {
+            Err(DiffError::Incompatible {
                 local: (self.depth, self.seed),
                 remote: (depth, seed),
             })
@@ -413,7 +393,7 @@ impl AntiEntropyTree {
 }
 
 /// The buckets in which two trees in one process differ, as sorted ranges: the same answer
-/// as a [`Reconciler`](crate::Reconciler) exchange, without the messages.
+/// as a [`Reconciler`](super::Reconciler) exchange, without the messages.
 ///
 /// The answer is exact for trees that are not written while `diff` runs. It reads the trees
 /// level by level, so a write that lands meanwhile may be missed (its ancestors were already
@@ -423,8 +403,8 @@ impl AntiEntropyTree {
 ///
 /// # Errors
 ///
-/// [`ReconcileError::Incompatible`] if the trees differ in depth or seed.
-pub fn diff(a: &AntiEntropyTree, b: &AntiEntropyTree) -> Result<Vec<BucketRange>, ReconcileError> {
+/// [`DiffError::Incompatible`] if the trees differ in depth or seed.
+pub fn diff(a: &AntiEntropyTree, b: &AntiEntropyTree) -> Result<Vec<BucketRange>, DiffError> {
     a.check_compatible(b.depth, b.seed)?;
     let mut candidates: Vec<u32> = vec![0, 1];
     for level in 1..=a.depth {

@@ -1,70 +1,12 @@
-//! Sans-io reconciliation of two [`AntiEntropyTree`]s: the [`Reconciler`] (the side that
-//! starts) and the [`Responder`] exchange [`Message`]s level by level, descending only into the
-//! subtrees whose digests differ, and both end with the list of differing bucket ranges.
-//!
-//! # The exchange
-//!
-//! Both sides start with the two nodes of level 1 as candidates. In each round the reconciler
-//! sends its digests of the candidates ([`Message::Digests`]); the responder compares them with
-//! its own and answers with one bit per candidate ([`Message::Diff`]); both then take the
-//! children of the differing candidates as the next level's candidates. At the bucket level
-//! (`depth`) the differing candidates are the answer. A tree of depth `d` takes at most `d`
-//! round trips (fewer if the differences vanish early, one if the trees are equal), and each
-//! round costs 16 bytes per candidate plus one bit: the bytes grow with the number of differing
-//! buckets times the depth, not with the data.
-//!
-//! # Memory, and a dishonest peer
-//!
-//! Each round, the candidates are the children of the nodes that differ, so their number can
-//! double every round. A peer that claims that everything differs (a responder answering
-//! "differs" for every candidate, or a reconciler sending digests that match nothing) would
-//! make the other side hold `2^depth` candidates at the bucket level: at depth 24, 16 million
-//! candidates, about 64 MiB of indices plus a 256 MiB digests message. Honest replicas that
-//! differ almost everywhere get there too, where a full copy would be cheaper anyway.
-//!
-//! So both sides cap the candidates of a round at a limit, [`DEFAULT_MAX_CANDIDATES`] (65,536)
-//! unless set with [`Reconciler::with_limit`] / [`Responder::with_limit`]; a round that would
-//! exceed it fails with [`ReconcileError::TooManyDifferences`] (fall back to a full copy, or
-//! retry with a larger limit). Memory per side is then at most about 40 bytes per candidate
-//! (indices, digests and the encoded message), about 2.5 MiB at the default.
-//!
-//! # Concurrent writes
-//!
-//! The result is exact for trees that are not written during the exchange. Each round reads
-//! the digests of the tree as it is at that moment, so a write that lands during the exchange
-//! may be missed (its bucket's ancestors were already compared and found equal) or reported
-//! partly. Writes that keep arriving are caught by the next exchange; to repair a settled
-//! state, reconcile when writes are paused or over snapshots.
-//!
-//! # Byte encoding (version 1, stable)
-//!
-//! Little-endian integers:
-//!
-//! ```text
-//! offset  size  field
-//! 0       1     magic 0xAE
-//! 1       1     kind: 1 = Digests, 2 = Diff
-//! 2       1     depth of the sender's tree (1..=24)
-//! 3       1     level the message is about (1..=depth)
-//! 4       8     seed of the sender's tree
-//! 12      4     count: number of candidates (at most 2^level)
-//! 16      ...   Digests: count x 16-byte digests (u128 little-endian)
-//!               Diff: ceil(count / 8) bytes, bit i (LSB first) set if candidate i differs;
-//!               the unused high bits of the last byte are zero
-//! ```
-//!
-//! The magic byte doubles as the format version: a later format will use a new magic, which
-//! this version rejects with [`DecodeError::UnknownTag`]. Decoding rejects anything else
-//! (wrong magic, kind, depth, level, count, length, padding)
-//! with a [`DecodeError`], without panicking. It allocates no more than the input's length:
-//! the digests' 16 bytes each, and a `Diff`'s flags as the packed bytes they arrive in
-//! ([`DiffBits`]).
+//! The sans-io exchange: [`Reconciler`], [`Responder`] and their [`Message`]s (the protocol
+//! and its encoding are in the [module docs](super)).
 
-use crate::antientropy::{AntiEntropyTree, BucketRange, Digest, MAX_DEPTH, to_ranges};
+use super::tree::{AntiEntropyTree, BucketRange, Digest128, MAX_DEPTH, to_ranges};
 use crate::error::{DecodeError, ReconcileError};
 use std::fmt;
 
-/// The default limit on the candidates of one round (see the [module docs](crate::reconcile)):
+/// The default limit on the candidates of one round (see the
+/// [module docs](super#memory-and-a-dishonest-peer)):
 /// 65,536, enough for 32,768 differing nodes on one level, about 2.5 MiB of memory per side.
 pub const DEFAULT_MAX_CANDIDATES: usize = 1 << 16;
 
@@ -73,7 +15,8 @@ const KIND_DIGESTS: u8 = 1;
 const KIND_DIFF: u8 = 2;
 const HEADER_LEN: usize = 16;
 
-/// A reconciliation message (see the [module docs](crate::reconcile) for the encoding).
+/// A reconciliation message (see the [module docs](super#byte-encoding-version-1-stable) for
+/// the encoding).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Message {
@@ -86,7 +29,7 @@ pub enum Message {
         /// The level of the candidates.
         level: u8,
         /// One digest per candidate, in candidate order.
-        digests: Vec<Digest>,
+        digests: Vec<Digest128>,
     },
     /// The responder's verdict: which candidates differ.
     Diff {
@@ -403,16 +346,17 @@ pub enum Step {
 ///
 /// Each round holds at most [`DEFAULT_MAX_CANDIDATES`] candidates (or the limit given to
 /// [`with_limit`](Self::with_limit)), so a dishonest responder cannot make it allocate more
-/// (see the [module docs](crate::reconcile#memory-and-a-dishonest-peer)).
+/// (see the [module docs](super#memory-and-a-dishonest-peer)).
 ///
 /// The ranges are exact for trees that are not written during the exchange; a write that
 /// lands during it may be missed (see the
-/// [module docs](crate::reconcile#concurrent-writes)).
+/// [module docs](super#concurrent-writes)).
 ///
 /// # Examples
 ///
 /// ```
-/// use sinew_merkle::{AntiEntropyTree, Reconciler, Responder, Step};
+/// use sinew_merkle::AntiEntropyTree;
+/// use sinew_merkle::antientropy::{Reconciler, Responder, Step};
 ///
 /// let local = AntiEntropyTree::new(10)?;
 /// let remote = AntiEntropyTree::new(10)?;

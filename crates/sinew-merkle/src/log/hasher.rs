@@ -1,11 +1,15 @@
 //! RFC 6962 hashing: the [`MerkleHasher`] trait, [`Sha256Hasher`] (the default) and, behind the
 //! `blake3` feature, [`Blake3Hasher`].
 
+use sha2::Digest as _;
+use sha2::Sha256;
 use sha2::digest::generic_array::GenericArray;
-use sha2::{Digest, Sha256};
 
 /// A 32-byte tree hash: a leaf hash, an inner node hash or a root.
-pub type Hash = [u8; 32];
+///
+/// (Named `Digest` rather than `Hash` so that it does not shadow [`std::hash::Hash`]; if you
+/// also use the RustCrypto `Digest` trait, import that one as `use sha2::Digest as _;`.)
+pub type Digest = [u8; 32];
 
 /// The domain-separation prefix of a leaf hash: `leaf = H(0x00 || data)`.
 pub const LEAF_PREFIX: u8 = 0x00;
@@ -17,15 +21,15 @@ pub const NODE_PREFIX: u8 = 0x01;
 /// Every implementation must hash leaves and nodes with distinct prefixes (so no inner node can
 /// be passed off as a leaf: the second-preimage attack on trees without separation) and return
 /// 32-byte digests. The tree, the proofs and the verifiers are generic over it; the free
-/// functions ([`leaf_hash`], [`verify_inclusion`](crate::verify_inclusion), ...) use
+/// functions ([`leaf_hash`], [`verify_inclusion`](super::verify_inclusion), ...) use
 /// [`Sha256Hasher`].
 pub trait MerkleHasher: Clone + Send + Sync + 'static {
     /// `H(0x00 || data)`.
-    fn hash_leaf(&self, data: &[u8]) -> Hash;
+    fn hash_leaf(&self, data: &[u8]) -> Digest;
     /// `H(0x01 || left || right)`.
-    fn hash_children(&self, left: &Hash, right: &Hash) -> Hash;
+    fn hash_children(&self, left: &Digest, right: &Digest) -> Digest;
     /// The root of the empty tree, `H()` (the hash of the empty string).
-    fn hash_empty(&self) -> Hash;
+    fn hash_empty(&self) -> Digest;
 }
 
 /// SHA-256 as RFC 6962 and RFC 9162 specify it: the default hasher.
@@ -48,7 +52,7 @@ const SHA256_IV: [u32; 8] = [
     0x5be0_cd19,
 ];
 
-fn state_to_bytes(state: &[u32; 8]) -> Hash {
+fn state_to_bytes(state: &[u32; 8]) -> Digest {
     let mut out = [0u8; 32];
     for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
         chunk.copy_from_slice(&word.to_be_bytes());
@@ -59,7 +63,7 @@ fn state_to_bytes(state: &[u32; 8]) -> Hash {
 impl Sha256Hasher {
     /// `H(0x00 || data)` for a 32-byte `data` (one compression, no streaming buffer): the common
     /// case of logs whose entries are themselves hashes.
-    pub fn hash_leaf32(&self, data: &[u8; 32]) -> Hash {
+    pub fn hash_leaf32(&self, data: &[u8; 32]) -> Digest {
         // 33 message bytes, then 0x80, zeros and the bit length (264) in the last 8 bytes.
         let mut block = [0u8; 64];
         block[0] = LEAF_PREFIX;
@@ -74,7 +78,7 @@ impl Sha256Hasher {
 
 impl MerkleHasher for Sha256Hasher {
     #[inline]
-    fn hash_leaf(&self, data: &[u8]) -> Hash {
+    fn hash_leaf(&self, data: &[u8]) -> Digest {
         if let Ok(data) = <&[u8; 32]>::try_from(data) {
             return self.hash_leaf32(data);
         }
@@ -85,7 +89,7 @@ impl MerkleHasher for Sha256Hasher {
     }
 
     #[inline]
-    fn hash_children(&self, left: &Hash, right: &Hash) -> Hash {
+    fn hash_children(&self, left: &Digest, right: &Digest) -> Digest {
         // 65 message bytes: block one is 0x01 || left || right[..31]; block two is right[31],
         // 0x80, zeros and the bit length (520) in the last 8 bytes.
         let mut b0 = [0u8; 64];
@@ -104,7 +108,7 @@ impl MerkleHasher for Sha256Hasher {
         state_to_bytes(&state)
     }
 
-    fn hash_empty(&self) -> Hash {
+    fn hash_empty(&self) -> Digest {
         Sha256::digest([]).into()
     }
 }
@@ -118,14 +122,14 @@ pub struct Blake3Hasher;
 
 #[cfg(feature = "blake3")]
 impl MerkleHasher for Blake3Hasher {
-    fn hash_leaf(&self, data: &[u8]) -> Hash {
+    fn hash_leaf(&self, data: &[u8]) -> Digest {
         let mut h = blake3::Hasher::new();
         h.update(&[LEAF_PREFIX]);
         h.update(data);
         h.finalize().into()
     }
 
-    fn hash_children(&self, left: &Hash, right: &Hash) -> Hash {
+    fn hash_children(&self, left: &Digest, right: &Digest) -> Digest {
         let mut buf = [0u8; 65];
         buf[0] = NODE_PREFIX;
         buf[1..33].copy_from_slice(left);
@@ -133,7 +137,7 @@ impl MerkleHasher for Blake3Hasher {
         blake3::hash(&buf).into()
     }
 
-    fn hash_empty(&self) -> Hash {
+    fn hash_empty(&self) -> Digest {
         blake3::hash(&[]).into()
     }
 }
@@ -142,19 +146,19 @@ impl MerkleHasher for Blake3Hasher {
 ///
 /// ```
 /// // RFC 6962's empty leaf.
-/// assert_eq!(sinew_merkle::leaf_hash(b"")[..4], [0x6e, 0x34, 0x0b, 0x9c]);
+/// assert_eq!(sinew_merkle::log::leaf_hash(b"")[..4], [0x6e, 0x34, 0x0b, 0x9c]);
 /// ```
-pub fn leaf_hash(data: &[u8]) -> Hash {
+pub fn leaf_hash(data: &[u8]) -> Digest {
     Sha256Hasher.hash_leaf(data)
 }
 
 /// The RFC 6962 SHA-256 inner node hash, `SHA-256(0x01 || left || right)`.
-pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+pub fn node_hash(left: &Digest, right: &Digest) -> Digest {
     Sha256Hasher.hash_children(left, right)
 }
 
 /// The RFC 6962 SHA-256 root of the empty tree, `SHA-256("")` = `e3b0c442...`.
-pub fn empty_root() -> Hash {
+pub fn empty_root() -> Digest {
     Sha256Hasher.hash_empty()
 }
 
@@ -167,7 +171,7 @@ pub fn empty_root() -> Hash {
 mod tests {
     use super::*;
 
-    fn streaming_node(l: &Hash, r: &Hash) -> Hash {
+    fn streaming_node(l: &Digest, r: &Digest) -> Digest {
         let mut h = Sha256::new();
         h.update([NODE_PREFIX]);
         h.update(l);
@@ -175,7 +179,7 @@ mod tests {
         h.finalize().into()
     }
 
-    fn streaming_leaf(d: &[u8]) -> Hash {
+    fn streaming_leaf(d: &[u8]) -> Digest {
         let mut h = Sha256::new();
         h.update([LEAF_PREFIX]);
         h.update(d);
@@ -196,7 +200,7 @@ mod tests {
 
     #[test]
     fn rfc6962_known_answers() {
-        let hex = |h: Hash| h.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let hex = |h: Digest| h.iter().map(|b| format!("{b:02x}")).collect::<String>();
         assert_eq!(
             hex(empty_root()),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
