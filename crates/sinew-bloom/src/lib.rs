@@ -130,7 +130,8 @@
 //! # Crate features
 //!
 //! - `serde`: `Serialize`/`Deserialize` for every filter with the default hasher, as its
-//!   `to_bytes` form (a byte string), checked by `from_bytes` on the way in.
+//!   `to_bytes` form (a byte string), checked by `from_bytes` on the way in; and for
+//!   [`Params`], a filter's size as a configuration states it (checked when built).
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -143,6 +144,7 @@ mod error;
 mod filter;
 mod format;
 mod hash;
+mod params;
 mod scalable;
 #[cfg(feature = "serde")]
 mod serde_impl;
@@ -157,6 +159,7 @@ pub use counting::CountingBloomFilter;
 pub use error::{ConfigError, DecodeError, MergeError};
 pub use filter::Filter;
 pub use hash::{Xxh3Builder, Xxh3Hasher};
+pub use params::Params;
 pub use scalable::ScalableBloomFilter;
 pub use split_block::SplitBlockBloomFilter;
 
