@@ -31,7 +31,8 @@ use bytes::Bytes;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
-use crate::member::{Event, Member, MetadataError};
+use crate::error::MetadataError;
+use crate::member::{Event, Member};
 use crate::{Config, ConfigError, Incarnation, State};
 
 /// Identifies a simulated member (an index, in order of [`Simulation::add_member`]).
