@@ -7,6 +7,7 @@
 //! - [`PacketError`] ([`Member::handle_packet`](crate::Member::handle_packet)),
 //!   [`MetadataError`] ([`Member::set_metadata`](crate::Member::set_metadata)) and
 //!   [`DecodeError`] ([`wire::decode`](crate::wire::decode)).
+//! - [`ArgsError`] ([`ReportOptions::from_args`](crate::sim::ReportOptions::from_args)).
 //! - With `aes-gcm`, the [`keyring`](crate::keyring)'s: `ParseKeyError`, `EntropyError`,
 //!   `KeyError`, `SealError`, `OpenError`.
 //! - With `tokio`, the [`runtime`](crate::runtime)'s: `ClusterError` (start),
@@ -195,6 +196,36 @@ impl fmt::Display for DecodeError {
 }
 
 impl std::error::Error for DecodeError {}
+
+/// Why [`ReportOptions::from_args`](crate::sim::ReportOptions::from_args) refused a command
+/// line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ArgsError {
+    /// A flag it does not know.
+    UnknownFlag(String),
+    /// The flag came last, without its value.
+    MissingValue(String),
+    /// The flag's value does not parse.
+    BadValue {
+        /// The flag.
+        flag: String,
+        /// Its value.
+        value: String,
+    },
+}
+
+impl fmt::Display for ArgsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArgsError::UnknownFlag(flag) => write!(f, "unknown option {flag:?} (try --help)"),
+            ArgsError::MissingValue(flag) => write!(f, "{flag} needs a value"),
+            ArgsError::BadValue { flag, value } => write!(f, "{flag}: cannot read {value:?}"),
+        }
+    }
+}
+
+impl std::error::Error for ArgsError {}
 
 #[cfg(feature = "aes-gcm")]
 pub use keyring::*;
