@@ -33,7 +33,7 @@
 //! members; its `handle_data` runs on a member that knows the same 1000 others, with its
 //! update backlog drained first, as sinew's is. Its `Config::new_lan(1000)` is used unchanged
 //! (timing does not enter these per-datagram costs). The simulator group has no peer: foca is
-//! driven through sinew's simulator by the `gossip_sim` example instead.
+//! driven through sinew's simulator by the `gossip_compare` program (`src/bin/`) instead.
 // Setup failures should stop the bench loudly.
 #![allow(clippy::unwrap_used, clippy::print_stderr)] // and the datagram sizes go to stderr
 

@@ -203,6 +203,13 @@ impl<C: Clock> CircuitBreaker<C> {
         }
     }
 
+    /// The breaker's settings, as built (with the default minimum number of calls resolved);
+    /// give them to [`Builder::config`] to build another breaker like this one, or serialize
+    /// them (feature `serde`).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// The current state. `Open` stays `Open` after its wait has passed until the next call
     /// asks for a permit, which moves the breaker to `HalfOpen`.
     pub fn state(&self) -> State {

@@ -1,4 +1,4 @@
-//! [`Builder`] and [`ConfigError`].
+//! [`Builder`] and the settings it checks.
 
 use std::fmt;
 use std::time::Duration;
@@ -6,6 +6,7 @@ use std::time::Duration;
 use sinew_clock::{Clock, SystemClock};
 
 use crate::breaker::{CircuitBreaker, Listener, Transition};
+use crate::error::ConfigError;
 use crate::state::MAX_PERMITS;
 use crate::window::MAX_COUNT_WINDOW;
 
@@ -19,9 +20,66 @@ pub(crate) enum WindowKind {
     Time { window: Duration, buckets: u32 },
 }
 
-/// The validated settings of a breaker.
-#[derive(Debug, Clone)]
-pub(crate) struct Config {
+/// A breaker's settings (everything but its clock and listener), checked.
+///
+/// A `Config` is always valid: there is [`Config::default`], a breaker's own
+/// ([`CircuitBreaker::config`]) and, with the `serde` feature, one deserialized, which runs the
+/// checks of [`Builder::build`] and fails with the [`ConfigError`] it would return. Build a
+/// breaker from one with [`Builder::config`].
+///
+/// # Serde
+///
+/// With the `serde` feature, a `Config` serializes as a map named after the builder's
+/// setters; durations are seconds as numbers (`0.25` is 250 ms, see
+/// [`sinew_clock::serde_secs`]). Every key may be left out, and then takes its default
+/// (see [`Builder`]), so a file names only what it changes:
+///
+/// ```json
+/// {
+///   "failure_rate_threshold": 0.5,
+///   "slow_call": { "duration": 2.0, "rate_threshold": 0.8 },
+///   "minimum_calls": 20,
+///   "window": { "count": 100 },
+///   "consecutive_failures": null,
+///   "wait_in_open": 10.0,
+///   "open_backoff": { "multiplier": 2.0, "max": 120.0 },
+///   "open_jitter": { "fraction": 0.1, "seed": 42 },
+///   "half_open_permits": 5,
+///   "max_wait_in_half_open": null
+/// }
+/// ```
+///
+/// - `slow_call`, `consecutive_failures`, `open_backoff` and `max_wait_in_half_open` are
+///   `null` (or absent) when off.
+/// - `window` is `{"count": calls}` or `{"time": {"window": seconds, "buckets": n}}`
+///   (`buckets` defaults to 10).
+/// - `minimum_calls` absent follows the builder's rule: 100, or a smaller count window's size.
+/// - An unknown key is an error, so a misspelt setting is not silently ignored.
+///
+/// ```
+/// # #[cfg(feature = "serde")] {
+/// use std::time::Duration;
+/// use sinew_breaker::{CircuitBreaker, Config};
+///
+/// let config: Config = serde_json::from_str(r#"{"window": {"count": 20}, "wait_in_open": 5}"#)?;
+/// let breaker = CircuitBreaker::builder().config(config).build()?;
+/// let same = CircuitBreaker::builder()
+///     .count_window(20)
+///     .wait_in_open(Duration::from_secs(5))
+///     .build()?;
+/// assert_eq!(breaker.config(), same.config());
+/// // Out of range: the same error as the builder's.
+/// assert!(serde_json::from_str::<Config>(r#"{"failure_rate_threshold": 1.5}"#).is_err());
+/// # }
+/// Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "repr::Repr", into = "repr::Repr")
+)]
+pub struct Config {
     pub(crate) failure_rate: f64,
     pub(crate) slow_nanos: Option<u64>,
     pub(crate) slow_rate: f64,
@@ -222,6 +280,15 @@ impl<C: Clock> Builder<C> {
         self
     }
 
+    /// Replaces every setting (not the clock or the listener) with `config`'s: a
+    /// configuration read from a file, or another breaker's. Setters called afterwards change
+    /// it further.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self.minimum_calls_set = true;
+        self
+    }
+
     /// Calls `listener` once for every state transition, on the thread that made it (keep it
     /// short; it runs on the call path of the call that tripped the breaker).
     pub fn on_transition(mut self, listener: impl Fn(&Transition) + Send + Sync + 'static) -> Self {
@@ -245,19 +312,24 @@ impl<C: Clock> Builder<C> {
     /// # Errors
     ///
     /// A [`ConfigError`] naming the first out-of-range setting.
-    pub fn build(mut self) -> Result<CircuitBreaker<C>, ConfigError> {
-        if let (false, WindowKind::Count(n)) = (self.minimum_calls_set, self.config.window) {
-            // The default minimum follows a smaller count window (a window of 0 stays an
-            // error below, reported as such).
-            self.config.minimum_calls = self.config.minimum_calls.min(u64::from(n.max(1)));
-        }
-        validate(&self.config)?;
+    pub fn build(self) -> Result<CircuitBreaker<C>, ConfigError> {
         Ok(CircuitBreaker::from_parts(
-            self.config,
+            checked(self.config, self.minimum_calls_set)?,
             self.clock,
             self.listener,
         ))
     }
+}
+
+/// `config` with the default minimum resolved (unless `minimum_calls_set`), if it is valid.
+fn checked(mut config: Config, minimum_calls_set: bool) -> Result<Config, ConfigError> {
+    if let (false, WindowKind::Count(n)) = (minimum_calls_set, config.window) {
+        // The default minimum follows a smaller count window (a window of 0 stays an error
+        // below, reported as such).
+        config.minimum_calls = config.minimum_calls.min(u64::from(n.max(1)));
+    }
+    validate(&config)?;
+    Ok(config)
 }
 
 fn rate_ok(x: f64) -> bool {
@@ -327,98 +399,148 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// A setting out of range, from [`Builder::build`].
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// `failure_rate_threshold` is not in `(0, 1]` (or is NaN).
-    FailureRateThreshold(f64),
-    /// `slow_call`'s rate threshold is not in `(0, 1]` (or is NaN).
-    SlowCallRateThreshold(f64),
-    /// `slow_call`'s duration is zero.
-    SlowCallDuration,
-    /// `minimum_calls` is zero.
-    MinimumCalls(u32),
-    /// `count_window` is zero or above 2^20.
-    CountWindow(u32),
-    /// `minimum_calls` is larger than the count window, so the breaker could never trip.
-    MinimumCallsExceedWindow {
-        /// The minimum asked for.
-        minimum_calls: u32,
-        /// The window's size.
-        window: u32,
-    },
-    /// `time_window` is zero, above 100 years, or shorter than one nanosecond per bucket.
-    TimeWindow(Duration),
-    /// `time_window_buckets` is zero or above 1024.
-    TimeWindowBuckets(u32),
-    /// `consecutive_failures` is zero.
-    ConsecutiveFailures(u32),
-    /// `wait_in_open` is zero or above 100 years.
-    WaitInOpen(Duration),
-    /// `open_backoff`'s multiplier is below 1 (or not finite), or its cap is below
-    /// `wait_in_open` or above 100 years.
-    OpenBackoff {
-        /// The multiplier asked for.
-        multiplier: f64,
-        /// The cap asked for.
-        max: Duration,
-    },
-    /// `open_jitter`'s fraction is not in `[0, 1)`.
-    OpenJitter(f64),
-    /// `half_open_permits` is zero or above 65535.
-    HalfOpenPermits(u32),
-    /// `max_wait_in_half_open` is zero or above 100 years.
-    MaxWaitInHalfOpen(Duration),
-}
+/// The serde form of [`Config`] (documented there).
+#[cfg(feature = "serde")]
+mod repr {
+    use std::time::Duration;
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConfigError::FailureRateThreshold(x) => {
-                write!(f, "failure rate threshold {x} is not in (0, 1]")
-            }
-            ConfigError::SlowCallRateThreshold(x) => {
-                write!(f, "slow-call rate threshold {x} is not in (0, 1]")
-            }
-            ConfigError::SlowCallDuration => f.write_str("slow-call duration is zero"),
-            ConfigError::MinimumCalls(n) => write!(f, "minimum calls {n} must be at least 1"),
-            ConfigError::CountWindow(n) => {
-                write!(f, "count window {n} is not in 1..={MAX_COUNT_WINDOW}")
-            }
-            ConfigError::MinimumCallsExceedWindow {
-                minimum_calls,
-                window,
-            } => write!(
-                f,
-                "minimum calls {minimum_calls} exceed the count window of {window}, so the breaker could never trip"
-            ),
-            ConfigError::TimeWindow(d) => write!(
-                f,
-                "time window {d:?} is zero, above 100 years or under 1 ns per bucket"
-            ),
-            ConfigError::TimeWindowBuckets(n) => {
-                write!(f, "time window buckets {n} is not in 1..=1024")
-            }
-            ConfigError::ConsecutiveFailures(n) => {
-                write!(f, "consecutive failures {n} must be at least 1")
-            }
-            ConfigError::WaitInOpen(d) => {
-                write!(f, "wait in open {d:?} is zero or above 100 years")
-            }
-            ConfigError::OpenBackoff { multiplier, max } => write!(
-                f,
-                "open backoff multiplier {multiplier} is below 1, or its cap {max:?} is below the wait in open or above 100 years"
-            ),
-            ConfigError::OpenJitter(x) => write!(f, "open jitter {x} is not in [0, 1)"),
-            ConfigError::HalfOpenPermits(n) => {
-                write!(f, "half-open permits {n} is not in 1..={MAX_PERMITS}")
-            }
-            ConfigError::MaxWaitInHalfOpen(d) => {
-                write!(f, "max wait in half-open {d:?} is zero or above 100 years")
+    use serde::{Deserialize, Serialize};
+
+    use super::{Config, WindowKind, checked};
+    use crate::error::ConfigError;
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub(super) struct Repr {
+        failure_rate_threshold: f64,
+        slow_call: Option<SlowCall>,
+        minimum_calls: Option<u32>,
+        window: Window,
+        consecutive_failures: Option<u32>,
+        #[serde(with = "sinew_clock::serde_secs")]
+        wait_in_open: Duration,
+        open_backoff: Option<Backoff>,
+        open_jitter: Jitter,
+        half_open_permits: u32,
+        #[serde(with = "sinew_clock::serde_secs::option")]
+        max_wait_in_half_open: Option<Duration>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct SlowCall {
+        #[serde(with = "sinew_clock::serde_secs")]
+        duration: Duration,
+        rate_threshold: f64,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case", deny_unknown_fields)]
+    enum Window {
+        Count(u32),
+        Time {
+            #[serde(with = "sinew_clock::serde_secs")]
+            window: Duration,
+            #[serde(default = "ten")]
+            buckets: u32,
+        },
+    }
+
+    fn ten() -> u32 {
+        10
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Backoff {
+        multiplier: f64,
+        #[serde(with = "sinew_clock::serde_secs")]
+        max: Duration,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    struct Jitter {
+        fraction: f64,
+        seed: u64,
+    }
+
+    impl Default for Jitter {
+        fn default() -> Self {
+            let d = Config::default();
+            Jitter {
+                fraction: d.jitter,
+                seed: d.jitter_seed,
             }
         }
     }
-}
 
-impl std::error::Error for ConfigError {}
+    impl Default for Repr {
+        /// The defaults, with `minimum_calls` left to follow the window.
+        fn default() -> Self {
+            let mut repr = Repr::from(Config::default());
+            repr.minimum_calls = None;
+            repr
+        }
+    }
+
+    impl From<Config> for Repr {
+        fn from(c: Config) -> Self {
+            Repr {
+                failure_rate_threshold: c.failure_rate,
+                slow_call: c.slow_nanos.map(|nanos| SlowCall {
+                    duration: Duration::from_nanos(nanos),
+                    rate_threshold: c.slow_rate,
+                }),
+                minimum_calls: Some(u32::try_from(c.minimum_calls).unwrap_or(u32::MAX)),
+                window: match c.window {
+                    WindowKind::Count(n) => Window::Count(n),
+                    WindowKind::Time { window, buckets } => Window::Time { window, buckets },
+                },
+                consecutive_failures: c.consecutive_failures,
+                wait_in_open: c.wait_in_open,
+                open_backoff: c
+                    .backoff
+                    .map(|(multiplier, max)| Backoff { multiplier, max }),
+                open_jitter: Jitter {
+                    fraction: c.jitter,
+                    seed: c.jitter_seed,
+                },
+                half_open_permits: c.half_open_permits,
+                max_wait_in_half_open: c.max_wait_in_half_open,
+            }
+        }
+    }
+
+    impl TryFrom<Repr> for Config {
+        type Error = ConfigError;
+
+        fn try_from(r: Repr) -> Result<Config, ConfigError> {
+            let defaults = Config::default();
+            let config = Config {
+                failure_rate: r.failure_rate_threshold,
+                slow_nanos: r
+                    .slow_call
+                    .as_ref()
+                    .map(|s| u64::try_from(s.duration.as_nanos()).unwrap_or(u64::MAX)),
+                slow_rate: r
+                    .slow_call
+                    .as_ref()
+                    .map_or(defaults.slow_rate, |s| s.rate_threshold),
+                minimum_calls: r.minimum_calls.map_or(defaults.minimum_calls, u64::from),
+                window: match r.window {
+                    Window::Count(n) => WindowKind::Count(n),
+                    Window::Time { window, buckets } => WindowKind::Time { window, buckets },
+                },
+                consecutive_failures: r.consecutive_failures,
+                wait_in_open: r.wait_in_open,
+                backoff: r.open_backoff.map(|b| (b.multiplier, b.max)),
+                jitter: r.open_jitter.fraction,
+                jitter_seed: r.open_jitter.seed,
+                half_open_permits: r.half_open_permits,
+                max_wait_in_half_open: r.max_wait_in_half_open,
+            };
+            checked(config, r.minimum_calls.is_some())
+        }
+    }
+}

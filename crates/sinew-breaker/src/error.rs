@@ -1,7 +1,11 @@
+//! Every error of the crate: [`ConfigError`] (from [`Builder::build`](crate::Builder::build)),
 //! [`Rejected`] and [`CallError`].
 
 use std::fmt;
 use std::time::Duration;
+
+use crate::state::MAX_PERMITS;
+use crate::window::MAX_COUNT_WINDOW;
 
 /// Why [`try_acquire`](crate::CircuitBreaker::try_acquire) turned a call away: the state
 /// that rejected it, and for an open breaker how long until trial calls are let through.
@@ -153,3 +157,99 @@ impl<E> From<Rejected> for CallError<E> {
         CallError::Rejected(r)
     }
 }
+
+/// A setting out of range, from [`Builder::build`](crate::Builder::build).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `failure_rate_threshold` is not in `(0, 1]` (or is NaN).
+    FailureRateThreshold(f64),
+    /// `slow_call`'s rate threshold is not in `(0, 1]` (or is NaN).
+    SlowCallRateThreshold(f64),
+    /// `slow_call`'s duration is zero.
+    SlowCallDuration,
+    /// `minimum_calls` is zero.
+    MinimumCalls(u32),
+    /// `count_window` is zero or above 2^20.
+    CountWindow(u32),
+    /// `minimum_calls` is larger than the count window, so the breaker could never trip.
+    MinimumCallsExceedWindow {
+        /// The minimum asked for.
+        minimum_calls: u32,
+        /// The window's size.
+        window: u32,
+    },
+    /// `time_window` is zero, above 100 years, or shorter than one nanosecond per bucket.
+    TimeWindow(Duration),
+    /// `time_window_buckets` is zero or above 1024.
+    TimeWindowBuckets(u32),
+    /// `consecutive_failures` is zero.
+    ConsecutiveFailures(u32),
+    /// `wait_in_open` is zero or above 100 years.
+    WaitInOpen(Duration),
+    /// `open_backoff`'s multiplier is below 1 (or not finite), or its cap is below
+    /// `wait_in_open` or above 100 years.
+    OpenBackoff {
+        /// The multiplier asked for.
+        multiplier: f64,
+        /// The cap asked for.
+        max: Duration,
+    },
+    /// `open_jitter`'s fraction is not in `[0, 1)`.
+    OpenJitter(f64),
+    /// `half_open_permits` is zero or above 65535.
+    HalfOpenPermits(u32),
+    /// `max_wait_in_half_open` is zero or above 100 years.
+    MaxWaitInHalfOpen(Duration),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::FailureRateThreshold(x) => {
+                write!(f, "failure rate threshold {x} is not in (0, 1]")
+            }
+            ConfigError::SlowCallRateThreshold(x) => {
+                write!(f, "slow-call rate threshold {x} is not in (0, 1]")
+            }
+            ConfigError::SlowCallDuration => f.write_str("slow-call duration is zero"),
+            ConfigError::MinimumCalls(n) => write!(f, "minimum calls {n} must be at least 1"),
+            ConfigError::CountWindow(n) => {
+                write!(f, "count window {n} is not in 1..={MAX_COUNT_WINDOW}")
+            }
+            ConfigError::MinimumCallsExceedWindow {
+                minimum_calls,
+                window,
+            } => write!(
+                f,
+                "minimum calls {minimum_calls} exceed the count window of {window}, so the breaker could never trip"
+            ),
+            ConfigError::TimeWindow(d) => write!(
+                f,
+                "time window {d:?} is zero, above 100 years or under 1 ns per bucket"
+            ),
+            ConfigError::TimeWindowBuckets(n) => {
+                write!(f, "time window buckets {n} is not in 1..=1024")
+            }
+            ConfigError::ConsecutiveFailures(n) => {
+                write!(f, "consecutive failures {n} must be at least 1")
+            }
+            ConfigError::WaitInOpen(d) => {
+                write!(f, "wait in open {d:?} is zero or above 100 years")
+            }
+            ConfigError::OpenBackoff { multiplier, max } => write!(
+                f,
+                "open backoff multiplier {multiplier} is below 1, or its cap {max:?} is below the wait in open or above 100 years"
+            ),
+            ConfigError::OpenJitter(x) => write!(f, "open jitter {x} is not in [0, 1)"),
+            ConfigError::HalfOpenPermits(n) => {
+                write!(f, "half-open permits {n} is not in 1..={MAX_PERMITS}")
+            }
+            ConfigError::MaxWaitInHalfOpen(d) => {
+                write!(f, "max wait in half-open {d:?} is zero or above 100 years")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}

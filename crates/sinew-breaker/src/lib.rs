@@ -144,6 +144,9 @@
 //! - `tower`: [`CircuitBreakerLayer`](tower::CircuitBreakerLayer), a tower middleware whose
 //!   clones share one breaker, with a classifier of responses and errors.
 //! - `tracing`: an `INFO` event (target `sinew_breaker`) for every state transition.
+//! - `serde`: `Serialize` and `Deserialize` for [`Config`], the settings a [`Builder`]
+//!   checks (durations as seconds); deserializing runs the builder's checks, so a bad
+//!   configuration file is a [`ConfigError`], never a breaker that misbehaves.
 //!
 //! # Guarantees
 //!
@@ -190,7 +193,12 @@ mod unwind;
 mod window;
 
 pub use breaker::{CircuitBreaker, Metrics, OwnedPermit, Permit, Transition};
-pub use config::{Builder, ConfigError};
-pub use error::{CallError, Rejected};
+pub use config::{Builder, Config};
+pub use error::{CallError, ConfigError, Rejected};
 pub use sinew_clock::{CachedClock, Clock, ManualClock, SystemClock};
 pub use state::State;
+
+// The README's code blocks, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}

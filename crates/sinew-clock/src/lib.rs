@@ -45,7 +45,8 @@
 //!
 //! # Crate features
 //!
-//! None. The crate depends only on `std`.
+//! - `serde`: [`serde_secs`], a `Duration` as seconds in serde formats (the form the sinew
+//!   crates' configurations use). Without it the crate depends only on `std`.
 //!
 //! # Guarantees
 //!
@@ -57,9 +58,13 @@
 //!   reads as the epoch).
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cached;
 mod manual;
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+pub mod serde_secs;
 mod sync;
 mod system;
 

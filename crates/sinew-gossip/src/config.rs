@@ -1,10 +1,10 @@
 //! Protocol configuration and its presets.
 
-use std::fmt;
 use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::error::ConfigError;
 use crate::wire::{self, MAX_LABEL_LEN};
 
 /// The protocol's knobs. Start from a preset ([`Config::lan`], [`Config::wan`],
@@ -37,6 +37,31 @@ use crate::wire::{self, MAX_LABEL_LEN};
 ///   `d x reconnect_interval`.
 /// - **Anti-entropy answers are capped** at `sync_max_datagrams` MTUs, so a forged digest
 ///   cannot turn one datagram into a large flood at a victim.
+///
+/// # Serde
+///
+/// With the `serde` feature, a `Config` serializes as a map of its fields; durations are
+/// seconds as numbers (`0.2` is 200 ms, see [`sinew_clock::serde_secs`]) and the cluster label
+/// is a string (or, if it is not UTF-8, its bytes). Every field may be left out and then takes
+/// its [`Config::lan`] value; an unknown field is an error. Deserializing runs
+/// [`validate`](Config::validate), so a bad configuration is refused with its
+/// [`ConfigError`]:
+///
+/// ```
+/// # #[cfg(feature = "serde")] {
+/// use std::time::Duration;
+/// use sinew_gossip::Config;
+///
+/// let config: Config =
+///     serde_json::from_str(r#"{"cluster_label": "prod", "probe_interval": 2, "probe_timeout": 0.8}"#)?;
+/// assert_eq!(config.probe_timeout, Duration::from_millis(800));
+/// assert_eq!(&config.cluster_label[..], b"prod");
+/// assert_eq!(config.gossip_fanout, Config::lan().gossip_fanout);
+/// // A probe timeout longer than the probe interval does not validate.
+/// assert!(serde_json::from_str::<Config>(r#"{"probe_timeout": 2}"#).is_err());
+/// # }
+/// Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
@@ -250,48 +275,109 @@ impl Config {
     }
 }
 
-/// Why a [`Config`] was refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The cluster label is longer than 255 bytes.
-    LabelTooLong(usize),
-    /// The MTU cannot hold the largest message (an anti-entropy digest, or an entry with
-    /// `max_metadata` bytes of metadata).
-    MtuTooSmall {
-        /// The configured MTU.
-        mtu: usize,
-        /// The smallest MTU this configuration needs.
-        needed: usize,
-    },
-    /// A field that must be non-zero is zero.
-    Zero(&'static str),
-    /// `probe_timeout` is longer than `probe_interval`.
-    ProbeTimeoutTooLong,
-}
+/// Serde for [`Config`]: the form its docs describe, checked by `validate`.
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use std::time::Duration;
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConfigError::LabelTooLong(n) => {
-                write!(
-                    f,
-                    "cluster label is {n} bytes, at most {MAX_LABEL_LEN} allowed"
-                )
+    use bytes::Bytes;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Config;
+
+    /// The serde shape of [`Config`], field by field (serde's remote derive: it reads and
+    /// writes a `Config` directly, and keeps the unchecked `deserialize` private).
+    #[derive(Serialize, Deserialize)]
+    #[serde(remote = "Config", default = "Config::lan", deny_unknown_fields)]
+    struct Form {
+        #[serde(with = "label")]
+        cluster_label: Bytes,
+        mtu: usize,
+        max_metadata: usize,
+        #[serde(with = "sinew_clock::serde_secs")]
+        probe_interval: Duration,
+        #[serde(with = "sinew_clock::serde_secs")]
+        probe_timeout: Duration,
+        indirect_probes: usize,
+        #[serde(with = "sinew_clock::serde_secs")]
+        gossip_interval: Duration,
+        gossip_fanout: usize,
+        #[serde(with = "sinew_clock::serde_secs")]
+        gossip_to_dead: Duration,
+        retransmit_mult: u32,
+        suspicion_mult: u32,
+        suspicion_max_mult: u32,
+        awareness_max: u32,
+        #[serde(with = "sinew_clock::serde_secs")]
+        push_pull_interval: Duration,
+        #[serde(with = "sinew_clock::serde_secs")]
+        reconnect_interval: Duration,
+        #[serde(with = "sinew_clock::serde_secs")]
+        tombstone_ttl: Duration,
+        sync_max_datagrams: usize,
+    }
+
+    impl Serialize for Config {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            Form::serialize(self, serializer)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Config {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Config, D::Error> {
+            let config = Form::deserialize(deserializer)?;
+            config.validate().map_err(serde::de::Error::custom)?;
+            Ok(config)
+        }
+    }
+
+    /// The cluster label: a string when it is UTF-8, else bytes; read from either (or from a
+    /// sequence of byte values).
+    mod label {
+        use std::fmt;
+
+        use bytes::Bytes;
+        use serde::de::{self, SeqAccess, Visitor};
+        use serde::{Deserializer, Serializer};
+
+        pub(crate) fn serialize<S: Serializer>(label: &Bytes, s: S) -> Result<S::Ok, S::Error> {
+            match std::str::from_utf8(label) {
+                Ok(text) => s.serialize_str(text),
+                Err(_) => s.serialize_bytes(label),
             }
-            ConfigError::MtuTooSmall { mtu, needed } => write!(
-                f,
-                "mtu {mtu} is too small for the largest message (needs {needed}; lower max_metadata or raise mtu)"
-            ),
-            ConfigError::Zero(name) => write!(f, "{name} must be non-zero"),
-            ConfigError::ProbeTimeoutTooLong => {
-                f.write_str("probe_timeout must not exceed probe_interval")
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
+            d.deserialize_any(LabelVisitor)
+        }
+
+        struct LabelVisitor;
+
+        impl<'de> Visitor<'de> for LabelVisitor {
+            type Value = Bytes;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a cluster label: a string or bytes")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Bytes, E> {
+                Ok(Bytes::copy_from_slice(v.as_bytes()))
+            }
+
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Bytes, E> {
+                Ok(Bytes::copy_from_slice(v))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Bytes, A::Error> {
+                let mut out = Vec::new();
+                while let Some(b) = seq.next_element::<u8>()? {
+                    out.push(b);
+                }
+                Ok(Bytes::from(out))
             }
         }
     }
 }
-
-impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
 mod tests {

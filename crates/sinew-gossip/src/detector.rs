@@ -12,8 +12,9 @@
 //! presence ("online/offline") tracking in services as well as inside a membership protocol.
 
 use std::collections::VecDeque;
-use std::fmt;
 use std::time::Duration;
+
+use crate::error::ConfigError;
 
 /// A failure detector fed with heartbeats.
 pub trait FailureDetector {
@@ -23,30 +24,6 @@ pub trait FailureDetector {
     /// seen no heartbeat yet reports available (it has no evidence either way).
     fn is_available(&self, now: Duration) -> bool;
 }
-
-/// Why a [`PhiAccrual`] configuration was refused.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum PhiConfigError {
-    /// The threshold is not a positive finite number.
-    Threshold(f64),
-    /// `max_samples` is zero.
-    MaxSamples,
-    /// The minimum standard deviation or first-heartbeat estimate is zero.
-    ZeroDuration(&'static str),
-}
-
-impl fmt::Display for PhiConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PhiConfigError::Threshold(t) => write!(f, "phi threshold must be > 0, got {t}"),
-            PhiConfigError::MaxSamples => f.write_str("max_samples must be at least 1"),
-            PhiConfigError::ZeroDuration(what) => write!(f, "{what} must be non-zero"),
-        }
-    }
-}
-
-impl std::error::Error for PhiConfigError {}
 
 /// The phi-accrual failure detector (Hayashibara et al.; Akka's variant).
 ///
@@ -129,26 +106,27 @@ impl PhiAccrual {
     ///
     /// # Errors
     ///
-    /// [`PhiConfigError`] if `threshold` is not positive and finite, `max_samples` is 0, or
-    /// `min_std_deviation` or `first_heartbeat_estimate` is zero.
+    /// [`ConfigError::PhiThreshold`] if `threshold` is not positive and finite;
+    /// [`ConfigError::Zero`] naming `max_samples`, `min_std_deviation` or
+    /// `first_heartbeat_estimate` if it is zero.
     pub fn with_params(
         threshold: f64,
         max_samples: usize,
         min_std_deviation: Duration,
         acceptable_pause: Duration,
         first_heartbeat_estimate: Duration,
-    ) -> Result<Self, PhiConfigError> {
+    ) -> Result<Self, ConfigError> {
         if !(threshold.is_finite() && threshold > 0.0) {
-            return Err(PhiConfigError::Threshold(threshold));
+            return Err(ConfigError::PhiThreshold(threshold));
         }
         if max_samples == 0 {
-            return Err(PhiConfigError::MaxSamples);
+            return Err(ConfigError::Zero("max_samples"));
         }
         if min_std_deviation.is_zero() {
-            return Err(PhiConfigError::ZeroDuration("min_std_deviation"));
+            return Err(ConfigError::Zero("min_std_deviation"));
         }
         if first_heartbeat_estimate.is_zero() {
-            return Err(PhiConfigError::ZeroDuration("first_heartbeat_estimate"));
+            return Err(ConfigError::Zero("first_heartbeat_estimate"));
         }
         Ok(Self {
             threshold,
@@ -399,11 +377,27 @@ mod tests {
 
     #[test]
     fn bad_params_are_refused() {
-        assert!(PhiAccrual::with_params(0.0, 1, ms(1), ms(0), ms(1)).is_err());
-        assert!(PhiAccrual::with_params(f64::NAN, 1, ms(1), ms(0), ms(1)).is_err());
-        assert!(PhiAccrual::with_params(8.0, 0, ms(1), ms(0), ms(1)).is_err());
-        assert!(PhiAccrual::with_params(8.0, 1, ms(0), ms(0), ms(1)).is_err());
-        assert!(PhiAccrual::with_params(8.0, 1, ms(1), ms(0), ms(0)).is_err());
+        let err = |r: Result<PhiAccrual, ConfigError>| r.err();
+        assert_eq!(
+            err(PhiAccrual::with_params(0.0, 1, ms(1), ms(0), ms(1))),
+            Some(ConfigError::PhiThreshold(0.0))
+        );
+        assert!(matches!(
+            err(PhiAccrual::with_params(f64::NAN, 1, ms(1), ms(0), ms(1))),
+            Some(ConfigError::PhiThreshold(t)) if t.is_nan()
+        ));
+        assert_eq!(
+            err(PhiAccrual::with_params(8.0, 0, ms(1), ms(0), ms(1))),
+            Some(ConfigError::Zero("max_samples"))
+        );
+        assert_eq!(
+            err(PhiAccrual::with_params(8.0, 1, ms(0), ms(0), ms(1))),
+            Some(ConfigError::Zero("min_std_deviation"))
+        );
+        assert_eq!(
+            err(PhiAccrual::with_params(8.0, 1, ms(1), ms(0), ms(0))),
+            Some(ConfigError::Zero("first_heartbeat_estimate"))
+        );
     }
 
     #[test]

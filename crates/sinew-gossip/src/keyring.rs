@@ -124,6 +124,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use hkdf::Hkdf;
 use sha2::Sha256;
 
+pub use crate::error::{EntropyError, KeyError, OpenError, ParseKeyError, SealError};
+
 /// The first byte of every sealed packet (2: AES-256-GCM under per-session keys).
 pub const VERSION: u8 = 2;
 
@@ -154,88 +156,6 @@ const WINDOW_WORDS: usize = 16;
 /// The bitmap has 1024 bits; one 64-bit word of it is the one being filled, so 960 counters
 /// behind the highest are always remembered.
 pub const REPLAY_WINDOW: u64 = ((WINDOW_WORDS - 1) * 64) as u64;
-
-/// An error about keys: a malformed hex key, or a key operation the keyring refuses.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum KeyError {
-    /// A hex key did not have 64 hex digits (the length found, after trimming whitespace).
-    BadLength(usize),
-    /// A hex key had a character that is not a hex digit, at this byte offset.
-    BadHex(usize),
-    /// The key is not installed in the keyring.
-    NotInstalled,
-    /// The key is the primary key, which cannot be removed (make another key primary first).
-    RemovePrimary,
-    /// The operating system's random number generator failed.
-    Entropy,
-}
-
-impl fmt::Display for KeyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KeyError::BadLength(n) => {
-                write!(f, "a key is 64 hex digits (32 bytes), found {n} characters")
-            }
-            KeyError::BadHex(at) => write!(f, "not a hex digit at offset {at} of the key"),
-            KeyError::NotInstalled => f.write_str("the key is not installed in the keyring"),
-            KeyError::RemovePrimary => {
-                f.write_str("the primary key cannot be removed; make another key primary first")
-            }
-            KeyError::Entropy => f.write_str("the operating system's random generator failed"),
-        }
-    }
-}
-
-impl std::error::Error for KeyError {}
-
-/// Why a packet did not open.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum OpenError {
-    /// The packet is shorter than [`OVERHEAD`] bytes (or empty).
-    TooShort,
-    /// The packet's first byte is not a version this crate seals.
-    UnknownVersion(u8),
-    /// No installed key opens the packet: another cluster's key, a forgery, or a corruption.
-    Unauthenticated,
-    /// The packet is authentic but was opened before, or is too old to tell (older than
-    /// [`REPLAY_WINDOW`] behind its session's newest).
-    Replayed,
-}
-
-impl fmt::Display for OpenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            OpenError::TooShort => write!(f, "sealed packet shorter than {OVERHEAD} bytes"),
-            OpenError::UnknownVersion(v) => write!(f, "unknown sealed packet version {v}"),
-            OpenError::Unauthenticated => f.write_str("no installed key opens the packet"),
-            OpenError::Replayed => f.write_str("replayed or too old packet"),
-        }
-    }
-}
-
-impl std::error::Error for OpenError {}
-
-/// The plaintext was longer than [`MAX_PLAINTEXT`] and cannot be sealed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SealError {
-    /// The plaintext's length.
-    pub len: usize,
-}
-
-impl fmt::Display for SealError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "plaintext of {} bytes is longer than the {MAX_PLAINTEXT} bytes that can be sealed",
-            self.len
-        )
-    }
-}
-
-impl std::error::Error for SealError {}
 
 #[derive(Clone)]
 struct Entry {
@@ -309,9 +229,9 @@ impl Keyring {
     ///
     /// # Errors
     ///
-    /// [`KeyError::BadLength`] unless there are exactly 64 characters, [`KeyError::BadHex`]
-    /// at the first that is not a hex digit.
-    pub fn from_hex(hex: &str) -> Result<Keyring, KeyError> {
+    /// [`ParseKeyError::BadLength`] unless there are exactly 64 characters,
+    /// [`ParseKeyError::BadHex`] at the first that is not a hex digit.
+    pub fn from_hex(hex: &str) -> Result<Keyring, ParseKeyError> {
         parse_hex_key(hex).map(Keyring::new)
     }
 
@@ -319,10 +239,10 @@ impl Keyring {
     ///
     /// # Errors
     ///
-    /// [`KeyError::Entropy`] if the generator fails.
-    pub fn generate_key() -> Result<[u8; 32], KeyError> {
+    /// [`EntropyError`] if the generator fails.
+    pub fn generate_key() -> Result<[u8; 32], EntropyError> {
         let mut key = [0; 32];
-        getrandom::fill(&mut key).map_err(|_| KeyError::Entropy)?;
+        getrandom::fill(&mut key).map_err(|_| EntropyError)?;
         Ok(key)
     }
 
@@ -391,23 +311,23 @@ impl Keyring {
     }
 }
 
-fn parse_hex_key(hex: &str) -> Result<[u8; 32], KeyError> {
+fn parse_hex_key(hex: &str) -> Result<[u8; 32], ParseKeyError> {
     let hex = hex.trim().as_bytes();
     if hex.len() != 64 {
-        return Err(KeyError::BadLength(hex.len()));
+        return Err(ParseKeyError::BadLength(hex.len()));
     }
     let mut key = [0u8; 32];
     for (i, (out, pair)) in key.iter_mut().zip(hex.chunks_exact(2)).enumerate() {
-        let digit = |j: usize, c: u8| -> Result<u8, KeyError> {
+        let digit = |j: usize, c: u8| -> Result<u8, ParseKeyError> {
             match c {
                 b'0'..=b'9' => Ok(c - b'0'),
                 b'a'..=b'f' => Ok(c - b'a' + 10),
                 b'A'..=b'F' => Ok(c - b'A' + 10),
-                _ => Err(KeyError::BadHex(2 * i + j)),
+                _ => Err(ParseKeyError::BadHex(2 * i + j)),
             }
         };
         let [hi, lo] = pair else {
-            return Err(KeyError::BadLength(hex.len()));
+            return Err(ParseKeyError::BadLength(hex.len()));
         };
         *out = (digit(0, *hi)? << 4) | digit(1, *lo)?;
     }
@@ -432,10 +352,10 @@ impl Sealer {
     ///
     /// # Errors
     ///
-    /// [`KeyError::Entropy`] if the generator fails.
-    pub fn new() -> Result<Sealer, KeyError> {
+    /// [`EntropyError`] if the generator fails.
+    pub fn new() -> Result<Sealer, EntropyError> {
         let mut session = [0; SESSION_LEN];
-        getrandom::fill(&mut session).map_err(|_| KeyError::Entropy)?;
+        getrandom::fill(&mut session).map_err(|_| EntropyError)?;
         Ok(Sealer::with_session(session))
     }
 
@@ -1111,18 +1031,27 @@ mod tests {
         let r = Keyring::from_hex(&format!(" {hex}\n")).unwrap();
         let want: Vec<u8> = (0..32).collect();
         assert_eq!(&r.primary()[..], &want[..]);
-        assert_eq!(Keyring::from_hex("").unwrap_err(), KeyError::BadLength(0));
+        assert_eq!(
+            Keyring::from_hex("").unwrap_err(),
+            ParseKeyError::BadLength(0)
+        );
         assert_eq!(
             Keyring::from_hex(&hex[..63]).unwrap_err(),
-            KeyError::BadLength(63)
+            ParseKeyError::BadLength(63)
         );
         let mut bad = hex.to_string();
         bad.replace_range(41..42, "g");
-        assert_eq!(Keyring::from_hex(&bad).unwrap_err(), KeyError::BadHex(41));
+        assert_eq!(
+            Keyring::from_hex(&bad).unwrap_err(),
+            ParseKeyError::BadHex(41)
+        );
         // Non-ASCII: length counts bytes, and a multi-byte character is never a digit.
         let uni = format!("é{}", &hex[2..]);
         assert_eq!(uni.len(), 64);
-        assert_eq!(Keyring::from_hex(&uni).unwrap_err(), KeyError::BadHex(0));
+        assert_eq!(
+            Keyring::from_hex(&uni).unwrap_err(),
+            ParseKeyError::BadHex(0)
+        );
         assert!(Keyring::generate_key().is_ok());
         assert_ne!(Keyring::generate_key(), Keyring::generate_key());
     }
@@ -1148,6 +1077,8 @@ mod tests {
         send_sync::<Opener>();
         send_sync::<OpenError>();
         send_sync::<KeyError>();
+        send_sync::<ParseKeyError>();
+        send_sync::<EntropyError>();
     }
 
     #[test]
@@ -1160,15 +1091,13 @@ mod tests {
         ] {
             assert!(!e.to_string().is_empty());
         }
-        for e in [
-            KeyError::BadLength(3),
-            KeyError::BadHex(1),
-            KeyError::NotInstalled,
-            KeyError::RemovePrimary,
-            KeyError::Entropy,
-        ] {
+        for e in [ParseKeyError::BadLength(3), ParseKeyError::BadHex(1)] {
             assert!(!e.to_string().is_empty());
         }
+        for e in [KeyError::NotInstalled, KeyError::RemovePrimary] {
+            assert!(!e.to_string().is_empty());
+        }
+        assert!(!EntropyError.to_string().is_empty());
         assert!(SealError { len: 1 }.to_string().contains('1'));
     }
 

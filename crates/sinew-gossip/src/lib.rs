@@ -82,6 +82,9 @@
 //! - `tokio` (implies `aes-gcm`): the [`runtime`] module, whose
 //!   [`Cluster`](runtime::Cluster) runs a member over real UDP and TCP sockets with
 //!   names, optional encryption, metrics and a fault injector for tests.
+//! - `serde`: `Serialize` and `Deserialize` for [`Config`] (durations as seconds, the label
+//!   as a string); deserializing runs [`Config::validate`], so a bad configuration file is a
+//!   [`ConfigError`], never a member that misbehaves.
 //!
 //! # Guarantees
 //!
@@ -100,6 +103,7 @@
 mod broadcast;
 mod config;
 mod detector;
+mod error;
 #[cfg(feature = "aes-gcm")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aes-gcm")))]
 pub mod keyring;
@@ -110,10 +114,15 @@ pub mod runtime;
 pub mod sim;
 pub mod wire;
 
-pub use config::{Config, ConfigError};
-pub use detector::{FailureDetector, PhiAccrual, PhiConfigError, TimeoutDetector};
-pub use member::{
-    Channel, Event, Member, MemberInfo, MetadataError, PacketError, ProbeStats, Transmit,
-};
+pub use config::Config;
+pub use detector::{FailureDetector, PhiAccrual, TimeoutDetector};
+pub use error::{ConfigError, MetadataError, PacketError};
+pub use member::{Channel, Event, Member, MemberInfo, ProbeStats, Transmit};
 pub use sinew_clock::{Clock, ManualClock, SystemClock};
 pub use wire::{Incarnation, State};
+
+// The README's code blocks, run as doctests (one uses the runtime, so with the `tokio`
+// feature on, as CI's `--all-features` test run has it).
+#[cfg(all(doctest, feature = "tokio"))]
+#[doc = include_str!("../README.md")]
+mod readme {}

@@ -1,7 +1,6 @@
 //! The sans-io member: SWIM probing, Lifeguard, piggybacked gossip and anti-entropy.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -10,8 +9,9 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::{Rng, RngExt, SeedableRng};
 
 use crate::broadcast::BroadcastQueue;
-use crate::config::{Config, ConfigError};
-use crate::wire::{self, DIGEST_BUCKETS, DecodeError, Incarnation, Message, Packer, State};
+use crate::config::Config;
+use crate::error::{ConfigError, MetadataError, PacketError};
+use crate::wire::{self, DIGEST_BUCKETS, Incarnation, Message, Packer, State};
 
 /// A datagram for the driver to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,59 +91,6 @@ pub enum Event {
         metadata: Bytes,
     },
 }
-
-/// Why [`Member::handle_packet`] dropped a datagram. The member's state is unchanged.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PacketError {
-    /// The bytes are not a valid datagram.
-    Decode(DecodeError),
-    /// The datagram belongs to another cluster (its label differs).
-    WrongCluster,
-}
-
-impl fmt::Display for PacketError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PacketError::Decode(e) => write!(f, "malformed datagram: {e}"),
-            PacketError::WrongCluster => f.write_str("datagram from another cluster"),
-        }
-    }
-}
-
-impl std::error::Error for PacketError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            PacketError::Decode(e) => Some(e),
-            PacketError::WrongCluster => None,
-        }
-    }
-}
-
-/// Why [`Member::set_metadata`] refused the metadata.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum MetadataError {
-    /// The metadata is longer than [`Config::max_metadata`].
-    TooLarge {
-        /// Its length.
-        len: usize,
-        /// The configured maximum.
-        max: usize,
-    },
-}
-
-impl fmt::Display for MetadataError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MetadataError::TooLarge { len, max } => {
-                write!(f, "metadata is {len} bytes, at most {max} allowed")
-            }
-        }
-    }
-}
-
-impl std::error::Error for MetadataError {}
 
 /// What a member knows about another member.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -382,9 +329,21 @@ impl<R: Rng> Member<R> {
         addr: SocketAddr,
         generation: u64,
         now: Duration,
-        mut rng: R,
+        rng: R,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
+        Ok(Self::with_rng_unchecked(config, addr, generation, now, rng))
+    }
+
+    /// [`with_rng`](Self::with_rng) for a configuration already validated (the runtime's,
+    /// checked when its `ClusterConfig` was built).
+    pub(crate) fn with_rng_unchecked(
+        config: Config,
+        addr: SocketAddr,
+        generation: u64,
+        now: Duration,
+        mut rng: R,
+    ) -> Self {
         // Spread the periodic timers so members started together do not run in lockstep.
         let jitter = |rng: &mut R, d: Duration| {
             let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1);
@@ -408,7 +367,7 @@ impl<R: Rng> Member<R> {
             let h = twox_hash::XxHash64::oneshot(generation, &b);
             u32::try_from(h >> 50).unwrap_or(0)
         };
-        Ok(Self {
+        Self {
             config,
             me: addr,
             incarnation: Incarnation::new(generation, 0),
@@ -440,7 +399,7 @@ impl<R: Rng> Member<R> {
             broadcasts: BroadcastQueue::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
-        })
+        }
     }
 
     // -----------------------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 //!
 //! The simulator drives any membership implementation that implements [`SimMember`]
 //! ([`Member`] does; `Simulation` without a type parameter means `Simulation<Member>`), so
-//! other protocols can be measured by the same scenarios on the same network: the
-//! `gossip_sim` example drives foca this way.
+//! other protocols can be measured by the same scenarios on the same network: the benches'
+//! `gossip_compare` program drives foca this way.
 //!
 //! The network delivers each datagram after a latency of `latency_min` plus an exponentially
 //! distributed extra (mean `latency_mean_extra`), drops it with probability `loss` (iid), with
@@ -31,7 +31,9 @@ use bytes::Bytes;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
-use crate::member::{Event, Member, MetadataError};
+pub use crate::error::ArgsError;
+use crate::error::MetadataError;
+use crate::member::{Event, Member};
 use crate::{Config, ConfigError, Incarnation, State};
 
 /// Identifies a simulated member (an index, in order of [`Simulation::add_member`]).
@@ -75,7 +77,8 @@ pub enum SimEvent {
 
 /// What the simulator needs from a membership implementation: a sans-io state machine that
 /// takes datagrams and timeouts on virtual time and hands back datagrams, events and its next
-/// deadline. [`Member`] implements it; the `gossip_sim` example implements it for foca.
+/// deadline. [`Member`] implements it; the benches' `gossip_compare` program implements it
+/// for foca.
 ///
 /// Every method is called on virtual time; `now` never goes backwards for one member.
 pub trait SimMember: Sized {
@@ -831,6 +834,60 @@ impl Default for ReportOptions {
     }
 }
 
+impl ReportOptions {
+    /// The flags [`from_args`](Self::from_args) reads, for a program's `--help`.
+    pub const USAGE: &'static str = "[--nodes N] [--loss P] [--starved F] [--seed S] [--steady SECS] [--scenario steady|partition]";
+
+    /// Options from command-line arguments (the program name left out): `--nodes N`,
+    /// `--loss P` (iid loss), `--starved F` (fraction of starved members), `--seed S`,
+    /// `--steady SECS` (whole seconds) and `--scenario steady|partition`, each followed by
+    /// its value; what is not given keeps its default. The `gossip_sim` example and the
+    /// benches' `gossip_compare` read their command lines with it.
+    ///
+    /// ```
+    /// use sinew_gossip::sim::{ReportOptions, Scenario};
+    ///
+    /// let args = ["--nodes", "200", "--loss", "0.05", "--scenario", "partition"];
+    /// let opts = ReportOptions::from_args(args.map(String::from))?;
+    /// assert_eq!((opts.nodes, opts.loss, opts.scenario), (200, 0.05, Scenario::Partition));
+    /// assert!(ReportOptions::from_args(["--nodes".to_owned()]).is_err());
+    /// Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ArgsError`] for a flag it does not know, a flag without its value, or a value that
+    /// does not parse.
+    pub fn from_args<I: IntoIterator<Item = String>>(args: I) -> Result<Self, ArgsError> {
+        let mut opts = Self::default();
+        let mut args = args.into_iter();
+        while let Some(flag) = args.next() {
+            let Some(value) = args.next() else {
+                return Err(ArgsError::MissingValue(flag));
+            };
+            let bad = |flag: String, value: String| ArgsError::BadValue { flag, value };
+            match flag.as_str() {
+                "--nodes" => opts.nodes = value.parse().map_err(|_| bad(flag, value))?,
+                "--loss" => opts.loss = value.parse().map_err(|_| bad(flag, value))?,
+                "--starved" => opts.starved = value.parse().map_err(|_| bad(flag, value))?,
+                "--seed" => opts.seed = value.parse().map_err(|_| bad(flag, value))?,
+                "--steady" => {
+                    opts.steady = Duration::from_secs(value.parse().map_err(|_| bad(flag, value))?);
+                }
+                "--scenario" => {
+                    opts.scenario = match value.as_str() {
+                        "steady" => Scenario::Steady,
+                        "partition" => Scenario::Partition,
+                        _ => return Err(bad(flag, value)),
+                    }
+                }
+                _ => return Err(ArgsError::UnknownFlag(flag)),
+            }
+        }
+        Ok(opts)
+    }
+}
+
 /// The measurements of one simulated run; [`ReportCard::to_json`] prints them.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -1156,6 +1213,38 @@ mod tests {
         let plain = Simulation::new(Config::lan(), net.clone(), 9).unwrap();
         let generic = Simulation::<Member>::with_config(Config::lan(), net, 9);
         assert_eq!(run(plain), run(generic));
+    }
+
+    #[test]
+    fn report_options_from_the_command_line() {
+        let args = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let opts = ReportOptions::from_args(args(
+            "--nodes 50 --loss 0.1 --starved 0.05 --seed 9 --steady 30 --scenario partition",
+        ))
+        .unwrap();
+        assert_eq!(
+            (opts.nodes, opts.loss, opts.starved, opts.seed, opts.steady),
+            (50, 0.1, 0.05, 9, Duration::from_secs(30))
+        );
+        assert_eq!(opts.scenario, Scenario::Partition);
+        assert_eq!(ReportOptions::from_args(args("")).unwrap().nodes, 1000);
+        assert_eq!(
+            ReportOptions::from_args(args("--impl foca")).unwrap_err(),
+            ArgsError::UnknownFlag("--impl".into())
+        );
+        assert_eq!(
+            ReportOptions::from_args(args("--seed 1 --loss")).unwrap_err(),
+            ArgsError::MissingValue("--loss".into())
+        );
+        for bad in ["--nodes -3", "--loss x", "--steady 1.5", "--scenario storm"] {
+            assert!(
+                matches!(
+                    ReportOptions::from_args(args(bad)),
+                    Err(ArgsError::BadValue { .. })
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -34,6 +34,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
+pub use crate::error::DecodeError;
+
 /// The protocol version this crate speaks (the first byte of every datagram).
 pub const PROTOCOL_VERSION: u8 = 1;
 
@@ -217,47 +219,6 @@ pub struct Datagram {
     /// The messages, in order.
     pub messages: Vec<Message>,
 }
-
-/// Why a byte string is not a valid datagram.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DecodeError {
-    /// The input ended in the middle of a field.
-    Truncated,
-    /// The first byte names a protocol version this crate does not speak.
-    UnsupportedVersion(u8),
-    /// An address family tag other than 4 or 6.
-    BadAddressFamily(u8),
-    /// An unknown message tag.
-    UnknownMessage(u8),
-    /// A state byte other than 0..=3.
-    BadState(u8),
-    /// A varint longer than its type allows.
-    VarintOverflow,
-    /// A digest whose bucket count is not [`DIGEST_BUCKETS`].
-    BadDigest(u8),
-    /// A datagram with no message after its header.
-    Empty,
-}
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DecodeError::Truncated => f.write_str("datagram truncated"),
-            DecodeError::UnsupportedVersion(v) => write!(f, "unsupported protocol version {v}"),
-            DecodeError::BadAddressFamily(t) => write!(f, "bad address family tag {t}"),
-            DecodeError::UnknownMessage(t) => write!(f, "unknown message tag {t}"),
-            DecodeError::BadState(s) => write!(f, "bad member state {s}"),
-            DecodeError::VarintOverflow => f.write_str("varint overflows its type"),
-            DecodeError::BadDigest(n) => {
-                write!(f, "digest has {n} buckets, expected {DIGEST_BUCKETS}")
-            }
-            DecodeError::Empty => f.write_str("datagram carries no message"),
-        }
-    }
-}
-
-impl std::error::Error for DecodeError {}
 
 // ---------------------------------------------------------------------------------------------
 // Encoding

@@ -213,7 +213,10 @@ async fn metadata_updates_reach_everyone() {
     .await;
     // Too large beside the name: refused, nothing sent.
     let max = fast().max_metadata;
-    assert!(nodes[0].set_metadata(vec![0u8; max]).is_err());
+    assert!(matches!(
+        nodes[0].set_metadata(vec![0u8; max]),
+        Err(sinew_gossip::runtime::SetMetadataError::TooLarge { len, .. }) if len == max
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -392,11 +395,10 @@ async fn bind_all_interfaces_advertise_one_and_join_a_seed_by_host_name_that_com
         SocketAddr::from(([127, 0, 0, 1], a.bound_addr().port()))
     );
     // Binding 0.0.0.0 without an advertise address is refused up front.
-    assert!(
-        ClusterConfig::builder("x", "0.0.0.0:0".parse().unwrap())
-            .build()
-            .is_err()
-    );
+    assert!(matches!(
+        ClusterConfig::builder("x", "0.0.0.0:0".parse().unwrap()).build(),
+        Err(sinew_gossip::ConfigError::AdvertiseRequired)
+    ));
 
     // B's seed is a host name whose member is not up yet: B keeps trying on its own.
     let port = {
@@ -446,7 +448,7 @@ async fn idle_connections_from_one_host_cannot_stop_a_join() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyring_changes_apply_whole_or_not_at_all() {
     use sinew_gossip::keyring::KeyError;
-    use sinew_gossip::runtime::ClusterError;
+    use sinew_gossip::runtime::UpdateKeyringError;
     let (old, new, unknown) = ([1u8; 32], [2u8; 32], [3u8; 32]);
     let c = start("k", None, |b| b.keyring(Keyring::new(old))).await;
     // Installs `new`, then fails: nothing of it stays.
@@ -457,7 +459,7 @@ async fn keyring_changes_apply_whole_or_not_at_all() {
         })
         .await;
     assert!(
-        matches!(r, Err(ClusterError::Key(KeyError::NotInstalled))),
+        matches!(r, Err(UpdateKeyringError::Key(KeyError::NotInstalled))),
         "{r:?}"
     );
     let has_new = move |k: &mut Keyring| {
@@ -484,7 +486,7 @@ async fn keyring_changes_apply_whole_or_not_at_all() {
     let plain = start("p", None, |b| b).await;
     assert!(matches!(
         plain.update_keyring(|_| Ok(())).await,
-        Err(ClusterError::NotEncrypted)
+        Err(UpdateKeyringError::NotEncrypted)
     ));
 }
 

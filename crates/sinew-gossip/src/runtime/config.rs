@@ -1,16 +1,14 @@
-//! What a [`Cluster`](super::Cluster) is started with, and what can go wrong.
+//! What a [`Cluster`](super::Cluster) is started with.
 
-use std::fmt;
-use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
 
 use super::faults::Faults;
-use super::identity::{self, MAX_NAME_LEN};
-use crate::keyring::{KeyError, Keyring};
-use crate::{Config, ConfigError, MetadataError};
+use super::identity;
+use crate::keyring::Keyring;
+use crate::{Config, ConfigError};
 
 /// Everything a member needs to start: its name, where it listens, where it is reached, whom
 /// it joins through, the protocol timing and the keys. Built with [`ClusterConfig::builder`].
@@ -134,83 +132,28 @@ impl ClusterConfigBuilder {
     ///
     /// # Errors
     ///
-    /// [`ClusterError::InvalidName`], [`ClusterError::Config`], [`ClusterError::Metadata`]
-    /// (metadata and name together above [`Config::max_metadata`]), or
-    /// [`ClusterError::AdvertiseRequired`].
-    pub fn build(self) -> Result<ClusterConfig, ClusterError> {
+    /// [`ConfigError::InvalidName`]; any error of [`Config::validate`] for the protocol
+    /// configuration; [`ConfigError::MetadataTooLarge`] (metadata and name together above
+    /// [`Config::max_metadata`]); or [`ConfigError::AdvertiseRequired`].
+    pub fn build(self) -> Result<ClusterConfig, ConfigError> {
         let c = self.config;
         if !identity::valid_name(&c.name) {
-            return Err(ClusterError::InvalidName);
+            return Err(ConfigError::InvalidName);
         }
-        c.gossip.validate().map_err(ClusterError::Config)?;
-        check_metadata(&c.gossip, &c.name, c.metadata.len())?;
+        c.gossip.validate()?;
+        let (len, max) = (c.metadata.len(), metadata_room(&c.gossip, &c.name));
+        if len > max {
+            return Err(ConfigError::MetadataTooLarge { len, max });
+        }
         let advertise = c.advertise.unwrap_or(c.bind);
         if advertise.ip().is_unspecified() {
-            return Err(ClusterError::AdvertiseRequired);
+            return Err(ConfigError::AdvertiseRequired);
         }
         Ok(c)
     }
 }
 
 /// The room for application metadata once the name is in front of it.
-pub(crate) fn check_metadata(gossip: &Config, name: &str, len: usize) -> Result<(), ClusterError> {
-    let max = gossip.max_metadata.saturating_sub(1 + name.len());
-    if len > max {
-        return Err(ClusterError::Metadata(MetadataError::TooLarge { len, max }));
-    }
-    Ok(())
-}
-
-/// Why a [`Cluster`](super::Cluster) could not start or do what was asked.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ClusterError {
-    /// The name is empty, longer than 64 bytes, or has control characters.
-    InvalidName,
-    /// The protocol configuration does not validate.
-    Config(ConfigError),
-    /// The metadata does not fit beside the name.
-    Metadata(MetadataError),
-    /// The bind address is unspecified (`0.0.0.0`) and no advertise address was given.
-    AdvertiseRequired,
-    /// Binding the UDP socket or the TCP listener failed.
-    Bind(io::Error),
-    /// A keyring operation was refused.
-    Key(KeyError),
-    /// A keyring change was asked of a member started without a keyring.
-    NotEncrypted,
-    /// The member has stopped (shut down, left, or failed).
-    Stopped,
-}
-
-impl fmt::Display for ClusterError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ClusterError::InvalidName => write!(
-                f,
-                "a member name is 1 to {MAX_NAME_LEN} bytes with no control characters"
-            ),
-            ClusterError::Config(e) => write!(f, "invalid gossip configuration: {e}"),
-            ClusterError::Metadata(e) => write!(f, "metadata refused: {e}"),
-            ClusterError::AdvertiseRequired => f.write_str(
-                "the bind address is unspecified: give an advertise address peers can reach",
-            ),
-            ClusterError::Bind(e) => write!(f, "cannot bind: {e}"),
-            ClusterError::Key(e) => write!(f, "keyring: {e}"),
-            ClusterError::NotEncrypted => f.write_str("the member was started without a keyring"),
-            ClusterError::Stopped => f.write_str("the member has stopped"),
-        }
-    }
-}
-
-impl std::error::Error for ClusterError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ClusterError::Config(e) => Some(e),
-            ClusterError::Metadata(e) => Some(e),
-            ClusterError::Bind(e) => Some(e),
-            ClusterError::Key(e) => Some(e),
-            _ => None,
-        }
-    }
+pub(crate) fn metadata_room(gossip: &Config, name: &str) -> usize {
+    gossip.max_metadata.saturating_sub(1 + name.len())
 }

@@ -75,10 +75,14 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-pub use config::{ClusterConfig, ClusterConfigBuilder, ClusterError};
+pub use crate::error::{ClusterError, SetMetadataError, StoppedError, UpdateKeyringError};
+pub use config::{ClusterConfig, ClusterConfigBuilder};
 pub use faults::Faults;
 pub use identity::MAX_NAME_LEN;
 pub use metrics::{DropReason, MetricsSnapshot};
+
+use rand::SeedableRng;
+use rand::rngs::Xoshiro256PlusPlus;
 
 use crate::keyring::{KeyError, Keyring, Sealer};
 use crate::{Config, Incarnation, Member, State};
@@ -179,9 +183,9 @@ impl Cluster {
     ///
     /// # Errors
     ///
-    /// [`ClusterError::Bind`] if a socket cannot be bound; [`ClusterError::Key`] if no
-    /// random session id can be drawn for sealing; [`ClusterError::Config`] if the
-    /// protocol configuration does not validate.
+    /// [`ClusterError::Bind`] if a socket cannot be bound; [`ClusterError::Entropy`] if no
+    /// random session id can be drawn for sealing. (The configuration was checked by
+    /// [`ClusterConfigBuilder::build`].)
     pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
         let (udp, tcp, bound) = bind(config.bind).await.map_err(ClusterError::Bind)?;
         let local = match config.advertise {
@@ -191,21 +195,20 @@ impl Cluster {
         };
         let generation = config.generation.unwrap_or_else(wall_clock_millis);
         let keyring = match config.keyring {
-            Some(k) => Some((k, Sealer::new().map_err(ClusterError::Key)?)),
+            Some(k) => Some((k, Sealer::new().map_err(ClusterError::Entropy)?)),
             None => None,
         };
         let encrypted = keyring.is_some();
-        let mut member = Member::new(
+        // `build` validated the protocol configuration and checked that the name and the
+        // metadata fit in `max_metadata`, so neither step below can fail.
+        let mut member = Member::with_rng_unchecked(
             config.gossip.clone(),
             local,
             generation,
             Duration::ZERO,
-            random_seed(),
-        )
-        .map_err(ClusterError::Config)?;
-        member
-            .set_metadata(identity::wrap(&config.name, &config.metadata))
-            .map_err(ClusterError::Metadata)?;
+            Xoshiro256PlusPlus::seed_from_u64(random_seed()),
+        );
+        let _ = member.set_metadata(identity::wrap(&config.name, &config.metadata));
         let resolved = driver::resolve(&config.seeds, local).await;
         if !config.seeds.is_empty() {
             member.join(&resolved);
@@ -291,14 +294,24 @@ impl Cluster {
     ///
     /// # Errors
     ///
-    /// [`ClusterError::Metadata`] if it does not fit beside the name in
-    /// [`Config::max_metadata`]; [`ClusterError::Stopped`] if the member has stopped.
-    pub fn set_metadata(&self, metadata: impl Into<Bytes>) -> Result<(), ClusterError> {
+    /// [`SetMetadataError::TooLarge`] if it does not fit beside the name in
+    /// [`Config::max_metadata`]; [`SetMetadataError::Stopped`] if the member has stopped.
+    pub fn set_metadata(&self, metadata: impl Into<Bytes>) -> Result<(), SetMetadataError> {
         let metadata = metadata.into();
-        config::check_metadata(&self.gossip, &self.name, metadata.len())?;
-        self.commands
-            .send(Command::SetMetadata(metadata))
-            .map_err(|_| ClusterError::Stopped)
+        let (len, max) = (
+            metadata.len(),
+            config::metadata_room(&self.gossip, &self.name),
+        );
+        if len > max {
+            return Err(SetMetadataError::TooLarge { len, max });
+        }
+        self.send(Command::SetMetadata(metadata))?;
+        Ok(())
+    }
+
+    /// Hands `command` to the member's task.
+    fn send(&self, command: Command) -> Result<(), StoppedError> {
+        self.commands.send(command).map_err(|_| StoppedError)
     }
 
     /// Changes the keyring while the member runs: install a new key everywhere, then make
@@ -306,23 +319,21 @@ impl Cluster {
     ///
     /// # Errors
     ///
-    /// [`ClusterError::Key`] if the change is refused (the keyring is then unchanged);
-    /// [`ClusterError::NotEncrypted`] if the member has no keyring;
-    /// [`ClusterError::Stopped`] if the member has stopped.
+    /// [`UpdateKeyringError::Key`] if the change is refused (the keyring is then unchanged);
+    /// [`UpdateKeyringError::NotEncrypted`] if the member has no keyring;
+    /// [`UpdateKeyringError::Stopped`] if the member has stopped.
     pub async fn update_keyring(
         &self,
         change: impl FnOnce(&mut Keyring) -> Result<(), KeyError> + Send + 'static,
-    ) -> Result<(), ClusterError> {
+    ) -> Result<(), UpdateKeyringError> {
         if !self.encrypted {
-            return Err(ClusterError::NotEncrypted);
+            return Err(UpdateKeyringError::NotEncrypted);
         }
         let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Keyring(Box::new(change), tx))
-            .map_err(|_| ClusterError::Stopped)?;
+        self.send(Command::Keyring(Box::new(change), tx))?;
         rx.await
-            .map_err(|_| ClusterError::Stopped)?
-            .map_err(ClusterError::Key)
+            .map_err(|_| UpdateKeyringError::Stopped)?
+            .map_err(UpdateKeyringError::Key)
     }
 
     /// Leaves gracefully: announces "left", waits until the announcement has been sent its
@@ -330,13 +341,11 @@ impl Cluster {
     ///
     /// # Errors
     ///
-    /// [`ClusterError::Stopped`] if the member had already stopped.
-    pub async fn leave(self) -> Result<(), ClusterError> {
+    /// [`StoppedError`] if the member had already stopped.
+    pub async fn leave(self) -> Result<(), StoppedError> {
         let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Leave(tx))
-            .map_err(|_| ClusterError::Stopped)?;
-        rx.await.map_err(|_| ClusterError::Stopped)
+        self.send(Command::Leave(tx))?;
+        rx.await.map_err(|_| StoppedError)
     }
 
     /// Stops at once, without a word to the cluster (which will find this member dead):

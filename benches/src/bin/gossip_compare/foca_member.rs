@@ -47,8 +47,8 @@ use bytes::Bytes;
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
-use sinew::gossip::sim::{SimEvent, SimMember};
-use sinew::gossip::{Incarnation, State};
+use sinew_gossip::sim::{SimEvent, SimMember};
+use sinew_gossip::{Incarnation, State};
 
 /// foca configured like sinew's `Config::lan()` (memberlist's LAN timing) for a cluster of
 /// `n` members. Starts from `foca::Config::new_lan(n)` (itself derived from memberlist's
@@ -420,7 +420,7 @@ fn state(s: FocaState) -> State {
 
 #[cfg(test)]
 mod tests {
-    use sinew::gossip::sim::{NetConfig, Simulation};
+    use sinew_gossip::sim::{NetConfig, Simulation};
 
     use super::*;
 
