@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use sinew_breaker::{CallError, CircuitBreaker, State};
+use sinew_breaker::{CircuitBreaker, State};
 
 fn breaker(consecutive: u32) -> CircuitBreaker {
     CircuitBreaker::builder()
@@ -107,7 +107,7 @@ async fn a_timed_out_call_counts_as_a_failure() {
         .await;
     assert_eq!(
         r.unwrap_err(),
-        CallError::Timeout(Duration::from_millis(10))
+        sinew_breaker::CallError::Timeout(Duration::from_millis(10))
     );
     assert_eq!(b.state(), State::Open);
 }
@@ -138,7 +138,7 @@ mod tower_layer {
         let _ = a.ready().await.unwrap().call(true).await;
         let _ = c.ready().await.unwrap().call(true).await;
         let r = a.ready().await.unwrap().call(true).await;
-        assert_eq!(r.unwrap_err(), CallError::Inner("down"));
+        assert_eq!(r.unwrap_err(), sinew_breaker::CallError::Inner("down"));
         assert_eq!(b.state(), State::Open);
         assert!(Arc::ptr_eq(c.breaker(), &b));
         let r = c.ready().await.unwrap().call(false).await;
