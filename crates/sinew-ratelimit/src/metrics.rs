@@ -1,6 +1,6 @@
 //! [`Metrics`] and [`KeyedMetrics`]: what a limiter has decided since it was made.
 
-use crate::sync::Counter;
+use crate::sync::{Counter, StripedCounter};
 
 /// Counts of a [`RateLimiter`](crate::RateLimiter)'s or a
 /// [`SlidingWindow`](crate::SlidingWindow)'s decisions since it was made, from their
@@ -63,7 +63,7 @@ impl KeyedMetrics {
 #[derive(Debug, Default)]
 #[repr(align(128))]
 pub(crate) struct Counters {
-    pub(crate) admitted: Counter,
+    pub(crate) admitted: StripedCounter,
     pub(crate) denied: Counter,
 }
 

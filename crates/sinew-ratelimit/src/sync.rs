@@ -59,6 +59,57 @@ impl Counter {
     }
 }
 
+/// A [`Counter`] split into stripes on cache lines of their own, each thread counting into
+/// the stripe it was given on first use: threads sharing a limiter do not fight over one
+/// counter's cache line on the hot path (measured with 2 threads on one limiter: one shared
+/// counter added about a third to an admission). Reads sum the stripes.
+#[derive(Debug, Default)]
+pub(crate) struct StripedCounter([Padded; STRIPES]);
+
+/// Stripes per counter: a power of two, enough for the cores that contend in practice.
+const STRIPES: usize = 4;
+
+/// One stripe, alone on 128 bytes (x86-64 prefetches adjacent lines in pairs).
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Padded(Counter);
+
+impl StripedCounter {
+    /// Counts one, in the calling thread's stripe.
+    #[inline]
+    pub(crate) fn incr(&self) {
+        if let Some(stripe) = self.0.get(this_threads_stripe()) {
+            stripe.0.incr();
+        }
+    }
+
+    /// The count so far: the sum of the stripes (each exact; the sum mixes the moments at
+    /// which each stripe was read).
+    pub(crate) fn get(&self) -> u64 {
+        self.0.iter().fold(0, |sum, s| sum.wrapping_add(s.0.get()))
+    }
+}
+
+/// The calling thread's stripe: assigned round-robin on its first count, then one
+/// thread-local read.
+#[inline]
+fn this_threads_stripe() -> usize {
+    std::thread_local! {
+        static STRIPE: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+    }
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    STRIPE
+        .try_with(|s| {
+            let mut i = s.get();
+            if i == usize::MAX {
+                i = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % STRIPES;
+                s.set(i);
+            }
+            i
+        })
+        .unwrap_or(0)
+}
+
 /// A flag that only decides whether to emit a `tracing` event (never an admission), so, like
 /// [`Counter`], std's atomic under loom too.
 #[cfg(feature = "tracing")]

@@ -1,5 +1,6 @@
 //! `metrics()`: exact counts of admissions, denials, evictions and key-capacity denials, in
-//! single-threaded scripts on a hand-driven clock.
+//! single-threaded scripts on a hand-driven clock, and from many threads at once (the
+//! limiter's admission counter is striped per thread; no count may be lost across stripes).
 #![cfg(not(sinew_loom))]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
@@ -129,4 +130,20 @@ fn sliding_window_counts_checks() {
     clock.advance(Duration::from_secs(2));
     w.check_n(4).unwrap();
     assert_eq!(counts(w.metrics()), (3, 2));
+}
+
+#[test]
+fn limiter_counts_every_admission_and_denial_from_many_threads() {
+    // Burst 3,000 on a frozen clock: exactly 3,000 of the 6 x 800 checks are admitted.
+    let clock = ManualClock::new(START);
+    let q = Quota::per_second(1).unwrap().burst(3_000).unwrap();
+    let limiter = RateLimiter::with_clock(q, clock);
+    let admitted: u64 = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| s.spawn(|| (0..800).filter(|_| limiter.check().is_ok()).count() as u64))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(admitted, 3_000);
+    assert_eq!(counts(limiter.metrics()), (3_000, 6 * 800 - 3_000));
 }
