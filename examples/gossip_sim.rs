@@ -33,7 +33,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!("gossip_sim {}", ReportOptions::USAGE);
         return Ok(());
     }
-    let opts = ReportOptions::from_args(args)?;
+    let opts = ReportOptions::from_args(args).map_err(|e| e.to_string())?; // printed as text
     let started = Instant::now();
     let card = ReportCard::run(&opts)?;
     eprintln!(

@@ -62,7 +62,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             _ => rest.push(arg),
         }
     }
-    let opts = ReportOptions::from_args(rest)?;
+    let opts = ReportOptions::from_args(rest).map_err(|e| e.to_string())?; // printed as text
     let names: &[&str] = match which.as_str() {
         "sinew" => &["sinew"],
         "foca" => &["foca"],
