@@ -9,9 +9,7 @@
 //! names, duplicates) written as JSON and fed through the same checks.
 #![no_main]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Debug;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -19,61 +17,11 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 use sinew_ring::hash::sample_hash;
 use sinew_ring::{ConsistentHash, HashRing, Jump, Maglev, Rendezvous};
+use sinew_testkit::CountingAllocator;
 
-/// The system allocator, counting the bytes live now and the most live since the last reset.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(by: usize) {
-    let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
-    PEAK.fetch_max(now, Ordering::Relaxed);
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged and only
-// adds bookkeeping on atomics, which does not allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded as is; the caller upholds `alloc`'s contract.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded as is; the caller upholds `alloc_zeroed`'s contract.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded as is; `ptr` came from this allocator with `layout`.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded as is; the caller upholds `realloc`'s contract.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size >= layout.size() {
-                grew(new_size - layout.size());
-            } else {
-                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-            }
-        }
-        p
-    }
-}
-
+/// Counts live bytes and their peak (the workspace's shared counting allocator).
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 /// The most a decode may allocate (at its peak, beyond what was live before) for `len` input
 /// bytes. Derivation: a Maglev table of the default size (65 537 slots) is allowed for any
@@ -94,10 +42,7 @@ where
     T::Node: PartialEq + Debug,
     F: Fn(&T),
 {
-    let before = LIVE.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
-    let decoded = serde_json::from_slice::<T>(data);
-    let used = PEAK.load(Ordering::Relaxed).saturating_sub(before);
+    let (decoded, used) = CountingAllocator::with_peak_bytes(|| serde_json::from_slice::<T>(data));
     assert!(
         used <= budget(data.len()),
         "decoding {} bytes allocated {used} bytes (budget {})",

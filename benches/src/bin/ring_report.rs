@@ -11,7 +11,7 @@
 //! change. The node that leaves is the last added, so the jump routers (whose nodes are a
 //! numbered list) can drop their last bucket.
 
-// An example prints; a failure is a bug in the example.
+// A report prints; a failure is a bug in the report.
 #![allow(
     clippy::print_stdout,
     clippy::unwrap_used,

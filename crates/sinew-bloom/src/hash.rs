@@ -8,7 +8,7 @@ pub use sinew_hash::{Xxh3Builder, Xxh3Hasher};
 /// The murmur3 64-bit finalizer, which derives the classic and blocked filters' probes from an
 /// item's hash. It is part of the serialized format (version 1): the golden files in
 /// `tests/golden/v1/` freeze it, so it is not the workspace's general mixer
-/// ([`sinew_hash::fmix64`]) and must never change.
+/// ([`sinew_hash::mix64`]) and must never change.
 #[inline]
 pub(crate) const fn fmix64(mut x: u64) -> u64 {
     x ^= x >> 33;

@@ -120,7 +120,7 @@
 //!   `&self` with no lock, and an insert that happens before a lookup is always seen (loom
 //!   models in `tests/loom.rs`).
 //! - **Complexity**: `insert` and `contains` are O(k) with no allocation (the default hasher
-//!   allocates only for items whose `Hash` writes more than 64 bytes); the blocked filters
+//!   allocates only for items whose `Hash` writes more than 128 bytes); the blocked filters
 //!   touch one cache line. `len_estimate`, `false_positive_rate`, `union`, `intersect` and
 //!   serialization are O(m).
 //! - **Bad input**: invalid parameters are [`ConfigError`]s, mismatched merges

@@ -282,7 +282,10 @@ impl<C: Clock> Builder<C> {
 
     /// Replaces every setting (not the clock or the listener) with `config`'s: a
     /// configuration read from a file, or another breaker's. Setters called afterwards change
-    /// it further.
+    /// it further. Its `minimum_calls` counts as set explicitly: a smaller count window set
+    /// afterwards is checked against it (and refused with
+    /// [`ConfigError::MinimumCallsExceedWindow`]) rather than lowering it, as it would for the
+    /// default.
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self.minimum_calls_set = true;

@@ -43,7 +43,9 @@ use crate::wire::{self, MAX_LABEL_LEN};
 /// With the `serde` feature, a `Config` serializes as a map of its fields; durations are
 /// seconds as numbers (`0.2` is 200 ms, see [`sinew_clock::serde_secs`]) and the cluster label
 /// is a string (or, if it is not UTF-8, its bytes). Every field may be left out and then takes
-/// its [`Config::lan`] value; an unknown field is an error. Deserializing runs
+/// its [`Config::lan`] value; an unknown field is an error. The label is read as either a
+/// string or bytes, so reading needs a self-describing format (JSON, TOML, YAML, CBOR...),
+/// not bincode or postcard. Deserializing runs
 /// [`validate`](Config::validate), so a bad configuration is refused with its
 /// [`ConfigError`]:
 ///

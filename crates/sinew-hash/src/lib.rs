@@ -35,10 +35,10 @@
 //! - **Stable**: every function here is a fixed, documented function of its input bytes; the
 //!   values are pinned by tests (`hashes_are_frozen`), and the crates built on them pin theirs
 //!   (sinew-ring's placements, sinew-bloom's golden files).
-//! - **Fast for short keys**: up to 64 bytes are buffered inline and hashed with XXH3's
+//! - **Fast for short keys**: up to 128 bytes are buffered inline and hashed with XXH3's
 //!   one-shot function, with no allocation; every method is `#[inline]`, so a key of a known
 //!   size (a `u64`) compiles down to XXH3's path for that size in the caller's crate. Longer
-//!   input streams through XXH3's incremental state (one allocation per hasher).
+//!   input streams through XXH3's incremental state (allocated per hasher).
 //! - **Not for hash tables facing untrusted keys**: a seed that is public (as placement seeds
 //!   are) gives no protection against HashDoS; use std's `RandomState` there.
 //!
@@ -61,7 +61,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use twox_hash::XxHash3_64;
 
 /// Bytes buffered inline before [`Xxh3Hasher`] switches to XXH3's streaming state.
-const INLINE: usize = 64;
+const INLINE: usize = 128;
 
 /// A [`BuildHasher`] for [`Xxh3Hasher`]: XXH3-64 under a seed, integers little-endian.
 ///
@@ -104,7 +104,7 @@ impl BuildHasher for Xxh3Builder {
 /// A [`Hasher`] whose output is the same on every platform: XXH3-64 under a seed over the bytes
 /// written, integers little-endian and `usize`/`isize` widened to 64 bits.
 ///
-/// Both of its paths (inline up to 64 bytes, streaming beyond) give exactly
+/// Both of its paths (inline up to 128 bytes, streaming beyond) give exactly
 /// `XXH3_64bits_withSeed(bytes, seed)`.
 ///
 /// ```

@@ -135,6 +135,18 @@ impl<C> RateLimiter<C> {
             )
             .is_ok()
     }
+
+    /// [`refund`](Self::refund) for tokens already counted as an admission (taken by
+    /// `take_n`, or a completed wait): if they are given back, so is the count. A waiter's
+    /// reservation cancelled before it was due was never counted, and uses `refund`.
+    #[cfg(feature = "tower")]
+    pub(crate) fn refund_admitted(&self, ticket: Ticket) -> bool {
+        let refunded = self.refund(ticket);
+        if refunded && ticket.cost > 0 {
+            self.counters.unadmit();
+        }
+        refunded
+    }
 }
 
 impl<C: Clock> RateLimiter<C> {
@@ -168,7 +180,7 @@ impl<C: Clock> RateLimiter<C> {
         // One token always fits: `interval <= depth` for every quota.
         self.acquire(self.now(), p.interval, p.depth)
             .map(drop)
-            .inspect_err(|_| self.counters.denied.incr())
+            .inspect_err(|_| self.counters.deny())
     }
 
     /// Takes `n` tokens if all of them are there, otherwise none (`n = 0` always succeeds).
@@ -187,7 +199,7 @@ impl<C: Clock> RateLimiter<C> {
         let p = self.quota.load();
         let inc = cost(p, n)?;
         self.acquire(self.now(), inc, p.depth)
-            .inspect_err(|_| self.counters.denied.incr())?;
+            .inspect_err(|_| self.counters.deny())?;
         Ok(())
     }
 
@@ -205,7 +217,7 @@ impl<C: Clock> RateLimiter<C> {
                 .compare_exchange_weak(tat, new_tat, Ordering::Relaxed, Ordering::Relaxed)
             {
                 Ok(_) => {
-                    self.counters.admitted.incr();
+                    self.counters.admit();
                     return Ok(new_tat);
                 }
                 Err(actual) => tat = actual,
@@ -216,7 +228,7 @@ impl<C: Clock> RateLimiter<C> {
     /// Counts a waiter's admission (its reservation is due and it keeps its tokens).
     #[cfg(feature = "tokio")]
     pub(crate) fn count_admitted(&self) {
-        self.counters.admitted.incr();
+        self.counters.admit();
     }
 
     /// Takes `n` tokens now (as [`check_n`](Self::check_n)) and returns their [`Ticket`],

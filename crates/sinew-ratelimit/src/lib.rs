@@ -137,8 +137,9 @@
 //! - **Bounded memory** for [`KeyedRateLimiter`]: at most `max_keys` keys, each costing the key
 //!   plus a `u64` and a control byte over the table's load factor.
 //! - **Counters.** Each count in `metrics()` is exact: a [`RateLimiter`] counts with one
-//!   relaxed `fetch_add` per decision, away from its TAT's cache line (admissions in a stripe
-//!   per thread, so threads sharing a limiter do not contend on a counter); the keyed limiter
+//!   relaxed `fetch_add` per decision, away from its TAT's cache line, each thread in a
+//!   stripe of its own (4 stripes of 128 bytes, so a `RateLimiter` takes about 640 bytes),
+//!   so threads sharing a limiter do not contend on a counter; the keyed limiter
 //!   and the sliding window count in plain integers under the lock a check already holds. A
 //!   snapshot reads its fields one after another (the keyed one shard by shard), so under
 //!   concurrent checks it may mix instants a few decisions apart.

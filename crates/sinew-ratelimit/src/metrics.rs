@@ -1,6 +1,6 @@
 //! [`Metrics`] and [`KeyedMetrics`]: what a limiter has decided since it was made.
 
-use crate::sync::{Counter, StripedCounter};
+use crate::sync::{Counter, this_threads_stripe};
 
 /// Counts of a [`RateLimiter`](crate::RateLimiter)'s or a
 /// [`SlidingWindow`](crate::SlidingWindow)'s decisions since it was made, from their
@@ -10,7 +10,10 @@ use crate::sync::{Counter, StripedCounter};
 /// took its tokens is one admission, whatever the number of tokens; a check refused with a
 /// [`Denied`](crate::Denied) (not yet) is one denial. Peeks, checks of zero tokens and requests
 /// that can never fit ([`CheckNError::InsufficientCapacity`](crate::CheckNError)) are not
-/// counted. `reset` and `set_quota` keep the counts. Counts wrap at 2^64.
+/// counted. With the `tower` layer in waiting mode, a token taken in `poll_ready` and given
+/// back because the call never came (the service dropped, or its inner `poll_ready` failed)
+/// is taken back from `admitted` too. `reset` and `set_quota` keep the counts. Counts wrap at
+/// 2^64.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Metrics {
@@ -57,21 +60,71 @@ impl KeyedMetrics {
     }
 }
 
-/// A lock-free limiter's counters, on cache lines of their own (128 bytes: adjacent-line
-/// prefetching on x86-64 pulls lines in pairs), so that counting a decision does not slow
-/// down the threads reading the limiter's state beside them.
+/// A lock-free limiter's counters, split into stripes on cache lines of their own (128 bytes:
+/// x86-64 prefetches adjacent lines in pairs), each thread counting into the stripe it was
+/// given on first use. Threads sharing a limiter then neither fight over one counter's line
+/// nor slow down the threads reading the limiter's state (measured with 2 threads on one
+/// limiter: a single shared admission counter added about a third to an admission). Reads
+/// sum the stripes. Size: `STRIPES` × 128 bytes.
+#[derive(Debug, Default)]
+pub(crate) struct Counters([Stripe; STRIPES]);
+
+/// Stripes per limiter: a power of two, enough for the cores that contend in practice.
+const STRIPES: usize = 4;
+
 #[derive(Debug, Default)]
 #[repr(align(128))]
-pub(crate) struct Counters {
-    pub(crate) admitted: StripedCounter,
-    pub(crate) denied: Counter,
+struct Stripe {
+    admitted: Counter,
+    denied: Counter,
 }
 
 impl Counters {
-    pub(crate) fn snapshot(&self) -> Metrics {
-        Metrics {
-            admitted: self.admitted.get(),
-            denied: self.denied.get(),
+    #[inline]
+    fn stripe(&self) -> Option<&Stripe> {
+        self.0.get(this_threads_stripe::<STRIPES>())
+    }
+
+    /// Counts an admission.
+    #[inline]
+    pub(crate) fn admit(&self) {
+        if let Some(s) = self.stripe() {
+            s.admitted.incr();
         }
+    }
+
+    /// Takes an admission back: its tokens were refunded.
+    #[cfg(feature = "tower")]
+    pub(crate) fn unadmit(&self) {
+        if let Some(s) = self.stripe() {
+            s.admitted.decr();
+        }
+    }
+
+    /// Counts a denial.
+    #[inline]
+    pub(crate) fn deny(&self) {
+        if let Some(s) = self.stripe() {
+            s.denied.incr();
+        }
+    }
+
+    /// The counts so far: the sums of the stripes (each exact; a sum mixes the moments at
+    /// which each stripe was read).
+    pub(crate) fn snapshot(&self) -> Metrics {
+        self.0.iter().fold(Metrics::default(), |m, s| Metrics {
+            admitted: m.admitted.wrapping_add(s.admitted.get()),
+            denied: m.denied.wrapping_add(s.denied.get()),
+        })
+    }
+}
+
+#[cfg(all(test, not(sinew_loom)))]
+mod tests {
+    /// The documented footprint: the counters' four 128-byte stripes plus the limiter's state.
+    #[test]
+    fn a_limiter_takes_about_640_bytes() {
+        let size = std::mem::size_of::<crate::RateLimiter<crate::SystemClock>>();
+        assert!((512..=768).contains(&size), "{size}");
     }
 }

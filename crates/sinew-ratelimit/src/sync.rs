@@ -53,47 +53,22 @@ impl Counter {
         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Takes one back (wrapping), for a count that turned out not to stand.
+    #[inline]
+    pub(crate) fn decr(&self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// The count so far.
     pub(crate) fn get(&self) -> u64 {
         self.0.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
-/// A [`Counter`] split into stripes on cache lines of their own, each thread counting into
-/// the stripe it was given on first use: threads sharing a limiter do not fight over one
-/// counter's cache line on the hot path (measured with 2 threads on one limiter: one shared
-/// counter added about a third to an admission). Reads sum the stripes.
-#[derive(Debug, Default)]
-pub(crate) struct StripedCounter([Padded; STRIPES]);
-
-/// Stripes per counter: a power of two, enough for the cores that contend in practice.
-const STRIPES: usize = 4;
-
-/// One stripe, alone on 128 bytes (x86-64 prefetches adjacent lines in pairs).
-#[derive(Debug, Default)]
-#[repr(align(128))]
-struct Padded(Counter);
-
-impl StripedCounter {
-    /// Counts one, in the calling thread's stripe.
-    #[inline]
-    pub(crate) fn incr(&self) {
-        if let Some(stripe) = self.0.get(this_threads_stripe()) {
-            stripe.0.incr();
-        }
-    }
-
-    /// The count so far: the sum of the stripes (each exact; the sum mixes the moments at
-    /// which each stripe was read).
-    pub(crate) fn get(&self) -> u64 {
-        self.0.iter().fold(0, |sum, s| sum.wrapping_add(s.0.get()))
-    }
-}
-
-/// The calling thread's stripe: assigned round-robin on its first count, then one
-/// thread-local read.
+/// The calling thread's stripe among `STRIPES` (a power of two): assigned round-robin on its
+/// first count, then one thread-local read.
 #[inline]
-fn this_threads_stripe() -> usize {
+pub(crate) fn this_threads_stripe<const STRIPES: usize>() -> usize {
     std::thread_local! {
         static STRIPE: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
     }

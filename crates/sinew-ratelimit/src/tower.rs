@@ -192,7 +192,7 @@ impl<S, C> Drop for RateLimitService<S, C> {
     fn drop(&mut self) {
         // Made ready but never called: the call this token was for will not happen.
         if let Some(ticket) = self.permit.take() {
-            self.limiter.refund(ticket);
+            self.limiter.refund_admitted(ticket);
         }
     }
 }
@@ -248,7 +248,7 @@ where
             Poll::Ready(Err(err)) => {
                 // The call this token was for will not happen: give it back.
                 if let Some(ticket) = self.permit.take() {
-                    self.limiter.refund(ticket);
+                    self.limiter.refund_admitted(ticket);
                 }
                 Poll::Ready(Err(err.into()))
             }

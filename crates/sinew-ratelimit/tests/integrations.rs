@@ -308,14 +308,25 @@ async fn wait_mode_refunds_the_token_of_a_service_dropped_before_its_call() {
     let mut svc = layer.layer(echo());
     svc.ready().await.unwrap();
     assert_eq!(limiter.remaining(), 4);
+    assert_eq!(limiter.metrics().admitted, 1);
     drop(svc);
     assert_eq!(limiter.remaining(), 5);
+    assert_eq!(
+        limiter.metrics().admitted,
+        0,
+        "the refunded token is not an admission"
+    );
 
     let mut first = layer.layer(echo());
     first.ready().await.unwrap();
     limiter.check().unwrap();
     drop(first);
     assert_eq!(limiter.remaining(), 3, "a refund under a later token");
+    assert_eq!(
+        limiter.metrics().admitted,
+        2,
+        "forfeited, not refunded: still counted"
+    );
 }
 
 /// A service whose own `poll_ready` fails.

@@ -10,7 +10,8 @@
 //! | [`Maglev`] | O(1), one read | 1.02 | 0.0157 (≈ 1.6 × minimal) | no | load balancers: fastest lookup, best balance |
 //! | [`BoundedLoad`] | wraps any router | ≤ ⌈c × mean⌉ by construction | small | — | placing sessions/requests with a hard load cap |
 //!
-//! (Measured by `examples/ring_report.rs`, which prints the same for the peer crates.)
+//! (Measured by `cargo run --release -p sinew-benches --bin ring_report`, which prints the same
+//! for the peer crates.)
 //!
 //! Every router implements [`ConsistentHash`]: `route(&key)`, `replicas(&key, n)` (distinct
 //! physical nodes in preference order, allocation-free), `route_hash(u64)` for pre-hashed keys,

@@ -60,14 +60,20 @@ impl CountingAllocator {
     /// The peak of live bytes while `f` ran, above what was live when it started; what `f`
     /// returns is dropped after the measurement.
     pub fn peak_bytes_during<R>(f: impl FnOnce() -> R) -> usize {
+        Self::with_peak_bytes(f).1
+    }
+
+    /// What `f` returns, and the peak of live bytes while it ran above what was live when it
+    /// started.
+    pub fn with_peak_bytes<R>(f: impl FnOnce() -> R) -> (R, usize) {
         let base = LIVE.load(Ordering::Relaxed);
         PEAK.store(base, Ordering::Relaxed);
         let result = f();
         let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
-        drop(result);
-        peak
+        (result, peak)
     }
 
+    /// Counts a successful allocation of `by` bytes.
     fn grew(by: usize) {
         let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
         let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
@@ -78,31 +84,42 @@ impl CountingAllocator {
 // SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
 // `GlobalAlloc` contract is `System`'s. The counting beside it neither allocates nor re-enters
 // the allocator: atomics, and a `const`-initialized thread-local `Cell` reached with
-// `try_with` (which does nothing while the thread is being torn down).
+// `try_with` (which does nothing while the thread is being torn down). Only allocations that
+// succeeded are counted.
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        Self::grew(layout.size());
         // SAFETY: the caller upholds `alloc`'s contract, which is `System.alloc`'s.
-        unsafe { System.alloc(layout) }
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            Self::grew(layout.size());
+        }
+        p
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        Self::grew(layout.size());
         // SAFETY: as `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            Self::grew(layout.size());
+        }
+        p
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
         // SAFETY: `ptr` was allocated by `System` (through us) with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        Self::grew(new_size);
         // SAFETY: the caller upholds `realloc`'s contract, which is `System.realloc`'s.
-        unsafe { System.realloc(ptr, layout, new_size) }
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            // A moving realloc holds the old and the new block at once: the peak sees both.
+            Self::grew(new_size);
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
+        p
     }
 }

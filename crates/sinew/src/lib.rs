@@ -61,7 +61,7 @@
 //! - `tower`: tower middleware in every enabled primitive (implies `tokio`).
 //! - `quanta`: the TSC-based `QuantaClock` in every enabled timed primitive.
 //! - `tracing`: `tracing` events in every enabled primitive that has them.
-//! - `blake3`: `merkle::Blake3Hasher` (BLAKE3 with RFC 6962 domain separation).
+//! - `blake3`: `merkle::log::Blake3Hasher` (BLAKE3 with RFC 6962 domain separation).
 //! - `aes-gcm`: `gossip::keyring` (AES-256-GCM sealing, key rotation, replay window) without
 //!   the tokio runtime.
 
