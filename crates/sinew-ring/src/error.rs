@@ -5,6 +5,10 @@ use std::fmt;
 
 /// Why a membership change was refused (`add`, `add_weighted`, `extend_*`); the router is
 /// left as it was. No router method panics on any input.
+///
+/// One type for the membership changes of every router, so generic code handles them alike;
+/// each method's `# Errors` section names the variants it can return (a `Maglev` never
+/// returns `ZeroWeight`, a `HashRing` never `TableTooSmall`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MembershipError {
