@@ -54,6 +54,7 @@ impl Counter {
     }
 
     /// Takes one back (wrapping), for a count that turned out not to stand.
+    #[cfg(feature = "tower")]
     #[inline]
     pub(crate) fn decr(&self) {
         self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
