@@ -8,6 +8,8 @@
 //! - [`capture_events`] (feature `tracing`): runs a closure under a subscriber that records
 //!   every `tracing` event of one target, for tests of the crates' `tracing` features.
 //!
+//! # Examples
+//!
 //! ```
 //! use sinew_testkit::CountingAllocator;
 //!
