@@ -1,33 +1,50 @@
-//! The cost of one clock read: sinew-clock's clocks beside the standard library's.
+//! The cost of one clock read: sinew-clock's clocks beside the standard library's and quanta's.
 //!
 //! Run with `cargo bench -p sinew-benches --bench clock`. Everything is single-threaded: a
 //! clock read takes no lock, so a second thread changes nothing but noise.
 //!
-//! - `Instant::now` and `SystemTime::now` are the standard library's reads (a vDSO call each on
-//!   Linux), the floor for any clock that asks the operating system.
-//! - `SystemClock` is one `Instant::now` plus an addition to a wall time sampled once.
-//! - `CachedClock` (default 1 ms background refresh) is one relaxed atomic load.
+//! Rows (`implementation / configuration`):
+//! - `sinew / default`: `SystemClock::now_nanos`, the clock every timed primitive uses unless
+//!   told otherwise: one time-stamp-counter read on a line refitted to the OS clock (where the
+//!   kernel uses the counter itself; `SystemClock::source()` says which, printed at the start).
+//! - `sinew / Duration`: the same read as a `Duration` (`SystemClock::now`).
+//! - `sinew / QuantaClock`, `quanta / default`: quanta's clock through sinew's wrapper and
+//!   bare (`quanta::Clock::now`), governor's default clock.
+//! - `sinew / cached clock`: `CachedClock::now_nanos` (default 1 ms background refresh), one
+//!   relaxed atomic load.
+//! - `std / Instant::now`, `std / SystemTime::now`: the standard library's reads (a vDSO call
+//!   each on Linux), the floor for any clock that asks the operating system.
 
 // Benches may panic on setup failure; that is a failed run, not a bug to handle.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::hint::black_box;
 use std::time::{Instant, SystemTime};
 
-use criterion::{Criterion, criterion_group, criterion_main};
-use sinew_clock::{CachedClock, Clock, SystemClock};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use sinew_clock::{CachedClock, Clock, QuantaClock, SystemClock};
 
 fn clock_now(c: &mut Criterion) {
+    println!("SystemClock source: {:?}", SystemClock::source());
     let mut group = c.benchmark_group("clock_now");
-
-    group.bench_function("Instant::now", |b| b.iter(Instant::now));
-    group.bench_function("SystemTime::now", |b| b.iter(SystemTime::now));
+    let id = BenchmarkId::new;
 
     // `black_box(&clock)` keeps the compiler from hoisting the read out of the loop.
     let system = SystemClock::new();
-    group.bench_function("SystemClock::now", |b| b.iter(|| black_box(&system).now()));
-    group.bench_function("SystemClock::now_nanos", |b| {
+    group.bench_function(id("sinew", "default"), |b| {
         b.iter(|| black_box(&system).now_nanos());
+    });
+    group.bench_function(id("sinew", "Duration"), |b| {
+        b.iter(|| black_box(&system).now());
+    });
+
+    let quanta_clock = QuantaClock::new();
+    group.bench_function(id("sinew", "QuantaClock"), |b| {
+        b.iter(|| black_box(&quanta_clock).now_nanos());
+    });
+    let bare = quanta::Clock::new();
+    group.bench_function(id("quanta", "default"), |b| {
+        b.iter(|| black_box(&bare).now())
     });
 
     let cached = CachedClock::new();
@@ -38,10 +55,12 @@ fn clock_now(c: &mut Criterion) {
         assert!(Instant::now() < deadline, "CachedClock never refreshed");
         std::thread::yield_now();
     }
-    group.bench_function("CachedClock::now_nanos", |b| {
+    group.bench_function(id("sinew", "cached clock"), |b| {
         b.iter(|| black_box(&cached).now_nanos());
     });
-    group.bench_function("CachedClock::now", |b| b.iter(|| black_box(&cached).now()));
+
+    group.bench_function(id("std", "Instant::now"), |b| b.iter(Instant::now));
+    group.bench_function(id("std", "SystemTime::now"), |b| b.iter(SystemTime::now));
 
     group.finish();
 }

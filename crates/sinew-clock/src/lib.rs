@@ -6,15 +6,18 @@
 //!
 //! - tests drive time by hand with [`ManualClock`] and never sleep to wait for it, including
 //!   moving it *backwards* to test clock rollback;
-//! - production code gets [`SystemClock`], wall time that cannot step backwards while the
-//!   process runs;
+//! - production code gets [`SystemClock`] (the default of every timed primitive), wall time
+//!   read from the CPU's time-stamp counter where the kernel trusts it, that cannot step
+//!   backwards while the process runs;
 //! - hot paths whose cost is dominated by the clock read can use [`CachedClock`], a reading
 //!   that costs one atomic load, refreshed every millisecond (or any resolution you pick).
 //!
 //! | clock | cost of `now()` | resolution | moves backwards? |
 //! |---|---|---|---|
-//! | [`SystemClock`] | one `Instant::now` (~20 ns on Linux x86-64) | nanoseconds | never |
+//! | [`SystemClock`] | one time-stamp-counter read (~11 ns), or one `Instant::now` (~24 ns) where the counter is not trusted | nanoseconds | never |
 //! | [`CachedClock`] | one relaxed atomic load (~1 ns) | its refresh period (default 1 ms) | never |
+//! | [`QuantaClock`] | one counter read, quanta's calibration uncorrected | nanoseconds | never on one core |
+//! | `TokioClock` (`tokio` feature) | tokio's `Instant::now` | nanoseconds | follows tokio's paused time |
 //! | [`ManualClock`] | one atomic load | whatever the test sets | only when the test says so |
 //!
 //! The costs are medians from `cargo bench -p sinew-benches --bench clock` on the reference
@@ -46,7 +49,11 @@
 //! # Crate features
 //!
 //! - `serde`: [`serde_secs`], a `Duration` as seconds in serde formats (the form the sinew
-//!   crates' configurations use). Without it the crate depends only on `std`.
+//!   crates' configurations use).
+//! - `tokio`: `TokioClock`, a clock on tokio's time that follows `tokio::time::pause`.
+//!
+//! Without features the crate depends on `std` and [quanta](https://docs.rs/quanta) (the
+//! time-stamp counter).
 //!
 //! # Guarantees
 //!
@@ -61,18 +68,26 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cached;
+mod line;
 mod manual;
+mod quanta_clock;
 #[cfg(feature = "serde")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub mod serde_secs;
 mod sync;
 mod system;
+#[cfg(feature = "tokio")]
+mod tokio_clock;
 
 use std::time::Duration;
 
 pub use cached::CachedClock;
 pub use manual::ManualClock;
-pub use system::SystemClock;
+pub use quanta_clock::QuantaClock;
+pub use system::{SystemClock, TimeSource};
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use tokio_clock::TokioClock;
 
 /// A source of the current time, as a [`Duration`] since the Unix epoch.
 ///
@@ -96,6 +111,14 @@ pub trait Clock: Send + Sync {
 #[inline]
 fn nanos_of(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// `wall` nanoseconds plus `elapsed`, saturating, in `u64` arithmetic (cheaper than going
+/// through `Duration`'s `u128` nanoseconds on the paths that call it per reading).
+#[inline]
+fn add_elapsed(wall: u64, elapsed: Duration) -> u64 {
+    wall.saturating_add(elapsed.as_secs().saturating_mul(1_000_000_000))
+        .saturating_add(u64::from(elapsed.subsec_nanos()))
 }
 
 impl<C: Clock + ?Sized> Clock for &C {

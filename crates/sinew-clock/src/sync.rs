@@ -3,13 +3,13 @@
 #[cfg(sinew_loom)]
 pub(crate) use loom::sync::{
     Arc,
-    atomic::{AtomicU64, Ordering},
+    atomic::{AtomicBool, AtomicU64, Ordering, fence},
 };
 
 #[cfg(not(sinew_loom))]
 pub(crate) use std::sync::{
     Arc, Weak,
-    atomic::{AtomicU64, Ordering},
+    atomic::{AtomicBool, AtomicU64, Ordering, fence},
 };
 
 // The process-wide time base is set once and never raced on in a way loom could model.
@@ -19,3 +19,12 @@ pub(crate) use std::sync::OnceLock;
 // writes, never the sleeping loop.
 #[cfg(not(sinew_loom))]
 pub(crate) use std::thread;
+
+/// One turn of a retry loop: a pause hint to the CPU, or a yield to loom's scheduler.
+#[inline]
+pub(crate) fn spin() {
+    #[cfg(sinew_loom)]
+    loom::thread::yield_now();
+    #[cfg(not(sinew_loom))]
+    std::hint::spin_loop();
+}

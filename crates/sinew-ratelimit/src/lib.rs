@@ -74,9 +74,9 @@
 //!
 //! | clock | read | resolution | use it for |
 //! |---|---|---|---|
-//! | [`SystemClock`] (default) | one `Instant::now` | 1 ns | the precise default |
+//! | [`SystemClock`] (default) | one time-stamp-counter read where the kernel trusts the counter, else `Instant::now` | 1 ns | the precise default |
 //! | [`CachedClock`] | one atomic load | its refresh period (1 ms by default) | hot paths; tokens then arrive in 1 ms steps, fine whenever the burst is at least a millisecond's worth |
-//! | `QuantaClock` (`quanta` feature) | one `rdtsc` | ~1 ns | precise and cheaper than `Instant::now` |
+//! | [`QuantaClock`] | one counter read | 1 ns | governor's default clock, for like-for-like comparisons |
 //! | `TokioClock` (`tokio` feature) | tokio's `Instant::now` | 1 ns | tests on tokio's paused clock |
 //! | [`ManualClock`] | one atomic load | whatever the test sets | deterministic tests |
 //!
@@ -101,9 +101,6 @@
 //!   tests run instantly.
 //! - `tower`: the [`tower`] module: [`tower::RateLimitLayer`] and
 //!   [`tower::KeyedRateLimitLayer`], layers over a shared `Arc` of a limiter (implies `tokio`).
-//! - `quanta`: [`QuantaClock`], a nanosecond clock read from the CPU's time-stamp counter
-//!   through the `quanta` crate (governor's default clock), cheaper per read than
-//!   [`SystemClock`].
 //! - `tracing`: `tracing` events (target `sinew_ratelimit`) on state changes, never on an
 //!   ordinary admission or denial: `DEBUG` when a [`KeyedRateLimiter`] evicts refilled keys
 //!   (fields `evicted`, `keys`; one event per sweep, one per
@@ -149,7 +146,7 @@
 // The crate docs link to the feature-gated items; those links resolve with every feature on
 // (as on docs.rs) and are plain text otherwise.
 #![cfg_attr(
-    not(all(feature = "tokio", feature = "tower", feature = "quanta")),
+    not(all(feature = "tokio", feature = "tower")),
     allow(rustdoc::broken_intra_doc_links)
 )]
 
@@ -158,8 +155,6 @@ mod events;
 mod gcra;
 mod keyed;
 mod metrics;
-#[cfg(feature = "quanta")]
-mod quanta_clock;
 mod quota;
 mod sliding;
 mod sync;
@@ -182,11 +177,8 @@ pub use metrics::{KeyedMetrics, Metrics};
 pub use quota::{MAX_REFILL, Quota};
 pub use sliding::SlidingWindow;
 
-pub use sinew_clock::{CachedClock, Clock, ManualClock, SystemClock};
+pub use sinew_clock::{CachedClock, Clock, ManualClock, QuantaClock, SystemClock};
 
-#[cfg(feature = "quanta")]
-#[cfg_attr(docsrs, doc(cfg(feature = "quanta")))]
-pub use quanta_clock::QuantaClock;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-pub use wait::TokioClock;
+pub use sinew_clock::TokioClock;

@@ -1,74 +1,14 @@
-//! Async waiting (`tokio` feature): `until_ready` futures and [`TokioClock`].
+//! Async waiting (`tokio` feature): `until_ready` futures.
 
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
 use std::time::Duration;
 
-use sinew_clock::{Clock, SystemClock};
+use sinew_clock::Clock;
 
 use crate::error::CheckNError;
 use crate::gcra::Ticket;
 use crate::{KeyedRateLimiter, RateLimiter, SlidingWindow};
-
-/// A [`Clock`] that reads tokio's time, so a limiter follows `tokio::time::pause` and
-/// `advance` in tests (`#[tokio::test(start_paused = true)]`), and agrees exactly with the
-/// timer its `until_ready` futures sleep on.
-///
-/// Readings are the [`SystemClock`] time when the `TokioClock` was made plus the tokio time
-/// elapsed since. Copies share the origin. Outside a tokio runtime it reads as the real
-/// monotonic clock.
-///
-/// # Examples
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use std::time::Duration;
-/// use sinew_ratelimit::{Quota, RateLimiter, TokioClock};
-///
-/// let limiter = RateLimiter::with_clock(Quota::per_second(2)?.burst(1)?, TokioClock::new());
-/// let start = tokio::time::Instant::now();
-/// for _ in 0..3 {
-///     limiter.until_ready().await; // tokio's paused clock jumps to each wake-up
-/// }
-/// assert_eq!(start.elapsed(), Duration::from_secs(1));
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Debug, Clone, Copy)]
-pub struct TokioClock {
-    wall: u64,
-    origin: tokio::time::Instant,
-}
-
-impl TokioClock {
-    /// A clock whose reading starts at the current [`SystemClock`] time.
-    pub fn new() -> Self {
-        TokioClock {
-            wall: SystemClock.now_nanos(),
-            origin: tokio::time::Instant::now(),
-        }
-    }
-}
-
-impl Default for TokioClock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Clock for TokioClock {
-    fn now(&self) -> Duration {
-        Duration::from_nanos(self.now_nanos())
-    }
-
-    fn now_nanos(&self) -> u64 {
-        let elapsed = self.origin.elapsed();
-        self.wall
-            .saturating_add(elapsed.as_secs().saturating_mul(1_000_000_000))
-            .saturating_add(u64::from(elapsed.subsec_nanos()))
-    }
-}
 
 /// Calls `attempt` until it admits, sleeping on tokio's timer for each `retry_after` plus up
 /// to `jitter`. Returns the permanent error if one comes.

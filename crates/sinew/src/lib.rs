@@ -59,7 +59,6 @@
 //! - `tokio`: tokio integration in every enabled primitive (async waiting; gossip's
 //!   `runtime::Cluster` over real sockets).
 //! - `tower`: tower middleware in every enabled primitive (implies `tokio`).
-//! - `quanta`: the TSC-based `QuantaClock` in every enabled timed primitive.
 //! - `tracing`: `tracing` events in every enabled primitive that has them.
 //! - `blake3`: `merkle::log::Blake3Hasher` (BLAKE3 with RFC 6962 domain separation).
 //! - `aes-gcm`: `gossip::keyring` (AES-256-GCM sealing, key rotation, replay window) without
