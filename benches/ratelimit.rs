@@ -5,6 +5,12 @@
 //!
 //! # Groups
 //!
+//! Rows are `implementation / configuration` (the README's tables are generated from them by
+//! `cargo run --release -p sinew-benches --bin bench_report`): `default` is what the obvious
+//! constructor gives; `cached clock` pairs sinew's `CachedClock` with governor's
+//! `QuantaUpkeepClock`, both refreshed every 1 ms; `QuantaClock` is sinew on governor's very
+//! clock.
+//!
 //! - `allow_1_thread`: one admitted check per iteration. Every limiter gets a rate of 10^8 per
 //!   second and a bucket of `u32::MAX` tokens (about 43 s of credit), so no check in the run is
 //!   denied (verified in the setup); the figure is the admit path: clock read plus update.
@@ -13,15 +19,17 @@
 //! - `allow_2_threads`: one limiter shared by 2 threads, both checking (admit path); wall
 //!   time per check (each thread does half of the iterations), so perfect scaling would halve it.
 //! - `keyed_hot_key`: a keyed limiter, one `u64` key checked over and over (admit path).
+//! - `keyed_1M_keys`: a keyed limiter tracking 1,000,000 `u64` keys, checked in a scrambled
+//!   order (admit path): the cold-cache figure, a table far bigger than L2.
 //! - Memory: 1,000,000 distinct `u64` keys checked once each into a keyed limiter (one token per
 //!   hour, so every key stays tracked); the bytes allocated, counted by a global allocator
 //!   wrapper, divided by the keys tracked, are printed (not a criterion measurement).
 //!
 //! # Configuration (fair setup)
 //!
-//! - sinew: `RateLimiter::new` (the default `SystemClock`, one `Instant::now` per check),
-//!   `RateLimiter::with_clock(.., QuantaClock::new())` (the `quanta` feature: the same TSC
-//!   clock as governor's default, so that pair compares the limiters rather than the clocks),
+//! - sinew: `RateLimiter::new` (the default `SystemClock`: one time-stamp-counter read per
+//!   check where the kernel trusts the counter, as on the reference machine),
+//!   `RateLimiter::with_clock(.., QuantaClock::new())` (quanta's clock as governor reads it),
 //!   and `RateLimiter::with_clock(.., CachedClock::new())` (one atomic load per clock read,
 //!   refreshed every 1 ms by a thread). Keyed: `KeyedRateLimiter::new(quota, 1_000_000)`
 //!   (std's SipHash `RandomState`, like governor's default).
@@ -49,15 +57,20 @@ use std::num::NonZeroU32;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use sinew_benches::two_threads;
 use sinew_testkit::CountingAllocator;
 
 /// Counts live bytes, for bytes per key.
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator;
-use sinew_clock::CachedClock;
-use sinew_ratelimit::{KeyedRateLimiter, QuantaClock, Quota, RateLimiter};
+use sinew_clock::{CachedClock, QuantaClock};
+use sinew_ratelimit::{KeyedRateLimiter, Quota, RateLimiter};
+
+/// A row of a group: implementation and configuration, as the README report reads them.
+fn id(implementation: &str, configuration: &str) -> BenchmarkId {
+    BenchmarkId::new(implementation, configuration)
+}
 
 // ---- Quotas. ----
 
@@ -142,43 +155,43 @@ fn verify(name: &str, expect: bool, check: impl Fn() -> bool) {
 }
 
 fn allow_1_thread(c: &mut Criterion) {
-    let mut g = c.benchmark_group("allow_1_thread");
+    let mut g = c.benchmark_group("ratelimit_allow_1_thread");
 
     let sinew = RateLimiter::new(sinew_fast());
     verify("sinew", true, || sinew.check().is_ok());
-    g.bench_function("sinew SystemClock", |b| b.iter(|| black_box(sinew.check())));
+    g.bench_function(id("sinew", "default"), |b| b.iter(|| black_box(sinew.check())));
 
     let sinew_cached = RateLimiter::with_clock(sinew_fast(), CachedClock::new());
     verify("sinew cached", true, || sinew_cached.check().is_ok());
-    g.bench_function("sinew CachedClock", |b| {
+    g.bench_function(id("sinew", "cached clock"), |b| {
         b.iter(|| black_box(sinew_cached.check()));
     });
 
     let sinew_quanta = RateLimiter::with_clock(sinew_fast(), QuantaClock::new());
     verify("sinew quanta", true, || sinew_quanta.check().is_ok());
-    g.bench_function("sinew QuantaClock", |b| {
+    g.bench_function(id("sinew", "QuantaClock"), |b| {
         b.iter(|| black_box(sinew_quanta.check()));
     });
 
     let gov = governor::RateLimiter::direct(governor_fast());
     verify("governor", true, || gov.check().is_ok());
-    g.bench_function("governor default clock", |b| {
+    g.bench_function(id("governor", "default"), |b| {
         b.iter(|| black_box(gov.check()));
     });
 
     let gov_upkeep = governor_upkeep(governor_fast());
     verify("governor upkeep", true, || gov_upkeep.check().is_ok());
-    g.bench_function("governor QuantaUpkeepClock", |b| {
+    g.bench_function(id("governor", "cached clock"), |b| {
         b.iter(|| black_box(gov_upkeep.check()));
     });
 
     let rl = ratelimit_fast();
     verify("ratelimit", true, || rl.try_wait().is_ok());
-    g.bench_function("ratelimit", |b| b.iter(|| black_box(rl.try_wait())));
+    g.bench_function(id("ratelimit", "default"), |b| b.iter(|| black_box(rl.try_wait())));
 
     let lb = leaky_fast();
     verify("leaky-bucket", true, || lb.try_acquire(1));
-    g.bench_function("leaky-bucket", |b| b.iter(|| black_box(lb.try_acquire(1))));
+    g.bench_function(id("leaky-bucket", "default"), |b| b.iter(|| black_box(lb.try_acquire(1))));
 
     // tower's RateLimit polls a tokio Sleep when empty, so it needs a runtime context.
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -200,85 +213,85 @@ fn allow_1_thread(c: &mut Criterion) {
     for _ in 0..100_000 {
         assert!(tower_call());
     }
-    g.bench_function("tower RateLimit", |b| b.iter(|| black_box(tower_call())));
+    g.bench_function(id("tower RateLimit", "default"), |b| b.iter(|| black_box(tower_call())));
     g.finish();
 }
 
 fn deny_1_thread(c: &mut Criterion) {
-    let mut g = c.benchmark_group("deny_1_thread");
+    let mut g = c.benchmark_group("ratelimit_deny_1_thread");
 
     let sinew = RateLimiter::new(sinew_slow());
     sinew.check().unwrap();
     verify("sinew", false, || sinew.check().is_ok());
-    g.bench_function("sinew SystemClock", |b| b.iter(|| black_box(sinew.check())));
+    g.bench_function(id("sinew", "default"), |b| b.iter(|| black_box(sinew.check())));
 
     let sinew_cached = RateLimiter::with_clock(sinew_slow(), CachedClock::new());
     sinew_cached.check().unwrap();
     verify("sinew cached", false, || sinew_cached.check().is_ok());
-    g.bench_function("sinew CachedClock", |b| {
+    g.bench_function(id("sinew", "cached clock"), |b| {
         b.iter(|| black_box(sinew_cached.check()));
     });
 
     let sinew_quanta = RateLimiter::with_clock(sinew_slow(), QuantaClock::new());
     sinew_quanta.check().unwrap();
     verify("sinew quanta", false, || sinew_quanta.check().is_ok());
-    g.bench_function("sinew QuantaClock", |b| {
+    g.bench_function(id("sinew", "QuantaClock"), |b| {
         b.iter(|| black_box(sinew_quanta.check()));
     });
 
     let gov = governor::RateLimiter::direct(governor_slow());
     gov.check().unwrap();
     verify("governor", false, || gov.check().is_ok());
-    g.bench_function("governor default clock", |b| {
+    g.bench_function(id("governor", "default"), |b| {
         b.iter(|| black_box(gov.check()));
     });
 
     let gov_upkeep = governor_upkeep(governor_slow());
     gov_upkeep.check().unwrap();
     verify("governor upkeep", false, || gov_upkeep.check().is_ok());
-    g.bench_function("governor QuantaUpkeepClock", |b| {
+    g.bench_function(id("governor", "cached clock"), |b| {
         b.iter(|| black_box(gov_upkeep.check()));
     });
 
     let rl = ratelimit_slow();
     verify("ratelimit", false, || rl.try_wait().is_ok());
-    g.bench_function("ratelimit", |b| b.iter(|| black_box(rl.try_wait())));
+    g.bench_function(id("ratelimit", "default"), |b| b.iter(|| black_box(rl.try_wait())));
 
     let lb = leaky_slow();
     verify("leaky-bucket", false, || lb.try_acquire(1));
-    g.bench_function("leaky-bucket", |b| b.iter(|| black_box(lb.try_acquire(1))));
+    g.bench_function(id("leaky-bucket", "default"), |b| b.iter(|| black_box(lb.try_acquire(1))));
     g.finish();
 }
 
 fn allow_2_threads(c: &mut Criterion) {
-    let mut g = c.benchmark_group("allow_2_threads");
+    let mut g = c.benchmark_group("ratelimit_allow_2_threads");
 
     let sinew = RateLimiter::new(sinew_fast());
-    g.bench_function("sinew SystemClock", |b| {
+    g.bench_function(id("sinew", "default"), |b| {
         b.iter_custom(|n| two_threads(n, &|| sinew.check()));
     });
     let sinew_cached = RateLimiter::with_clock(sinew_fast(), CachedClock::new());
-    g.bench_function("sinew CachedClock", |b| {
+    g.bench_function(id("sinew", "cached clock"), |b| {
         b.iter_custom(|n| two_threads(n, &|| sinew_cached.check()));
     });
     let sinew_quanta = RateLimiter::with_clock(sinew_fast(), QuantaClock::new());
-    g.bench_function("sinew QuantaClock", |b| {
+    g.bench_function(id("sinew", "QuantaClock"), |b| {
         b.iter_custom(|n| two_threads(n, &|| sinew_quanta.check()));
     });
     let gov = governor::RateLimiter::direct(governor_fast());
-    g.bench_function("governor default clock", |b| {
+    g.bench_function(id("governor", "default"), |b| {
         b.iter_custom(|n| two_threads(n, &|| gov.check()));
     });
     let gov_upkeep = governor_upkeep(governor_fast());
-    g.bench_function("governor QuantaUpkeepClock", |b| {
+    g.bench_function(id("governor", "cached clock"), |b| {
         b.iter_custom(|n| two_threads(n, &|| gov_upkeep.check()));
     });
     let rl = ratelimit_fast();
-    g.bench_function("ratelimit", |b| {
+    g.bench_function(id("ratelimit", "default"), |b| {
         b.iter_custom(|n| two_threads(n, &|| rl.try_wait()));
     });
     let lb = leaky_fast();
-    g.bench_function("leaky-bucket", |b| {
+    g.bench_function(id("leaky-bucket", "default"), |b| {
         b.iter_custom(|n| two_threads(n, &|| lb.try_acquire(1)));
     });
     // The admit path was taken throughout (the buckets hold ~43 s of credit).
@@ -287,12 +300,12 @@ fn allow_2_threads(c: &mut Criterion) {
 }
 
 fn keyed_hot_key(c: &mut Criterion) {
-    let mut g = c.benchmark_group("keyed_hot_key");
+    let mut g = c.benchmark_group("ratelimit_keyed_hot_key");
     let key = 42u64;
 
     let sinew = KeyedRateLimiter::new(sinew_fast(), 1_000_000);
     verify("sinew keyed", true, || sinew.check_key(&key).is_ok());
-    g.bench_function("sinew SystemClock", |b| {
+    g.bench_function(id("sinew", "default"), |b| {
         b.iter(|| black_box(sinew.check_key(&key)));
     });
 
@@ -300,7 +313,7 @@ fn keyed_hot_key(c: &mut Criterion) {
     verify("sinew keyed cached", true, || {
         sinew_cached.check_key(&key).is_ok()
     });
-    g.bench_function("sinew CachedClock", |b| {
+    g.bench_function(id("sinew", "cached clock"), |b| {
         b.iter(|| black_box(sinew_cached.check_key(&key)));
     });
 
@@ -308,14 +321,49 @@ fn keyed_hot_key(c: &mut Criterion) {
     verify("sinew keyed quanta", true, || {
         sinew_quanta.check_key(&key).is_ok()
     });
-    g.bench_function("sinew QuantaClock", |b| {
+    g.bench_function(id("sinew", "QuantaClock"), |b| {
         b.iter(|| black_box(sinew_quanta.check_key(&key)));
     });
 
     let gov = governor::RateLimiter::keyed(governor_fast());
     verify("governor keyed", true, || gov.check_key(&key).is_ok());
-    g.bench_function("governor default clock", |b| {
+    g.bench_function(id("governor", "default"), |b| {
         b.iter(|| black_box(gov.check_key(&key)));
+    });
+    g.finish();
+}
+
+fn keyed_cold_keys(c: &mut Criterion) {
+    const KEYS: u64 = 1_000_000;
+    let mut g = c.benchmark_group("ratelimit_keyed_1M_keys");
+    // Every key is checked once in the setup, so each timed check finds its key tracked; a
+    // multiplicative scramble of a counter makes successive checks land on unrelated keys, so
+    // each misses the cache as a busy server's would.
+    let key = |i: u64| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % KEYS;
+
+    let sinew = KeyedRateLimiter::new(sinew_fast(), 2_000_000);
+    for k in 0..KEYS {
+        sinew.check_key(&k).unwrap();
+    }
+    let mut i = 0u64;
+    g.bench_function(id("sinew", "default"), |b| {
+        b.iter(|| {
+            i += 1;
+            black_box(sinew.check_key(&key(i)))
+        });
+    });
+    assert_eq!(sinew.len() as u64, KEYS, "every check was of a tracked key");
+
+    let gov = governor::RateLimiter::keyed(governor_fast());
+    for k in 0..KEYS {
+        gov.check_key(&k).unwrap();
+    }
+    let mut i = 0u64;
+    g.bench_function(id("governor", "default"), |b| {
+        b.iter(|| {
+            i += 1;
+            black_box(gov.check_key(&key(i)))
+        });
     });
     g.finish();
 }
@@ -368,6 +416,7 @@ criterion_group!(
     allow_1_thread,
     deny_1_thread,
     allow_2_threads,
-    keyed_hot_key
+    keyed_hot_key,
+    keyed_cold_keys
 );
 criterion_main!(benches);
