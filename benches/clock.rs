@@ -44,7 +44,7 @@ fn clock_now(c: &mut Criterion) {
     });
     let bare = quanta::Clock::new();
     group.bench_function(id("quanta", "default"), |b| {
-        b.iter(|| black_box(&bare).now())
+        b.iter(|| black_box(&bare).now());
     });
 
     let cached = CachedClock::new();
