@@ -20,7 +20,7 @@ const BAR_H: i32 = 15;
 const AXIS_H: i32 = 22;
 const PANEL_GAP: i32 = 14;
 /// Names longer than this are cut with an ellipsis so they stay left of the bars.
-const MAX_LABEL: usize = 42;
+const MAX_LABEL: usize = 35;
 
 const SINEW_COLOUR: RGBColor = RGBColor(232, 89, 12);
 const PEER_COLOUR: RGBColor = RGBColor(134, 142, 150);
@@ -81,8 +81,8 @@ impl Scale {
             };
         }
         let max = if max > 0.0 { max } else { 1.0 };
-        // A 1, 2 or 5 step giving about four intervals.
-        let raw = max / 4.0;
+        // A 1, 2 or 5 step giving four to ten intervals.
+        let raw = max / 5.0;
         let pow = 10f64.powf(raw.log10().floor());
         let step = [1.0, 2.0, 5.0, 10.0]
             .iter()
@@ -109,6 +109,20 @@ impl Scale {
             v / self.hi
         };
         px(f64::from(BAR_LEFT) + frac.clamp(0.0, 1.0) * f64::from(BAR_RIGHT - BAR_LEFT))
+    }
+}
+
+/// A tick's time without trailing zeros ("2 µs", "2.5 ns"): ticks are round numbers.
+fn tick_label(ns: f64) -> String {
+    if ns == 0.0 {
+        return "0".to_owned();
+    }
+    let text = format_ns(ns);
+    match text.split_once(' ') {
+        Some((num, unit)) if num.contains('.') => {
+            format!("{} {unit}", num.trim_end_matches('0').trim_end_matches('.'))
+        }
+        _ => text,
     }
 }
 
@@ -213,11 +227,7 @@ fn draw(
                 vec![(tx, top), (tx, bottom)],
                 GRID.stroke_width(1),
             ))?;
-            let label = if t == 0.0 {
-                "0".to_owned()
-            } else {
-                format_ns(t)
-            };
+            let label = tick_label(t);
             root.draw(&Text::new(
                 label,
                 (tx, bottom + AXIS_H / 2),
@@ -312,6 +322,10 @@ mod tests {
         let lin = Scale::new(&[10.0, 30.0], &[11.0, 33.0]);
         assert!(!lin.log);
         assert_eq!(lin.ticks, vec![0.0, 10.0, 20.0, 30.0, 40.0]);
+        assert_eq!(
+            [0.0, 2e9, 2_500.0, 20.0].map(tick_label),
+            ["0", "2 s", "2.5 µs", "20 ns"]
+        );
         let log = Scale::new(&[2.0, 3000.0], &[2.2, 3300.0]);
         assert!(log.log);
         assert_eq!(log.ticks, vec![1.0, 10.0, 100.0, 1000.0, 10000.0]);

@@ -148,15 +148,19 @@ impl Table {
         })
     }
 
-    /// The markdown table, one line per row, and the line explaining the ratio.
+    /// The markdown table, one line per row, and the line explaining the ratio (without ratio
+    /// columns nor that line when every row is sinew's).
     pub(crate) fn markdown(&self) -> String {
+        let ratios = self.rows.iter().any(|r| !r.is_sinew());
         let mut head = vec!["implementation".to_owned(), "configuration".to_owned()];
         let mut rule = vec![":--".to_owned(), ":--".to_owned()];
         for g in &self.groups {
             head.push(format!("`{g}`"));
-            head.push("ratio".to_owned());
             rule.push("--:".to_owned());
-            rule.push("--:".to_owned());
+            if ratios {
+                head.push("ratio".to_owned());
+                rule.push("--:".to_owned());
+            }
         }
         let mut lines = vec![md_row(&head), md_row(&rule)];
         for row in &self.rows {
@@ -173,6 +177,9 @@ impl Table {
             ];
             for (cell, ratio) in row.cells.iter().zip(&row.ratios) {
                 cells.push(cell.map_or_else(|| "–".to_owned(), |c| bold(format_ns(c.median))));
+                if !ratios {
+                    continue;
+                }
                 cells.push(if row.is_sinew() {
                     String::new()
                 } else {
@@ -181,7 +188,11 @@ impl Table {
             }
             lines.push(md_row(&cells));
         }
-        format!("{}\n\n{RATIO_NOTE}\n", lines.join("\n"))
+        if ratios {
+            format!("{}\n\n{RATIO_NOTE}\n", lines.join("\n"))
+        } else {
+            format!("{}\n", lines.join("\n"))
+        }
     }
 }
 
@@ -319,6 +330,23 @@ mod tests {
 | peerC | default | – | – | 500 ps | 5000000 |
 
 Ratio: sinew ÷ peer, same configuration (else sinew's default); lower is better — below 1 means sinew is faster.
+";
+        assert_eq!(table.markdown(), expected);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn sinew_only_tables_have_no_ratio() {
+        let dir = temp_dir("sinew_only");
+        write_bench(&dir, "g1", "sinew", "default", 1_500.0);
+        write_bench(&dir, "g2", "sinew", "2 threads", 3.0);
+        let data = load(&dir).unwrap();
+        let table = Table::build(&data, &["g1".into(), "g2".into()]).unwrap();
+        let expected = "\
+| implementation | configuration | `g1` | `g2` |
+| :-- | :-- | --: | --: |
+| **sinew** | **default** | **1.50 µs** | – |
+| **sinew** | **2 threads** | – | **3.00 ns** |
 ";
         assert_eq!(table.markdown(), expected);
         fs::remove_dir_all(&dir).unwrap();
