@@ -4,28 +4,34 @@
 //!
 //! # Groups
 //!
-//! - `wire_encode` / `wire_decode`: a typical piggybacked datagram (an ack plus ten `Alive`
-//!   rumours with 16-byte metadata, 290 bytes), per datagram.
-//! - `handle_packet`: a member that knows 1000 others handles (a) a ping, answering with an ack,
-//!   and (b) a datagram of ten rumours it already knows (the common case of gossip: everything
-//!   is a duplicate), per datagram.
-//! - `end_to_end`: one datagram as the runtime carries it, the ping and the ten rumours
-//!   above, plain and sealed (AES-256-GCM): seal, `send_to` on a UDP socket, `recv_from`
-//!   on another (loopback), open (with the replay check), `handle_packet` on the member that
-//!   knows 1000 others, and take its answer. One thread does both ends, so the figure is the
-//!   CPU cost per datagram of both sides together, kernel included; no peer (foca has no
-//!   transport).
-//! - `simulator`: a converged 1000-member cluster on the memberlist LAN timing with no loss,
-//!   advanced 100 ms of virtual time per iteration; the throughput figure is simulated
-//!   member-seconds per wall second (100 member-seconds per iteration).
-//! - `seal_open`: the `keyring` module sealing a 200-byte (a typical probe with piggybacked
-//!   rumours) and a 1400-byte (a full datagram) plaintext and opening it again through the
-//!   replay window, per datagram. Its baseline is the bare AEAD it is built on
-//!   (`aes-gcm`'s AES-256-GCM with the same associated data: detached in-place encrypt of a
-//!   fresh copy of the plaintext, then decrypt of a copy, with a fixed key and nonce): the
-//!   difference is the framing, the nonce counter, the allocations and the replay window
-//!   (session keys are derived once per session, outside the loop). (memberlist, the reference with encryption, is Go and has no replay window; no
-//!   Rust SWIM crate seals its packets.)
+//! Ids are `BenchmarkId::new(implementation, configuration)`: `sinew` (`default`: plain
+//! datagrams, `Config::lan()`; `sealed`: with the keyring), `foca` (`postcard codec`, the
+//! codec foca ships), and `baseline` for the bare AEAD; the report tool (`bench_report`)
+//! pairs each with sinew's row of the same configuration, else sinew's `default`.
+//!
+//! - `gossip_wire_encode` / `gossip_wire_decode`: a typical piggybacked datagram (an ack plus
+//!   ten `Alive` rumours with 16-byte metadata, 290 bytes), per datagram.
+//! - `gossip_handle_packet_ping` / `gossip_handle_packet_10_known_rumours`: a member that knows
+//!   1000 others handles (a) a ping, answering with an ack, and (b) a datagram of ten rumours
+//!   it already knows (the common case of gossip: everything is a duplicate), per datagram.
+//! - `gossip_end_to_end_ping_ack` / `gossip_end_to_end_10_known_rumours`: one datagram as the
+//!   runtime carries it, the ping and the ten rumours above, plain (`default`) and `sealed`
+//!   (AES-256-GCM): seal, `send_to` on a UDP socket, `recv_from` on another (loopback), open
+//!   (with the replay check), `handle_packet` on the member that knows 1000 others, and take
+//!   its answer. One thread does both ends, so the figure is the CPU cost per datagram of both
+//!   sides together, kernel included; no peer (foca has no transport).
+//! - `gossip_simulator_1000_members`: a converged 1000-member cluster on the memberlist LAN
+//!   timing with no loss, advanced 100 ms of virtual time per iteration; the throughput figure
+//!   is simulated member-seconds per wall second (100 member-seconds per iteration).
+//! - `gossip_seal_open_200B` / `gossip_seal_open_1400B`: the `keyring` module sealing a
+//!   200-byte (a typical probe with piggybacked rumours) and a 1400-byte (a full datagram)
+//!   plaintext and opening it again through the replay window, per datagram. Its baseline is
+//!   the bare AEAD it is built on (`aes-gcm`'s AES-256-GCM with the same associated data:
+//!   detached in-place encrypt of a fresh copy of the plaintext, then decrypt of a copy, with
+//!   a fixed key and nonce): the difference is the framing, the nonce counter, the allocations
+//!   and the replay window (session keys are derived once per session, outside the loop).
+//!   (memberlist, the reference with encryption, is Go and has no replay window; no Rust SWIM
+//!   crate seals its packets.)
 //!
 //! The peer is foca 2.0 (sans-io SWIM, no Lifeguard) with its postcard codec, given the same
 //! work: its identity is an address, a generation and the same 16 bytes of metadata (foca
@@ -44,7 +50,7 @@ use std::time::Duration;
 use std::num::NonZeroU32;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use foca::{AccumulatingRuntime, Codec, Foca, PostcardCodec};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -129,9 +135,9 @@ fn wire_benches(c: &mut Criterion) {
     let encoded = wire::encode(b"prod", &addr(1), &msgs);
     assert_eq!(wire::decode(&encoded).map(|d| d.messages), Ok(msgs.clone()));
 
-    let mut group = c.benchmark_group("wire_encode");
+    let mut group = c.benchmark_group("gossip_wire_encode");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("sinew", |b| {
+    group.bench_function(BenchmarkId::new("sinew", "default"), |b| {
         b.iter(|| wire::encode(black_box(b"prod"), black_box(&addr(1)), black_box(&msgs)));
     });
     let header = foca::Header {
@@ -143,7 +149,7 @@ fn wire_benches(c: &mut Criterion) {
     let members: Vec<foca::Member<FocaId>> = (100..110)
         .map(|i| foca::Member::new(foca_id(i), 3, foca::State::Alive))
         .collect();
-    group.bench_function("foca", |b| {
+    group.bench_function(BenchmarkId::new("foca", "postcard codec"), |b| {
         b.iter(|| {
             let mut codec = PostcardCodec;
             let mut buf = BytesMut::with_capacity(1400);
@@ -163,10 +169,12 @@ fn wire_benches(c: &mut Criterion) {
         foca::Message::Ack(123),
         &(100..110).collect::<Vec<_>>(),
     );
-    let mut group = c.benchmark_group("wire_decode");
+    let mut group = c.benchmark_group("gossip_wire_decode");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("sinew", |b| b.iter(|| wire::decode(black_box(&encoded))));
-    group.bench_function("foca", |b| {
+    group.bench_function(BenchmarkId::new("sinew", "default"), |b| {
+        b.iter(|| wire::decode(black_box(&encoded)));
+    });
+    group.bench_function(BenchmarkId::new("foca", "postcard codec"), |b| {
         b.iter(|| {
             let mut codec = PostcardCodec;
             let mut data: &[u8] = black_box(&foca_encoded);
@@ -217,18 +225,6 @@ fn handle_packet_benches(c: &mut Criterion) {
     assert_eq!(ack.to, addr(5));
     assert!(m.poll_transmit().is_none());
 
-    let mut group = c.benchmark_group("handle_packet");
-    group.throughput(Throughput::Elements(1));
-    group.bench_function("sinew ping -> ack", |b| {
-        b.iter(|| {
-            m.handle_packet(now, addr(5), black_box(&ping)).unwrap();
-            black_box(m.poll_transmit())
-        });
-    });
-    group.bench_function("sinew 10 known rumours", |b| {
-        b.iter(|| m.handle_packet(now, addr(5), black_box(&known)).unwrap());
-    });
-
     // foca: the same member (identity 0) knowing the same 1000 others, backlog drained.
     let mut f = Foca::new(
         foca_id(0),
@@ -258,13 +254,29 @@ fn handle_packet_benches(c: &mut Criterion) {
     f.handle_data(&foca_ping, &mut rt).unwrap();
     assert_eq!(rt.to_send().map(|(to, _)| to), Some(foca_id(5)));
     drain(&mut rt);
-    group.bench_function("foca ping -> ack", |b| {
+
+    let mut group = c.benchmark_group("gossip_handle_packet_ping");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function(BenchmarkId::new("sinew", "default"), |b| {
+        b.iter(|| {
+            m.handle_packet(now, addr(5), black_box(&ping)).unwrap();
+            black_box(m.poll_transmit())
+        });
+    });
+    group.bench_function(BenchmarkId::new("foca", "postcard codec"), |b| {
         b.iter(|| {
             f.handle_data(black_box(&foca_ping), &mut rt).unwrap();
             black_box(rt.to_send())
         });
     });
-    group.bench_function("foca 10 known rumours", |b| {
+    group.finish();
+
+    let mut group = c.benchmark_group("gossip_handle_packet_10_known_rumours");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function(BenchmarkId::new("sinew", "default"), |b| {
+        b.iter(|| m.handle_packet(now, addr(5), black_box(&known)).unwrap());
+    });
+    group.bench_function(BenchmarkId::new("foca", "postcard codec"), |b| {
         b.iter(|| {
             f.handle_data(black_box(&foca_known), &mut rt).unwrap();
             drain(&mut rt);
@@ -288,11 +300,11 @@ fn simulator_benches(c: &mut Criterion) {
     }
     sim.run_for(Duration::from_secs(30));
 
-    let mut group = c.benchmark_group("simulator");
+    let mut group = c.benchmark_group("gossip_simulator_1000_members");
     group.sample_size(10);
     // 1000 members x 0.1 s = 100 member-seconds per iteration.
     group.throughput(Throughput::Elements(100));
-    group.bench_function("sinew 1000 members, 100 ms", |b| {
+    group.bench_function(BenchmarkId::new("sinew", "default"), |b| {
         b.iter(|| sim.run_for(Duration::from_millis(100)));
     });
     group.finish();
@@ -312,20 +324,17 @@ fn end_to_end_benches(c: &mut Criterion) {
     let mut buf = vec![0u8; 65_536];
     let payloads = [
         (
-            "ping -> ack",
+            "ping_ack",
             wire::encode(b"", &from, &[Message::Ping { seq: 9 }]),
         ),
-        ("10 known rumours", wire::encode(b"", &from, &rumours(500))),
+        ("10_known_rumours", wire::encode(b"", &from, &rumours(500))),
     ];
-    let mut group = c.benchmark_group("end_to_end");
-    group.throughput(Throughput::Elements(1));
     for (what, datagram) in &payloads {
+        let mut group = c.benchmark_group(format!("gossip_end_to_end_{what}"));
+        group.throughput(Throughput::Elements(1));
         for encrypted in [false, true] {
-            let name = format!(
-                "sinew {what}, {}",
-                if encrypted { "sealed" } else { "plain" }
-            );
-            group.bench_function(name, |b| {
+            let config = if encrypted { "sealed" } else { "default" };
+            group.bench_function(BenchmarkId::new("sinew", config), |b| {
                 b.iter(|| {
                     let wire = if encrypted {
                         sealer.seal(&keyring, datagram).unwrap()
@@ -345,8 +354,8 @@ fn end_to_end_benches(c: &mut Criterion) {
                 });
             });
         }
+        group.finish();
     }
-    group.finish();
 }
 
 fn seal_open_benches(c: &mut Criterion) {
@@ -357,19 +366,19 @@ fn seal_open_benches(c: &mut Criterion) {
     let keyring = Keyring::new(key);
     let aead = Aes256Gcm::new(&key.into());
     let nonce = Nonce::from([7; 12]);
-    let mut group = c.benchmark_group("seal_open");
     for len in [200usize, 1400] {
+        let mut group = c.benchmark_group(format!("gossip_seal_open_{len}B"));
         let plaintext = vec![0xA5; len];
         group.throughput(Throughput::Bytes(len as u64));
         let mut sealer = Sealer::with_session([1; 16]);
         let mut opener = Opener::new(1024);
-        group.bench_function(format!("sinew keyring {len} B"), |b| {
+        group.bench_function(BenchmarkId::new("sinew", "default"), |b| {
             b.iter(|| {
                 let sealed = sealer.seal(&keyring, black_box(&plaintext)).unwrap();
                 opener.open(&keyring, black_box(&sealed)).unwrap()
             });
         });
-        group.bench_function(format!("bare AES-256-GCM {len} B"), |b| {
+        group.bench_function(BenchmarkId::new("baseline", "bare AES-256-GCM"), |b| {
             b.iter(|| {
                 let mut buf = black_box(&plaintext).clone();
                 let tag = aead
@@ -381,8 +390,8 @@ fn seal_open_benches(c: &mut Criterion) {
                 copy
             });
         });
+        group.finish();
     }
-    group.finish();
 }
 
 criterion_group!(

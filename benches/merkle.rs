@@ -5,16 +5,30 @@
 //!
 //! # Groups
 //!
-//! - `build_1M`: a tree of 1,048,576 32-byte leaves, from the leaves (leaf hashing included).
-//! - `append_1024`: 1,024 leaves appended one by one to an empty tree (per batch).
-//! - `inclusion_proof_1M`: one inclusion proof from a tree of 1M leaves.
-//! - `verify_inclusion_1M`: verifying one such proof (leaf hash given; ct-merkle, whose API
-//!   takes the leaf data, hashes the leaf inside, so `sinew from leaf data` does the same).
-//! - `consistency_1M`: proving and verifying consistency between 1M - 1,000 and 1M leaves (only
-//!   ct-merkle of the peers has consistency proofs).
-//! - `antientropy`: two replicas of 1M keys differing in 100, depth 16: the whole
-//!   reconciliation (every message encoded, decoded and answered in process), `diff`, and one
-//!   insert. The bytes exchanged are printed beside the size of sending every key's hash.
+//! Ids are `BenchmarkId::new(implementation, configuration)`: `sinew` or the peer crate's name,
+//! and `default` for each one's obvious way, or the way it is called otherwise; the report tool
+//! (`bench_report`) pairs a peer row with sinew's row of the same configuration, else with
+//! sinew's `default`.
+//!
+//! - `merkle_build_1M`: a tree of 1,048,576 32-byte leaves, from the leaves (leaf hashing
+//!   included). sinew's `default` is `MerkleTree::from_leaves`, its `push` one push per leaf;
+//!   ct-merkle only builds by pushing, so its row is `push`, paired with sinew's.
+//! - `merkle_append_1024`: 1,024 leaves appended one by one to an empty tree (per batch).
+//! - `merkle_inclusion_proof_1M`: one inclusion proof from a tree of 1M leaves.
+//! - `merkle_verify_inclusion_1M`: verifying one such proof (leaf hash given; ct-merkle, whose
+//!   API takes the leaf data, hashes the leaf inside, so its row is `from leaf data`, paired
+//!   with sinew doing the same).
+//! - `merkle_consistency_prove_1M` / `merkle_consistency_verify_1M`: proving and verifying
+//!   consistency between 1M - 1,000 and 1M leaves (only ct-merkle of the peers has
+//!   consistency proofs).
+//! - `merkle_antientropy_reconcile_1M`, `merkle_antientropy_diff_1M`,
+//!   `merkle_antientropy_insert_1_thread`, `merkle_antientropy_insert_2_threads`: two replicas
+//!   of 1M keys differing in 100, depth 16: the whole reconciliation (every message encoded,
+//!   decoded and answered in process), `diff`, one insert, and one insert with 2 threads
+//!   sharing one tree. The bytes exchanged are printed beside the size of sending every key's
+//!   hash. No peer.
+//! - `merkle_leaf_hash_32B` / `merkle_node_hash`: the hash floor; a node hash is SHA-256 of 65
+//!   bytes, beside `sha2`'s one-shot `Sha256::digest` of 65 bytes.
 //!
 //! # Fairness
 //!
@@ -30,12 +44,12 @@
 //! Every timed input goes through `black_box`, sinew's as the peers' (indices and sizes too,
 //! so no implementation gets its index arithmetic folded at compile time).
 //!
-//! - rs_merkle: `rs_merkle::algorithms::Sha256`; leaves are hashed with it first (its README's
-//!   way), then `MerkleTree::from_leaves`; appends use `insert` then one `commit` per batch (its
-//!   batched API). It has no leaf/node domain separation and promotes odd nodes.
-//! - ct-merkle: `MemoryBackedTree<Sha256, [u8; 32]>`, RFC 6962 hashing like sinew; it only
+//! - rs_merkle 1.5: `rs_merkle::algorithms::Sha256`; leaves are hashed with it first (its
+//!   README's way), then `MerkleTree::from_leaves`; appends use `insert` then one `commit` per
+//!   batch (its batched API, so its `default`). It has no leaf/node domain separation and promotes odd nodes.
+//! - ct-merkle 0.3: `MemoryBackedTree<Sha256, [u8; 32]>`, RFC 6962 hashing like sinew; it only
 //!   builds by `push`.
-//! - merkle-cbt: `CBMT<[u8; 32], MergeSha256>` with a merge of `SHA-256(0x01 || l || r)` written
+//! - merkle-cbt 0.3: `CBMT<[u8; 32], MergeSha256>` with a merge of `SHA-256(0x01 || l || r)` written
 //!   with the `Digest` API (what a user of it writes); leaves pre-hashed with `SHA-256(0x00 || x)`.
 //!   Its proofs are multi-leaf capable; we ask for one leaf.
 
@@ -51,7 +65,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ct_merkle::mem_backed_tree::MemoryBackedTree;
 use merkle_cbt::merkle_tree::{CBMT, Merge};
 use rs_merkle::Hasher as _;
@@ -98,14 +112,14 @@ type RsTree = rs_merkle::MerkleTree<rs_merkle::algorithms::Sha256>;
 
 fn build(c: &mut Criterion) {
     let data = leaves(N);
-    let mut g = c.benchmark_group("build_1M");
+    let mut g = c.benchmark_group("merkle_build_1M");
     g.sample_size(10)
         .measurement_time(Duration::from_secs(8))
         .throughput(Throughput::Elements(N as u64));
-    g.bench_function("sinew from_leaves", |b| {
+    g.bench_function(BenchmarkId::new("sinew", "default"), |b| {
         b.iter(|| black_box(MerkleTree::from_leaves(&data).root()));
     });
-    g.bench_function("sinew push", |b| {
+    g.bench_function(BenchmarkId::new("sinew", "push"), |b| {
         b.iter(|| {
             let mut t = MerkleTree::new();
             for l in &data {
@@ -114,7 +128,7 @@ fn build(c: &mut Criterion) {
             black_box(t.root())
         });
     });
-    g.bench_function("rs_merkle 1.5", |b| {
+    g.bench_function(BenchmarkId::new("rs_merkle", "default"), |b| {
         b.iter(|| {
             let hashes: Vec<[u8; 32]> = data
                 .iter()
@@ -123,7 +137,8 @@ fn build(c: &mut Criterion) {
             black_box(RsTree::from_leaves(&hashes).root())
         });
     });
-    g.bench_function("ct-merkle 0.3", |b| {
+    // ct-merkle only builds by pushing: paired with sinew's push.
+    g.bench_function(BenchmarkId::new("ct-merkle", "push"), |b| {
         b.iter(|| {
             let mut t = CtTree::new();
             for l in &data {
@@ -132,7 +147,7 @@ fn build(c: &mut Criterion) {
             black_box(t.root())
         });
     });
-    g.bench_function("merkle-cbt 0.3", |b| {
+    g.bench_function(BenchmarkId::new("merkle-cbt", "default"), |b| {
         b.iter(|| {
             let hashes: Vec<[u8; 32]> = data.iter().map(cbt_leaf).collect();
             black_box(CBMT::<[u8; 32], MergeSha256>::build_merkle_tree(&hashes).root())
@@ -143,9 +158,9 @@ fn build(c: &mut Criterion) {
 
 fn append(c: &mut Criterion) {
     let data = leaves(1024);
-    let mut g = c.benchmark_group("append_1024");
+    let mut g = c.benchmark_group("merkle_append_1024");
     g.throughput(Throughput::Elements(1024));
-    g.bench_function("sinew push", |b| {
+    g.bench_function(BenchmarkId::new("sinew", "default"), |b| {
         b.iter(|| {
             let mut t = MerkleTree::new();
             for l in &data {
@@ -154,7 +169,7 @@ fn append(c: &mut Criterion) {
             black_box(t.len())
         });
     });
-    g.bench_function("rs_merkle 1.5 insert+commit", |b| {
+    g.bench_function(BenchmarkId::new("rs_merkle", "default"), |b| {
         b.iter(|| {
             let mut t = RsTree::new();
             for l in &data {
@@ -164,7 +179,7 @@ fn append(c: &mut Criterion) {
             black_box(t.root())
         });
     });
-    g.bench_function("ct-merkle 0.3", |b| {
+    g.bench_function(BenchmarkId::new("ct-merkle", "default"), |b| {
         b.iter(|| {
             let mut t = CtTree::new();
             for l in &data {
@@ -194,8 +209,8 @@ fn proofs(c: &mut Criterion) {
     let idx = 777_777usize;
     let n = N as u64;
 
-    let mut g = c.benchmark_group("inclusion_proof_1M");
-    g.bench_function("sinew", |b| {
+    let mut g = c.benchmark_group("merkle_inclusion_proof_1M");
+    g.bench_function(BenchmarkId::new("sinew", "default"), |b| {
         b.iter(|| {
             black_box(
                 sinew
@@ -204,13 +219,13 @@ fn proofs(c: &mut Criterion) {
             )
         });
     });
-    g.bench_function("rs_merkle 1.5", |b| {
+    g.bench_function(BenchmarkId::new("rs_merkle", "default"), |b| {
         b.iter(|| black_box(rs.proof(&[black_box(idx)])));
     });
-    g.bench_function("ct-merkle 0.3", |b| {
+    g.bench_function(BenchmarkId::new("ct-merkle", "default"), |b| {
         b.iter(|| black_box(ct.prove_inclusion(black_box(idx))));
     });
-    g.bench_function("merkle-cbt 0.3", |b| {
+    g.bench_function(BenchmarkId::new("merkle-cbt", "default"), |b| {
         b.iter(|| black_box(cbt.build_proof(&[black_box(idx as u32)]).unwrap()));
     });
     g.finish();
@@ -235,8 +250,8 @@ fn proofs(c: &mut Criterion) {
         "ct-merkle and sinew agree"
     );
 
-    let mut g = c.benchmark_group("verify_inclusion_1M");
-    g.bench_function("sinew", |b| {
+    let mut g = c.benchmark_group("merkle_verify_inclusion_1M");
+    g.bench_function(BenchmarkId::new("sinew", "default"), |b| {
         b.iter(|| {
             verify_inclusion(
                 black_box(&leaf),
@@ -249,7 +264,7 @@ fn proofs(c: &mut Criterion) {
         });
     });
     // ct-merkle's verifier takes the leaf data and hashes it; this is sinew doing the same.
-    g.bench_function("sinew from leaf data", |b| {
+    g.bench_function(BenchmarkId::new("sinew", "from leaf data"), |b| {
         b.iter(|| {
             verify_inclusion(
                 &leaf_hash(black_box(&data[idx])),
@@ -261,7 +276,7 @@ fn proofs(c: &mut Criterion) {
             .is_ok()
         });
     });
-    g.bench_function("rs_merkle 1.5", |b| {
+    g.bench_function(BenchmarkId::new("rs_merkle", "default"), |b| {
         b.iter(|| {
             black_box(&rp).verify(
                 black_box(rroot),
@@ -271,14 +286,14 @@ fn proofs(c: &mut Criterion) {
             )
         });
     });
-    g.bench_function("ct-merkle 0.3 (from leaf data)", |b| {
+    g.bench_function(BenchmarkId::new("ct-merkle", "from leaf data"), |b| {
         b.iter(|| {
             black_box(&croot)
                 .verify_inclusion(black_box(&data[idx]), black_box(idx as u64), black_box(&cp))
                 .is_ok()
         });
     });
-    g.bench_function("merkle-cbt 0.3", |b| {
+    g.bench_function(BenchmarkId::new("merkle-cbt", "default"), |b| {
         b.iter(|| black_box(&bp).verify(black_box(&broot), &[black_box(cbt_hashes[idx])]));
     });
     g.finish();
@@ -295,8 +310,8 @@ fn proofs(c: &mut Criterion) {
     let ccp = ct.prove_consistency(N - old);
     verify_consistency(old as u64, n, scp.hashes(), &old_root, &root).unwrap();
     croot.verify_consistency(&ct_old_root, &ccp).unwrap();
-    let mut g = c.benchmark_group("consistency_1M");
-    g.bench_function("sinew prove", |b| {
+    let mut g = c.benchmark_group("merkle_consistency_prove_1M");
+    g.bench_function(BenchmarkId::new("sinew", "default"), |b| {
         b.iter(|| {
             black_box(
                 sinew
@@ -305,10 +320,12 @@ fn proofs(c: &mut Criterion) {
             )
         });
     });
-    g.bench_function("ct-merkle 0.3 prove", |b| {
+    g.bench_function(BenchmarkId::new("ct-merkle", "default"), |b| {
         b.iter(|| black_box(ct.prove_consistency(black_box(N - old))));
     });
-    g.bench_function("sinew verify", |b| {
+    g.finish();
+    let mut g = c.benchmark_group("merkle_consistency_verify_1M");
+    g.bench_function(BenchmarkId::new("sinew", "default"), |b| {
         b.iter(|| {
             verify_consistency(
                 black_box(old as u64),
@@ -320,7 +337,7 @@ fn proofs(c: &mut Criterion) {
             .is_ok()
         });
     });
-    g.bench_function("ct-merkle 0.3 verify", |b| {
+    g.bench_function(BenchmarkId::new("ct-merkle", "default"), |b| {
         b.iter(|| {
             black_box(&croot)
                 .verify_consistency(black_box(&ct_old_root), black_box(&ccp))
@@ -385,17 +402,24 @@ fn antientropy(c: &mut Criterion) {
         bytes as f64 * 100.0 / full as f64
     );
 
-    let mut g = c.benchmark_group("antientropy");
+    let sinew = BenchmarkId::new("sinew", "default");
+    let mut g = c.benchmark_group("merkle_antientropy_reconcile_1M");
     g.sample_size(20);
-    g.bench_function("reconcile 1M keys, 100 differences", |bench| {
+    g.bench_function(sinew.clone(), |bench| {
         bench.iter(|| black_box(reconcile(&a, &b)));
     });
-    g.bench_function("diff 1M keys, 100 differences", |bench| {
+    g.finish();
+    let mut g = c.benchmark_group("merkle_antientropy_diff_1M");
+    g.sample_size(20);
+    g.bench_function(sinew.clone(), |bench| {
         bench.iter(|| black_box(diff(&a, &b).unwrap()));
     });
+    g.finish();
     let t = AntiEntropyTree::new(DEPTH).unwrap();
     let mut k = 0u64;
-    g.bench_function("insert", |bench| {
+    let mut g = c.benchmark_group("merkle_antientropy_insert_1_thread");
+    g.sample_size(20);
+    g.bench_function(sinew.clone(), |bench| {
         bench.iter(|| {
             k += 1;
             t.insert(black_box(k.to_be_bytes()), 1);
@@ -404,7 +428,10 @@ fn antientropy(c: &mut Criterion) {
     // Two threads inserting into one tree; wall time per insert (each thread does half).
     let shared = AntiEntropyTree::new(DEPTH).unwrap();
     let next = std::sync::atomic::AtomicU64::new(0);
-    g.bench_function("insert, 2 threads sharing one tree", |bench| {
+    g.finish();
+    let mut g = c.benchmark_group("merkle_antientropy_insert_2_threads");
+    g.sample_size(20);
+    g.bench_function(sinew, |bench| {
         bench.iter_custom(|iters| {
             let start = std::time::Instant::now();
             std::thread::scope(|s| {
@@ -427,14 +454,18 @@ fn antientropy(c: &mut Criterion) {
 /// (one compression). A 1M-leaf verification is 20 node hashes.
 fn hashes(c: &mut Criterion) {
     let (l, r) = ([1u8; 32], [2u8; 32]);
-    let mut g = c.benchmark_group("hash");
-    g.bench_function("sinew node_hash", |b| {
-        b.iter(|| node_hash(black_box(&l), black_box(&r)));
-    });
-    g.bench_function("sinew leaf_hash (32 bytes)", |b| {
+    let mut g = c.benchmark_group("merkle_leaf_hash_32B");
+    g.bench_function(BenchmarkId::new("sinew", "default"), |b| {
         b.iter(|| leaf_hash(black_box(&l)));
     });
-    g.bench_function("sha2 Sha256::digest (65 bytes)", |b| {
+    g.finish();
+    // A node hash is SHA-256 of 65 bytes (0x01 || left || right): sha2's one-shot digest of
+    // 65 bytes is its baseline.
+    let mut g = c.benchmark_group("merkle_node_hash");
+    g.bench_function(BenchmarkId::new("sinew", "default"), |b| {
+        b.iter(|| node_hash(black_box(&l), black_box(&r)));
+    });
+    g.bench_function(BenchmarkId::new("sha2", "Sha256::digest"), |b| {
         let buf = [3u8; 65];
         b.iter(|| sha2::Sha256::digest(black_box(&buf)));
     });
