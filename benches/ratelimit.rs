@@ -159,7 +159,9 @@ fn allow_1_thread(c: &mut Criterion) {
 
     let sinew = RateLimiter::new(sinew_fast());
     verify("sinew", true, || sinew.check().is_ok());
-    g.bench_function(id("sinew", "default"), |b| b.iter(|| black_box(sinew.check())));
+    g.bench_function(id("sinew", "default"), |b| {
+        b.iter(|| black_box(sinew.check()))
+    });
 
     let sinew_cached = RateLimiter::with_clock(sinew_fast(), CachedClock::new());
     verify("sinew cached", true, || sinew_cached.check().is_ok());
@@ -187,11 +189,15 @@ fn allow_1_thread(c: &mut Criterion) {
 
     let rl = ratelimit_fast();
     verify("ratelimit", true, || rl.try_wait().is_ok());
-    g.bench_function(id("ratelimit", "default"), |b| b.iter(|| black_box(rl.try_wait())));
+    g.bench_function(id("ratelimit", "default"), |b| {
+        b.iter(|| black_box(rl.try_wait()))
+    });
 
     let lb = leaky_fast();
     verify("leaky-bucket", true, || lb.try_acquire(1));
-    g.bench_function(id("leaky-bucket", "default"), |b| b.iter(|| black_box(lb.try_acquire(1))));
+    g.bench_function(id("leaky-bucket", "default"), |b| {
+        b.iter(|| black_box(lb.try_acquire(1)))
+    });
 
     // tower's RateLimit polls a tokio Sleep when empty, so it needs a runtime context.
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -213,7 +219,9 @@ fn allow_1_thread(c: &mut Criterion) {
     for _ in 0..100_000 {
         assert!(tower_call());
     }
-    g.bench_function(id("tower RateLimit", "default"), |b| b.iter(|| black_box(tower_call())));
+    g.bench_function(id("tower RateLimit", "default"), |b| {
+        b.iter(|| black_box(tower_call()))
+    });
     g.finish();
 }
 
@@ -223,7 +231,9 @@ fn deny_1_thread(c: &mut Criterion) {
     let sinew = RateLimiter::new(sinew_slow());
     sinew.check().unwrap();
     verify("sinew", false, || sinew.check().is_ok());
-    g.bench_function(id("sinew", "default"), |b| b.iter(|| black_box(sinew.check())));
+    g.bench_function(id("sinew", "default"), |b| {
+        b.iter(|| black_box(sinew.check()))
+    });
 
     let sinew_cached = RateLimiter::with_clock(sinew_slow(), CachedClock::new());
     sinew_cached.check().unwrap();
@@ -255,11 +265,15 @@ fn deny_1_thread(c: &mut Criterion) {
 
     let rl = ratelimit_slow();
     verify("ratelimit", false, || rl.try_wait().is_ok());
-    g.bench_function(id("ratelimit", "default"), |b| b.iter(|| black_box(rl.try_wait())));
+    g.bench_function(id("ratelimit", "default"), |b| {
+        b.iter(|| black_box(rl.try_wait()))
+    });
 
     let lb = leaky_slow();
     verify("leaky-bucket", false, || lb.try_acquire(1));
-    g.bench_function(id("leaky-bucket", "default"), |b| b.iter(|| black_box(lb.try_acquire(1))));
+    g.bench_function(id("leaky-bucket", "default"), |b| {
+        b.iter(|| black_box(lb.try_acquire(1)))
+    });
     g.finish();
 }
 

@@ -8,7 +8,7 @@ const OPEN: &str = "<!-- bench-report";
 const CLOSE: &str = "<!-- /bench-report -->";
 
 /// One opening marker's attributes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Marker {
     /// The bench file (`cargo bench -p sinew-benches --bench <bench>`), and the chart's title.
     pub(crate) bench: String,
@@ -16,6 +16,8 @@ pub(crate) struct Marker {
     pub(crate) groups: Vec<String>,
     /// The chart's file name without `.svg` (in `benches/charts/`).
     pub(crate) chart: String,
+    /// Targets to check against the run (optional `bars` attribute, see the `bars` module).
+    pub(crate) bars: Vec<crate::bars::Bar>,
     /// The opening marker's line number (1-based), for messages.
     pub(crate) line: usize,
 }
@@ -34,7 +36,7 @@ fn parse_marker(trimmed: &str, line: usize) -> Result<Marker, Error> {
         .strip_prefix(OPEN)
         .and_then(|s| s.strip_suffix("-->"))
         .ok_or_else(|| bad("a bench-report marker must end with `-->` on its line".into()))?;
-    let (mut bench, mut groups, mut chart) = (None, None, None);
+    let (mut bench, mut groups, mut chart, mut bars) = (None, None, None, None);
     let mut rest = inner.trim();
     while !rest.is_empty() {
         let (key, after) = rest
@@ -47,9 +49,10 @@ fn parse_marker(trimmed: &str, line: usize) -> Result<Marker, Error> {
             "bench" => &mut bench,
             "groups" => &mut groups,
             "chart" => &mut chart,
+            "bars" => &mut bars,
             other => {
                 return Err(bad(format!(
-                    "unknown attribute `{other}` (known: bench, groups, chart)"
+                    "unknown attribute `{other}` (known: bench, groups, chart, bars)"
                 )));
             }
         };
@@ -79,16 +82,19 @@ fn parse_marker(trimmed: &str, line: usize) -> Result<Marker, Error> {
             "`groups` is a comma-separated list of group names".into()
         ));
     }
+    let bars =
+        crate::bars::parse(bars.as_deref().unwrap_or_default()).map_err(|e| bad(e.to_string()))?;
     Ok(Marker {
         bench,
         groups,
         chart,
+        bars,
         line,
     })
 }
 
 /// One block: its marker and the byte range of its content (between the two marker lines).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 struct Block {
     marker: Marker,
     start: usize,
@@ -199,12 +205,14 @@ mod tests {
                     bench: "merkle".into(),
                     groups: vec!["a".into(), "b".into()],
                     chart: "merkle".into(),
+                    bars: vec![],
                     line: 4
                 },
                 Marker {
                     bench: "gossip".into(),
                     groups: vec!["c".into()],
                     chart: "gossip".into(),
+                    bars: vec![],
                     line: 9
                 },
             ]
