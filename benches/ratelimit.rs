@@ -160,7 +160,7 @@ fn allow_1_thread(c: &mut Criterion) {
     let sinew = RateLimiter::new(sinew_fast());
     verify("sinew", true, || sinew.check().is_ok());
     g.bench_function(id("sinew", "default"), |b| {
-        b.iter(|| black_box(sinew.check()))
+        b.iter(|| black_box(sinew.check()));
     });
 
     let sinew_cached = RateLimiter::with_clock(sinew_fast(), CachedClock::new());
@@ -190,13 +190,13 @@ fn allow_1_thread(c: &mut Criterion) {
     let rl = ratelimit_fast();
     verify("ratelimit", true, || rl.try_wait().is_ok());
     g.bench_function(id("ratelimit", "default"), |b| {
-        b.iter(|| black_box(rl.try_wait()))
+        b.iter(|| black_box(rl.try_wait()));
     });
 
     let lb = leaky_fast();
     verify("leaky-bucket", true, || lb.try_acquire(1));
     g.bench_function(id("leaky-bucket", "default"), |b| {
-        b.iter(|| black_box(lb.try_acquire(1)))
+        b.iter(|| black_box(lb.try_acquire(1)));
     });
 
     // tower's RateLimit polls a tokio Sleep when empty, so it needs a runtime context.
@@ -220,7 +220,7 @@ fn allow_1_thread(c: &mut Criterion) {
         assert!(tower_call());
     }
     g.bench_function(id("tower RateLimit", "default"), |b| {
-        b.iter(|| black_box(tower_call()))
+        b.iter(|| black_box(tower_call()));
     });
     g.finish();
 }
@@ -232,7 +232,7 @@ fn deny_1_thread(c: &mut Criterion) {
     sinew.check().unwrap();
     verify("sinew", false, || sinew.check().is_ok());
     g.bench_function(id("sinew", "default"), |b| {
-        b.iter(|| black_box(sinew.check()))
+        b.iter(|| black_box(sinew.check()));
     });
 
     let sinew_cached = RateLimiter::with_clock(sinew_slow(), CachedClock::new());
@@ -266,13 +266,13 @@ fn deny_1_thread(c: &mut Criterion) {
     let rl = ratelimit_slow();
     verify("ratelimit", false, || rl.try_wait().is_ok());
     g.bench_function(id("ratelimit", "default"), |b| {
-        b.iter(|| black_box(rl.try_wait()))
+        b.iter(|| black_box(rl.try_wait()));
     });
 
     let lb = leaky_slow();
     verify("leaky-bucket", false, || lb.try_acquire(1));
     g.bench_function(id("leaky-bucket", "default"), |b| {
-        b.iter(|| black_box(lb.try_acquire(1)))
+        b.iter(|| black_box(lb.try_acquire(1)));
     });
     g.finish();
 }
