@@ -16,6 +16,9 @@ pub(crate) struct Marker {
     pub(crate) groups: Vec<String>,
     /// The chart's file name without `.svg` (in `benches/charts/`).
     pub(crate) chart: String,
+    /// Criterion's arguments the run used, if any (optional `args` attribute, e.g. `--quick`),
+    /// shown in the block's command line.
+    pub(crate) args: Option<String>,
     /// Targets to check against the run (optional `bars` attribute, see the `bars` module).
     pub(crate) bars: Vec<crate::bars::Bar>,
     /// The opening marker's line number (1-based), for messages.
@@ -36,7 +39,7 @@ fn parse_marker(trimmed: &str, line: usize) -> Result<Marker, Error> {
         .strip_prefix(OPEN)
         .and_then(|s| s.strip_suffix("-->"))
         .ok_or_else(|| bad("a bench-report marker must end with `-->` on its line".into()))?;
-    let (mut bench, mut groups, mut chart, mut bars) = (None, None, None, None);
+    let (mut bench, mut groups, mut chart, mut bars, mut args) = (None, None, None, None, None);
     let mut rest = inner.trim();
     while !rest.is_empty() {
         let (key, after) = rest
@@ -50,9 +53,10 @@ fn parse_marker(trimmed: &str, line: usize) -> Result<Marker, Error> {
             "groups" => &mut groups,
             "chart" => &mut chart,
             "bars" => &mut bars,
+            "args" => &mut args,
             other => {
                 return Err(bad(format!(
-                    "unknown attribute `{other}` (known: bench, groups, chart, bars)"
+                    "unknown attribute `{other}` (known: bench, groups, chart, bars, args)"
                 )));
             }
         };
@@ -84,10 +88,19 @@ fn parse_marker(trimmed: &str, line: usize) -> Result<Marker, Error> {
     }
     let bars =
         crate::bars::parse(bars.as_deref().unwrap_or_default()).map_err(|e| bad(e.to_string()))?;
+    if args.as_deref().is_some_and(|a| {
+        !a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || " -_=.".contains(c))
+    }) {
+        return Err(bad(
+            "`args` may hold letters, digits, spaces and `-_=.` only".into(),
+        ));
+    }
     Ok(Marker {
         bench,
         groups,
         chart,
+        args,
         bars,
         line,
     })
@@ -205,6 +218,7 @@ mod tests {
                     bench: "merkle".into(),
                     groups: vec!["a".into(), "b".into()],
                     chart: "merkle".into(),
+                    args: None,
                     bars: vec![],
                     line: 4
                 },
@@ -212,6 +226,7 @@ mod tests {
                     bench: "gossip".into(),
                     groups: vec!["c".into()],
                     chart: "gossip".into(),
+                    args: None,
                     bars: vec![],
                     line: 9
                 },
