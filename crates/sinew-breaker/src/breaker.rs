@@ -813,7 +813,9 @@ impl<C: Clock> CircuitBreaker<C> {
     }
 
     /// The short path of a closed call's report: one load of the state word, then the
-    /// count window (a load, a store and a load for a success replacing a success).
+    /// count window (one load for a success into a window of N successes; a `fetch_add` and
+    /// a load for a success replacing a success otherwise). No clock read: the clock is read
+    /// only to decide (`decide`), and a plain success decides only at the minimum calls.
     #[inline(always)]
     fn record_closed(&self, t: &Ticket, failed: bool) {
         if !self.lean {

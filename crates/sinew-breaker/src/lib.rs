@@ -12,11 +12,14 @@
 //! This is the policy of Java's resilience4j, at the cost of a few atomic operations:
 //!
 //! - **Closed admission is one atomic load** of the state word, with no shared write.
-//! - **Recording an outcome** in the lock-free ring of the last N calls is a load of the
-//!   state word, one `fetch_add` on the ring's cursor and a load of the slot when a success
-//!   replaces a success (the steady state of a healthy dependency); a `swap`, one more
-//!   `fetch_add` and a second load of the state word (to take back an outcome a transition
-//!   overtook) when the outcome changes. A time-bucketed window costs one to three
+//! - **Recording an outcome** in the lock-free ring of the last N calls is two loads (the
+//!   state word and the window's counts) when a success lands in a window of N successes
+//!   (the steady state of a healthy dependency): no shared write, so threads sharing a
+//!   breaker do not contend, and the window stays exact (a success among N successes
+//!   changes nothing). With a failure or a slow call in the window, a success takes the next
+//!   slot with one `fetch_add` on the ring's cursor and a load of the slot; a `swap`, one
+//!   more `fetch_add` and a second load of the state word (to take back an outcome a
+//!   transition overtook) when the outcome changes. A time-bucketed window costs one to three
 //!   compare-exchanges on epoch-stamped counters plus a sum over its buckets.
 //! - **Transitions are one compare-exchange** on a packed word (state, generation, trips,
 //!   half-open permits issued and succeeded): exactly one thread wins each transition, and

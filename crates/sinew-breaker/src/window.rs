@@ -10,6 +10,28 @@
 //!   decide on. Every count changes by at most one per recording, so the recording that
 //!   brings the window to its minimum number of calls sees exactly that number and decides.
 //!
+//!   A success into a *clean* window (full, and every slot a plain success: the packed word
+//!   reads exactly `N` calls, no failure, no slow call) does less still: it loads the packed
+//!   word and returns, without claiming a slot. That is exact, not an approximation: the
+//!   window is the sequence of the last N outcomes, and a success evicting the oldest of N
+//!   equal successes leaves that sequence as it was; the cursor only says where the sequence
+//!   starts in the ring, which no count can see while every slot is equal. Such a success
+//!   takes effect at its load (its linearization point): a failure whose slot is already
+//!   claimed but not yet added to the packed word takes effect at its `fetch_add` on the
+//!   packed word, so it is ordered after the success, and a window with any failure or slow
+//!   call in it is never clean, so every success that must age an outcome out claims a slot.
+//!   The point is threads sharing a breaker: a healthy dependency's calls then write no
+//!   shared line at all (the cursor's `fetch_add` bounced its cache line between cores on
+//!   every call), and one thread saves the locked instruction too.
+//!
+//!   The guarantee, unchanged by the shortcut: recordings that do not overlap in time leave
+//!   exactly the counts of the last N outcomes; recordings that overlap take effect in some
+//!   order that keeps each thread's own order (a thread's success after its own failure
+//!   sees the failure in the packed word and claims a slot). The loom model
+//!   `clean_window_success_is_exact` checks that a failure is aged out by the N successes
+//!   that follow it, whichever side of it a concurrent shortcut falls; it also found that the
+//!   cursor's `fetch_add` must be `AcqRel` (see [`CountWindow::record`]).
+//!
 //!   The packed word is the exact sum of the slots once every recording in flight has
 //!   finished; while two recordings race for the *same* slot (only when the ring wraps
 //!   around during one of them) it can be transiently off by one, and a torn value is
@@ -112,6 +134,12 @@ impl CountWindow {
         u64::from(self.len)
     }
 
+    /// The packed word of a clean window: every slot a plain success.
+    #[inline]
+    fn clean(&self) -> u64 {
+        packed(CALL) * self.capacity()
+    }
+
     /// `i mod len` for the low 32 bits of `i`. The ring's order skips once every 2^32
     /// recordings when `len` does not divide 2^32, which only changes which old outcome one
     /// recording evicts.
@@ -144,7 +172,16 @@ impl CountWindow {
         decide_at: u64,
         current: impl Fn() -> bool,
     ) -> Option<Counts> {
-        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        if outcome == CALL && self.agg.load(Ordering::Relaxed) == self.clean() {
+            return None; // a success into a clean window: nothing changes (see the module docs)
+        }
+        // `AcqRel`, not `Relaxed`: the cursor's `fetch_add`s form one release sequence, so a
+        // claimer sees every outcome written before any earlier claim, and a success that
+        // finds a success in its slot is not reading a stale one while the outcome that
+        // replaced it (written, then its recorder claimed again) stays a lap too long. The
+        // same instruction on x86-64 (a locked add is a full barrier); the loom model
+        // `clean_window_success_is_exact` fails with `Relaxed`.
+        let i = self.next.fetch_add(1, Ordering::AcqRel);
         let slot = self.slots.get(self.slot_of(i))?;
         let seen = slot.load(Ordering::Relaxed);
         if seen == outcome && outcome == CALL {
@@ -619,11 +656,16 @@ mod tests {
             }
         }
 
-        /// A count window against a list: its counts are exactly the last N outcomes.
+        /// A count window against a list: its counts are exactly the last N outcomes. Mostly
+        /// plain successes, so the window is often clean (see the module docs) and the
+        /// successes that skip the cursor are checked against the list too.
         #[test]
         fn count_window_matches_a_list_of_calls(
             size in 1u32..16,
-            outcomes in proptest::collection::vec(0u8..8, 1..200),
+            outcomes in proptest::collection::vec(
+                proptest::prop_oneof![3 => proptest::strategy::Just(0u8), 1 => 0u8..8],
+                1..300,
+            ),
         ) {
             let w = CountWindow::new(size);
             let mut all: Vec<u8> = Vec::new();
@@ -729,6 +771,51 @@ mod loom_models {
             w.record(CALL | FAILED, 0, || true);
             t.join().unwrap();
             assert_eq!(w.counts(), slot_sum(&w));
+        });
+    }
+
+    /// The clean-window shortcut (a success into a window of N successes claims no slot)
+    /// against the last-N rule. A 2-slot window of successes; one thread records a failure
+    /// then a success, another a success (which may take the shortcut, before or while the
+    /// failure is recorded). In every interleaving: the packed word equals the slots, the
+    /// failure's decision saw the window of 2 calls with it, and one more success ages it
+    /// out: its own thread followed it with a success, so with that one at least two
+    /// successes followed it, whichever side of it the other success fell. A shortcut that
+    /// skipped a success the failure needed to age out (one that read a stale clean word
+    /// after the failure was counted) would leave it in the window.
+    #[test]
+    fn clean_window_success_is_exact() {
+        loom::model(|| {
+            let w = Arc::new(CountWindow::new(2));
+            w.record(CALL, 2, || true);
+            w.record(CALL, 2, || true);
+            assert_eq!(w.agg.load(Ordering::Relaxed), w.clean());
+            let w2 = Arc::clone(&w);
+            let t = thread::spawn(move || {
+                let seen = w2.record(CALL | FAILED, 2, || true);
+                w2.record(CALL, 2, || true);
+                seen
+            });
+            let mine = w.record(CALL, 2, || true);
+            let failed = t.join().unwrap();
+            assert_eq!(
+                mine, None,
+                "a plain success past the minimum decides nothing"
+            );
+            let seen = failed.unwrap();
+            assert!(seen.plausible(2), "{seen:?}");
+            assert_eq!((seen.calls, seen.failures, seen.slow), (2, 1, 0));
+            let end = w.counts();
+            assert_eq!(end, slot_sum(&w));
+            assert_eq!(end.calls, 2);
+            assert!(end.failures <= 1, "{end:?}");
+            w.record(CALL, 2, || true);
+            let aged = Counts {
+                calls: 2,
+                failures: 0,
+                slow: 0,
+            };
+            assert_eq!(w.counts(), aged, "the failure outlived 2 successes");
         });
     }
 

@@ -862,3 +862,108 @@ fn reports_from_before_a_reset_count_nowhere() {
     assert_eq!((m.calls, m.consecutive_failures), (0, 0));
     assert_eq!(b.state(), State::Closed);
 }
+
+/// A `ManualClock` that counts its readings.
+#[derive(Debug, Clone)]
+struct CountingClock {
+    inner: ManualClock,
+    reads: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CountingClock {
+    fn new() -> Self {
+        CountingClock {
+            inner: clock(),
+            reads: Arc::default(),
+        }
+    }
+
+    fn reads(&self) -> usize {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl sinew_breaker::Clock for CountingClock {
+    fn now(&self) -> Duration {
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.now()
+    }
+    fn now_nanos(&self) -> u64 {
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.now_nanos()
+    }
+}
+
+/// A closed successful call reads no clock (the default clock may be a costly one), with the
+/// count window and with the consecutive-failures rule, while the window fills, at its
+/// minimum (the decision that does not trip) and once it is clean; the slow-call rule reads
+/// it twice per call (admission and report).
+#[test]
+fn closed_successes_read_no_clock_unless_the_slow_call_rule_is_on() {
+    let builders: [fn() -> Builder<ManualClock>; 2] = [
+        || CircuitBreaker::builder().clock(ManualClock::new(START)),
+        || {
+            CircuitBreaker::builder()
+                .consecutive_failures(5)
+                .clock(ManualClock::new(START))
+        },
+    ];
+    for builder in builders {
+        let clock = CountingClock::new();
+        let b = builder().clock(clock.clone()).build().unwrap();
+        let before = clock.reads();
+        for _ in 0..250 {
+            b.try_acquire().unwrap().success();
+            b.call(|| Ok::<_, ()>(1)).unwrap();
+        }
+        assert_eq!(clock.reads(), before, "closed successes read the clock");
+        assert_eq!(b.metrics().calls, 100);
+    }
+    let clock = CountingClock::new();
+    let b = CircuitBreaker::builder()
+        .slow_call(Duration::from_secs(1), 1.0)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let before = clock.reads();
+    b.try_acquire().unwrap().success();
+    assert_eq!(clock.reads() - before, 2);
+}
+
+/// Successes into a window of N successes skip the ring's cursor; the window stays the last
+/// N calls exactly: a failure after them ages out after exactly N more calls, and the
+/// failure-rate rule trips on the call it would trip on with every call counted.
+#[test]
+fn a_clean_window_stays_exact() {
+    let clock = clock();
+    let b = CircuitBreaker::builder()
+        .count_window(4)
+        .minimum_calls(4)
+        .failure_rate_threshold(0.5)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let ok = |n: usize| {
+        for _ in 0..n {
+            b.try_acquire().unwrap().success();
+        }
+    };
+    ok(4 + 7); // clean, then 7 successes that change nothing
+    b.try_acquire().unwrap().failure();
+    ok(3);
+    assert_eq!((b.metrics().calls, b.metrics().failures), (4, 1));
+    ok(1);
+    assert_eq!(
+        (b.metrics().calls, b.metrics().failures),
+        (4, 0),
+        "aged out"
+    );
+    ok(5);
+    b.try_acquire().unwrap().failure();
+    ok(1);
+    assert_eq!(b.state(), State::Closed, "1 failure in 4");
+    b.try_acquire().unwrap().failure();
+    assert_eq!(b.state(), State::Open, "2 failures in the last 4");
+}

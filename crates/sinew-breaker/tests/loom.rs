@@ -141,6 +141,42 @@ fn two_tripping_failures_make_one_transition() {
     }
 }
 
+/// A clean window (its last 2 calls succeeded) with a success and a failure reported at
+/// once: the success may skip the ring's cursor (see `src/window.rs`), yet the failure
+/// trips the breaker at 50% of the last 2 calls whichever way they are ordered, exactly
+/// once, as with every call counted. Once on the short path, once with the slow-call rule
+/// on (the full path).
+#[test]
+fn a_success_in_a_clean_window_never_hides_a_trip() {
+    for slow_rule in [false, true] {
+        loom::model(move || {
+            let clock = ManualClock::new(Duration::from_secs(100));
+            let events = Arc::new(AtomicUsize::new(0));
+            let sink = Arc::clone(&events);
+            let b = CircuitBreaker::builder()
+                .count_window(2)
+                .minimum_calls(2)
+                .failure_rate_threshold(0.5)
+                .wait_in_open(WAIT)
+                .on_transition(move |_: &Transition| {
+                    sink.fetch_add(1, StdOrdering::Relaxed);
+                })
+                .clock(clock.clone());
+            let b = if slow_rule { b.slow_call(WAIT, 1.0) } else { b };
+            let b = Arc::new(b.build().unwrap());
+            b.try_acquire().unwrap().success();
+            b.try_acquire().unwrap().success();
+            let ok = b.try_acquire_owned().unwrap();
+            let failing = b.try_acquire_owned().unwrap();
+            let t = thread::spawn(move || failing.failure());
+            ok.success();
+            t.join().unwrap();
+            assert_eq!(b.state(), State::Open);
+            assert_eq!(events.load(StdOrdering::Relaxed), 1);
+        });
+    }
+}
+
 /// Half-open with 2 trials: one trial is dropped while the other reports. The dropped slot
 /// is released (a new trial can be had) and the breaker closes once 2 trials have succeeded.
 #[test]
