@@ -32,16 +32,16 @@ struct Point {
 /// the first point at or after `h`, wrapping past `u64::MAX` to the first point. Replicas
 /// continue clockwise, skipping nodes already chosen.
 ///
-/// Lookup is O(1) expected: an index of 8-byte slots over the top bits of the hash (about one
+/// Lookup is O(1) expected: an index of 4-byte slots over the top bits of the hash (about one
 /// point per bucket). A bucket with at most one point decides its keys from its slot alone
-/// (the point's next 21 bits and the owners on either side), so most lookups read one slot and
-/// not the points; a crowded bucket (about a fifth of keys) counts its few points without
+/// (10 more bits of the point and the owners on either side), so most lookups read one slot
+/// and not the points; a crowded bucket (about a fifth of keys) counts its few points without
 /// branches, and the worst case is a binary search, O(log points). On cold keys at 1000 nodes
-/// × 100 virtual nodes (2²⁰ distinct keys, cachegrind with a 1 MiB L2) a lookup takes 2.2 L1
-/// and 0.85 L2 misses, against 3.4 and 1.0 for an index of bucket offsets in front of the
-/// points and 9 and 2.75 for a binary search over the points (hashring 0.3).
-/// The index costs 8 bytes a bucket, with buckets the power of two at or above the points:
-/// 8 to 16 bytes a point.
+/// × 100 virtual nodes (2²⁰ distinct keys, cachegrind with a 1 MiB L2) a `route` takes 0.68 L2
+/// misses and 74 instructions (the key hash and the benchmark loop included), against 1.02 and 87 with only bucket
+/// offsets in front of the points, and 2.75 and 327 for hashring 0.3's binary search.
+/// The index costs 8 bytes a bucket (the slot and the bucket's first position), with buckets
+/// the power of two at or above the points: 8 to 16 bytes a point.
 /// Membership changes cost O(points) (a merge, not a re-sort).
 ///
 /// ```
@@ -72,57 +72,52 @@ pub struct HashRing<N> {
     /// For replicas: see [`prev_same`].
     prev: Vec<u32>,
     /// One [`Slot`] per bucket of the hash space (`hash >> shift`), and a last one for the
-    /// end: `2^(64 - shift) + 1` slots of 8 bytes, with about one point a bucket.
-    index: Vec<Slot>,
+    /// end: `2^(64 - shift) + 1` slots of 4 bytes, with about one point a bucket.
+    slots: Vec<Slot>,
+    /// `starts[b]` is the first position whose hash is in bucket `b` or later, for the search
+    /// in a crowded bucket and for `position`.
+    starts: Vec<u32>,
     shift: u32,
 }
 
-/// A bucket of [`HashRing::index`], packed in 8 bytes so that most lookups read this and
+/// A bucket of [`HashRing::slots`], packed in 4 bytes so that most lookups read this and
 /// nothing else: a lookup's cost is its cache misses (the points of a large ring do not fit in
 /// L2), and the answer for most keys is decided here. Bits, low to high:
 ///
-/// - `offset` (21): the position of the bucket's first point, or of the first point after it
-///   (positions go up to `MAX_POINTS` = 2²⁰, inclusive for the end);
-/// - `owner` (20): the owner of that position (wrapping to position 0 past the end): the owner
-///   of every key in the bucket up to its first point (node indices are below 2²⁰);
-/// - `rem` (21): bits `shift - 21 .. shift` of the bucket's only point, just below the bucket
+/// - `owner` (20): the owner of the bucket's first point, or of the first point after it
+///   (wrapping to position 0 past the end): the owner of every key in the bucket up to its
+///   first point (node indices are below `MAX_POINTS` = 2²⁰);
+/// - `rem` (10): bits `shift - 10 .. shift` of the bucket's only point, just below the bucket
 ///   bits; all ones if the bucket holds no point;
 /// - `count` (2): the points in the bucket, 0, 1, or 2 for "two or more".
 ///
-/// For a bucket holding at most one point, a key whose same 21 bits are below `rem` belongs
-/// to `owner`, above `rem` to the next slot's `owner`; only equal bits (a chance of 2⁻²¹)
+/// For a bucket holding at most one point, a key whose same 10 bits are below `rem` belongs
+/// to `owner`, above `rem` to the next slot's `owner`; only equal bits (a chance of 2⁻¹⁰)
 /// and crowded buckets search `hashes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Slot(u64);
+struct Slot(u32);
 
 impl Slot {
-    const OFFSET_BITS: u32 = 21;
-    const OWNER_BITS: u32 = 20;
-    const REM_BITS: u32 = 21;
-    const REM_MASK: u64 = (1 << Self::REM_BITS) - 1;
-    const OWNER_SHIFT: u32 = Self::OFFSET_BITS;
-    const REM_SHIFT: u32 = Self::OWNER_SHIFT + Self::OWNER_BITS;
-    const COUNT_SHIFT: u32 = Self::REM_SHIFT + Self::REM_BITS;
+    const OWNER_MASK: u32 = (1 << 20) - 1;
+    const REM_BITS: u32 = 10;
+    const REM_MASK: u32 = (1 << Self::REM_BITS) - 1;
+    const REM_SHIFT: u32 = 20;
+    const COUNT_SHIFT: u32 = 30;
 
-    /// `offset <= MAX_POINTS` and `owner < MAX_POINTS`, which every constructor checks.
-    fn new(offset: usize, owner: u32, rem: u64, count: usize) -> Self {
+    /// `owner < MAX_POINTS`, which every constructor checks.
+    fn new(owner: u32, rem: u32, count: usize) -> Self {
         Self(
-            offset as u64
-                | u64::from(owner) << Self::OWNER_SHIFT
+            (owner & Self::OWNER_MASK)
                 | (rem & Self::REM_MASK) << Self::REM_SHIFT
-                | (count.min(2) as u64) << Self::COUNT_SHIFT,
+                | (count.min(2) as u32) << Self::COUNT_SHIFT,
         )
     }
 
-    fn offset(self) -> usize {
-        (self.0 & ((1 << Self::OFFSET_BITS) - 1)) as usize
-    }
-
     fn owner(self) -> usize {
-        ((self.0 >> Self::OWNER_SHIFT) & ((1 << Self::OWNER_BITS) - 1)) as usize
+        (self.0 & Self::OWNER_MASK) as usize
     }
 
-    fn rem(self) -> u64 {
+    fn rem(self) -> u32 {
         (self.0 >> Self::REM_SHIFT) & Self::REM_MASK
     }
 
@@ -131,10 +126,10 @@ impl Slot {
         self.0 >> Self::COUNT_SHIFT < 2
     }
 
-    /// The 21 bits of `hash` that [`rem`](Self::rem) holds, for a ring whose buckets take the
-    /// top `64 - shift` bits.
-    fn rem_of(hash: u64, shift: u32) -> u64 {
-        (hash >> shift.saturating_sub(Self::REM_BITS)) & Self::REM_MASK
+    /// The bits of `hash` that [`rem`](Self::rem) holds, for a ring whose buckets take the top
+    /// `64 - shift` bits.
+    fn rem_of(hash: u64, shift: u32) -> u32 {
+        (hash >> shift.saturating_sub(Self::REM_BITS)) as u32 & Self::REM_MASK
     }
 }
 
@@ -184,7 +179,8 @@ impl<N> HashRing<N> {
             hashes: Vec::new(),
             owners: Vec::new(),
             prev: Vec::new(),
-            index: Vec::new(),
+            slots: Vec::new(),
+            starts: Vec::new(),
             shift: 63,
         }
     }
@@ -215,41 +211,32 @@ impl<N> HashRing<N> {
         u64::from(weight) * u64::from(self.vnodes)
     }
 
-    /// The slots of `hash`'s bucket and of the next one; `None` if the ring is empty.
+    /// The bucket of `hash`.
     #[inline]
-    fn slots(&self, hash: u64) -> Option<(Slot, Slot)> {
-        let b = (hash >> self.shift) as usize;
-        match self.index.get(b..b + 2)? {
-            &[here, next] => Some((here, next)),
-            _ => None,
-        }
+    fn bucket(&self, hash: u64) -> usize {
+        (hash >> self.shift) as usize
     }
 
     /// Position of the first point at or after `hash`, wrapping to 0; `None` if empty.
     #[inline]
     fn position(&self, hash: u64) -> Option<usize> {
-        let (here, next) = self.slots(hash)?;
-        let rem = Slot::rem_of(hash, self.shift);
-        let pos = if here.sparse() && rem != here.rem() {
-            if rem > here.rem() {
-                next.offset()
-            } else {
-                here.offset()
-            }
-        } else {
-            self.search(hash, here, next)
-        };
-        Some(if pos >= self.hashes.len() { 0 } else { pos })
+        let len = self.hashes.len();
+        if len == 0 {
+            return None;
+        }
+        let pos = self.search(hash, self.bucket(hash));
+        Some(if pos >= len { 0 } else { pos })
     }
 
-    /// Position of the first point at or after `hash` among the points of its bucket (between
-    /// the bucket's slot `here` and the `next`), or the next bucket's first position.
-    #[cold]
-    fn search(&self, hash: u64, here: Slot, next: Slot) -> usize {
-        let (lo, hi) = (here.offset(), next.offset());
+    /// Position of the first point at or after `hash` among the points of its bucket `b`, or
+    /// the next bucket's first position.
+    #[inline]
+    fn search(&self, hash: u64, b: usize) -> usize {
+        let lo = self.starts.get(b).map_or(0, |&x| x as usize);
+        let hi = self.starts.get(b + 1).map_or(lo, |&x| x as usize);
         let bucket = self.hashes.get(lo..hi).unwrap_or_default();
-        // A crowded bucket holds a few points: count the smaller ones without branches. Only
-        // a very crowded one (nodes whose points cluster) takes the binary search.
+        // A bucket holds a few points: count the smaller ones without branches. Only a very
+        // crowded one (nodes whose points cluster) takes the binary search.
         let within: usize = if bucket.len() <= 8 {
             bucket.iter().map(|&x| usize::from(x < hash)).sum()
         } else {
@@ -270,9 +257,15 @@ impl<N> HashRing<N> {
         let len = self.hashes.len();
         let bits = (usize::BITS - len.saturating_sub(1).leading_zeros()).clamp(1, 20);
         self.shift = 64 - bits;
+        self.slots.clear();
+        self.starts.clear();
+        if len == 0 {
+            // No slots, so an empty ring routes nowhere.
+            return;
+        }
         let buckets = 1usize << bits;
-        self.index.clear();
-        self.index.reserve(buckets + 1);
+        self.slots.reserve(buckets + 1);
+        self.starts.reserve(buckets + 1);
         let owner_at = |j: usize| {
             let j = if j >= len { 0 } else { j };
             self.owners.get(j).copied().unwrap_or(0)
@@ -291,7 +284,8 @@ impl<N> HashRing<N> {
                 Some(&[only]) => Slot::rem_of(only, self.shift),
                 _ => Slot::REM_MASK,
             };
-            self.index.push(Slot::new(lo, owner_at(lo), rem, j - lo));
+            self.slots.push(Slot::new(owner_at(lo), rem, j - lo));
+            self.starts.push(lo as u32);
         }
     }
 
@@ -557,7 +551,10 @@ impl<N> ConsistentHash for HashRing<N> {
     fn route_index(&self, hash: u64) -> Option<usize> {
         // As `position`, but most keys take their owner from the slots, without reading the
         // points at all.
-        let (here, next) = self.slots(hash)?;
+        let b = self.bucket(hash);
+        let &[here, next] = self.slots.get(b..b + 2)? else {
+            return None;
+        };
         let rem = Slot::rem_of(hash, self.shift);
         if here.sparse() && rem != here.rem() {
             return Some(if rem > here.rem() {
@@ -566,7 +563,7 @@ impl<N> ConsistentHash for HashRing<N> {
                 here.owner()
             });
         }
-        let pos = self.search(hash, here, next);
+        let pos = self.search(hash, b);
         let pos = if pos >= self.hashes.len() { 0 } else { pos };
         self.owners.get(pos).map(|&o| o as usize)
     }
