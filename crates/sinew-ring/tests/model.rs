@@ -70,6 +70,42 @@ proptest! {
         }
     }
 
+    /// The ring's bucket index gives exactly the owner a plain binary search over the sorted
+    /// points gives, on keys next to points, sharing a point's high bits (the index's packed
+    /// bits decide those, or the search does) and on bucket boundaries, with rings large
+    /// enough to have crowded buckets.
+    #[test]
+    fn ring_index_matches_binary_search(
+        ops in ops(),
+        vnodes in 1u32..80,
+        keys in keys(),
+        low in any::<u64>(),
+    ) {
+        let mut ring = HashRing::with_vnodes(vnodes);
+        for op in &ops {
+            match *op {
+                Op::Add(n, w) => ring.add_weighted(n, w).unwrap(),
+                Op::Remove(n) => { ring.remove(&n); }
+            }
+        }
+        let pts = apply(&ops).ring_points(vnodes);
+        let owner = |h: u64| {
+            let pos = pts.partition_point(|p| p.0 < h);
+            pts.get(pos).or(pts.first()).map(|p| p.3)
+        };
+        for &p in pts.iter().map(|p| &p.0).chain(&keys) {
+            let mut near = vec![p.wrapping_sub(1), p, p.wrapping_add(1), p ^ 1];
+            for shift in [20, 30, 40, 43, 44, 48, 52, 56, 60] {
+                let high = p >> shift << shift;
+                near.extend([high, high.wrapping_sub(1), high | (low >> (64 - shift))]);
+            }
+            for h in near {
+                prop_assert_eq!(ring.route_hash(h).copied(), owner(h), "hash {:#x}", h);
+                prop_assert_eq!(ring.replicas_hash(h, 1).next().copied(), owner(h));
+            }
+        }
+    }
+
     #[test]
     fn rendezvous_matches_all_node_scan(ops in ops(), keys in keys()) {
         let mut r = Rendezvous::new();

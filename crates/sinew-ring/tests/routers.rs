@@ -397,6 +397,15 @@ fn empty_routers_route_nowhere() {
     let lb = BoundedLoad::new(m, 1.25).unwrap();
     assert!(lb.acquire("k").is_none());
     assert_eq!(moved_fraction(&ring, &HashRing::<String>::new(), 100), 0.0);
+    // Emptied by removal (its lookup index rebuilt for no points), not only never filled.
+    let mut emptied = HashRing::new();
+    emptied.add("a").unwrap();
+    assert!(emptied.remove(&"a"));
+    for h in [0, 1 << 63, u64::MAX] {
+        assert_eq!(emptied.route_index(h), None);
+        assert_eq!(emptied.route_hash(h), None);
+        assert_eq!(emptied.replica_indices(h, 3).count(), 0);
+    }
 }
 
 /// A node of weight 3 among 10 of weight 1 should own 3/13 of keys. The ring's share has
