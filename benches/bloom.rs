@@ -16,7 +16,8 @@
 //! by every implementation alike (a load and an index step per iteration): the hit keys
 //! `splitmix64(i)` for `i < min(n, 2^20)` (all inserted), the miss keys `splitmix64(n + i)`
 //! (none inserted). That is 1,000,000 or more distinct random keys per group, so successive
-//! lookups read unrelated cache lines of a filter far larger than L2, as in real use.
+//! lookups read unrelated cache lines of a filter larger than L2 (about 1.2 MB at n = 1M,
+//! 12 MB at 10M), as in real use.
 //!
 //! # Rows
 //!
