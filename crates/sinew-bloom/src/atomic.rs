@@ -4,12 +4,12 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash};
 
 use crate::blocked::{
-    BLOCK_BITS, Block, BlockedBloomFilter, block_index, block_masks, blocks_for_bits, decode,
-    encode, fill_len, fill_rate,
+    BLOCK_BITS, Block, BlockedBloomFilter, block_holds, block_index, block_masks, blocks_for_bits,
+    decode, encode, fill_len, fill_rate,
 };
 use crate::error::{ConfigError, DecodeError, MergeError};
 use crate::filter::{compatible, forward_filter};
-use crate::hash::Xxh3Builder;
+use crate::hash::{Xxh3Builder, hash_item};
 use crate::sizing::{self, MAX_BLOCKED_HASHES};
 use crate::sync::{AtomicU64, Ordering};
 
@@ -197,13 +197,13 @@ impl<S: BuildHasher> AtomicBloomFilter<S> {
     /// Adds `item` (from any thread); `true` if this call set some bit.
     #[inline]
     pub fn insert<T: Hash + ?Sized>(&self, item: &T) -> bool {
-        self.insert_hash(self.hasher.hash_one(item))
+        self.insert_hash(hash_item(&self.hasher, item))
     }
 
     /// `false` if `item` was certainly never inserted before this call (see the guarantees).
     #[inline]
     pub fn contains<T: Hash + ?Sized>(&self, item: &T) -> bool {
-        self.contains_hash(self.hasher.hash_one(item))
+        self.contains_hash(hash_item(&self.hasher, item))
     }
 
     /// Adds an item by its 64-bit hash: a `fetch_or` (`Release`) on each word with probes.
@@ -225,17 +225,12 @@ impl<S: BuildHasher> AtomicBloomFilter<S> {
     /// Looks an item up by its 64-bit hash (`Acquire` loads).
     #[inline]
     pub fn contains_hash(&self, hash: u64) -> bool {
-        let masks = block_masks(hash, self.hashes);
         let Some(block) = self.blocks.get(block_index(hash, self.blocks.len() as u64)) else {
             return false;
         };
-        let mut missing = 0;
-        for (w, m) in block.0.iter().zip(masks) {
-            if m != 0 {
-                missing |= m & !w.load(Ordering::Acquire);
-            }
-        }
-        missing == 0
+        block_holds(hash, self.hashes, |w| {
+            block.0.get(w).map_or(0, |a| a.load(Ordering::Acquire))
+        })
     }
 
     /// An estimate of the number of distinct items inserted, from the fill. O(m).

@@ -6,7 +6,7 @@ use std::hash::{BuildHasher, Hash};
 use crate::error::{ConfigError, DecodeError, MergeError};
 use crate::filter::{compatible, forward_filter};
 use crate::format::{Reader, Writer, variant};
-use crate::hash::{Xxh3Builder, fmix64, reduce};
+use crate::hash::{Xxh3Builder, fmix64, hash_item, reduce};
 use crate::sizing::{self, MAX_BITS, MAX_BLOCKED_HASHES};
 
 /// Bits in a block.
@@ -38,6 +38,38 @@ pub(crate) fn block_masks(hash: u64, k: u32) -> [u64; 8] {
         return out;
     }
     block_masks_any(hash, x, k)
+}
+
+/// Whether the block whose word `w` is `word(w)` holds every probe of `hash` (the bits of
+/// [`block_masks`]).
+///
+/// Why this shape: past the caches (a filter for 10M keys is 12 MB) a lookup waits for
+/// memory, and a run of independent lookups is as fast as the CPU can overlap their cache
+/// misses; its out-of-order window holds a fixed number of instructions, so the shorter each
+/// lookup, the more are in flight. Building the eight masks first cost 137 instructions a
+/// lookup with the hashing (the compiler stored them to the stack and read them back in
+/// 16-byte pieces, a store-to-load forward that fails); testing each probe's bit in place
+/// costs 4, about 100 in all. It stays branch-free: an early exit saves a miss a few more
+/// instructions but mispredicts about once per absent key, which doubled the miss time of a
+/// filter that fits in the caches (n = 1M) and gained nothing measurable at n = 10M.
+#[inline(always)]
+pub(crate) fn block_holds(hash: u64, k: u32, word: impl Fn(usize) -> u64) -> bool {
+    let x = hash.wrapping_mul(PHI);
+    if k == 8 {
+        let mut all = 1;
+        for i in 0..8 {
+            all &= word(i) >> ((x >> (16 + 6 * i)) & 63);
+        }
+        return all & 1 == 1;
+    }
+    let mut missing = 0;
+    for (i, m) in (0..8).zip(block_masks_any(hash, x, k)) {
+        // Words without probes (k < 8) are not read at all.
+        if m != 0 {
+            missing |= m & !word(i);
+        }
+    }
+    missing == 0
 }
 
 /// `2^64 / φ`, odd: Fibonacci hashing's multiplier.
@@ -136,8 +168,9 @@ pub(crate) fn blocks_for_bits(bits: u64) -> Result<u64, ConfigError> {
 ///
 /// The block is chosen by the high bits of the 64-bit hash (a multiply-high, no division);
 /// probe `i` sets one bit of word `i % 8`, chosen by six bits of a 64-bit mix of the hash
-/// (up to 16 probes, two per word). Lookups are branch-free: eight masks, eight loads from
-/// one cache line, one compare.
+/// (up to 16 probes, two per word). A lookup reads one cache line and tests each probe's bit
+/// in place, with no branch on the bits. For many lookups at once,
+/// [`contains_many`](Self::contains_many) overlaps their cache misses.
 ///
 /// Packing keys into blocks costs accuracy: blocks get uneven loads, and the crowded ones
 /// answer "maybe" more often. [`with_false_positive_rate`](Self::with_false_positive_rate)
@@ -335,13 +368,53 @@ impl<S: BuildHasher> BlockedBloomFilter<S> {
     /// Adds `item`; `true` if it was possibly absent before (some bit changed).
     #[inline]
     pub fn insert<T: Hash + ?Sized>(&mut self, item: &T) -> bool {
-        self.insert_hash(self.hasher.hash_one(item))
+        self.insert_hash(hash_item(&self.hasher, item))
     }
 
     /// `false` if `item` was certainly never inserted; `true` if it probably was.
     #[inline]
     pub fn contains<T: Hash + ?Sized>(&self, item: &T) -> bool {
-        self.contains_hash(self.hasher.hash_one(item))
+        self.contains_hash(hash_item(&self.hasher, item))
+    }
+
+    /// [`contains`](Self::contains) for each item, in order, computed a batch at a time:
+    /// the iterator hashes up to 32 items, then reads the first word of each item's block
+    /// one after another, so their cache misses are served together instead of one lookup
+    /// at a time, then answers from the cached lines. The answers are exactly those of
+    /// `contains`. Worth it when the filter is larger than the CPU's caches and many keys are
+    /// checked at once (a batch of reads, a join); it does not allocate.
+    ///
+    /// The iterator pulls items a batch ahead of the answers it yields; items are only
+    /// hashed, so that is unobservable unless their `Hash` has side effects.
+    ///
+    /// ```
+    /// use sinew_bloom::BlockedBloomFilter;
+    ///
+    /// let mut f = BlockedBloomFilter::with_false_positive_rate(1000, 0.01)?;
+    /// f.insert(&1u64);
+    /// f.insert(&2u64);
+    /// let keys = [1u64, 2, 3];
+    /// let found: Vec<bool> = f.contains_many(&keys).collect();
+    /// assert_eq!(found[..2], [true, true]);
+    ///
+    /// // Into a buffer you already have: zip stops at the shorter side.
+    /// let mut out = [false; 3];
+    /// for (slot, hit) in out.iter_mut().zip(f.contains_many(&keys)) {
+    ///     *slot = hit;
+    /// }
+    /// assert_eq!(out[..2], [true, true]);
+    /// Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn contains_many<I>(&self, items: I) -> impl Iterator<Item = bool>
+    where
+        I: IntoIterator,
+        I::Item: Hash,
+    {
+        ContainsMany {
+            filter: self,
+            items: items.into_iter(),
+            batch: Batch::default(),
+        }
     }
 
     /// Adds an item by its 64-bit hash (which must be uniform over all 64 bits).
@@ -363,16 +436,11 @@ impl<S: BuildHasher> BlockedBloomFilter<S> {
     /// Looks an item up by its 64-bit hash: one cache line, no branches on the bits.
     #[inline(always)]
     pub fn contains_hash(&self, hash: u64) -> bool {
-        let masks = block_masks(hash, self.hashes);
         let index = block_index(hash, self.blocks.len() as u64);
         let Some(block) = self.blocks.get(index) else {
             return false;
         };
-        let mut missing = 0;
-        for (w, m) in block.0.iter().zip(masks) {
-            missing |= m & !*w;
-        }
-        missing == 0
+        block_holds(hash, self.hashes, |w| block.0.get(w).copied().unwrap_or(0))
     }
 
     /// An estimate of the number of distinct items inserted, from each block's fill. O(m).
@@ -436,6 +504,105 @@ impl<S: BuildHasher + PartialEq> BlockedBloomFilter<S> {
     }
 }
 
+/// Items a [`ContainsMany`] looks up together: enough that their cache misses overlap (a
+/// core serves a few dozen at once), few enough that the lines stay in L1 until answered.
+/// Measured at n = 10M: 8 and 16 items were slower, 32 the fastest tried.
+const BATCH: usize = 32;
+
+/// One batch of [`BlockedBloomFilter::contains_many`]: the answers, and how many are
+/// filled and yielded.
+#[derive(Default)]
+struct Batch {
+    found: [bool; BATCH],
+    len: usize,
+    next: usize,
+}
+
+/// The iterator behind [`BlockedBloomFilter::contains_many`].
+struct ContainsMany<'a, I, S> {
+    filter: &'a BlockedBloomFilter<S>,
+    items: I,
+    batch: Batch,
+}
+
+impl<I, S> ContainsMany<'_, I, S>
+where
+    I: Iterator,
+    I::Item: Hash,
+    S: BuildHasher,
+{
+    /// Answers the next batch: hash every item first (no memory traffic), then read the first
+    /// word of each block in a tight run, a few instructions apart, so the CPU has all the
+    /// cache misses in flight at once (safe code has no prefetch instruction; these loads do
+    /// its work), then test the probes on the cached lines.
+    fn refill(&mut self) {
+        let blocks = &self.filter.blocks;
+        let mut hashes = [0u64; BATCH];
+        let mut len = 0;
+        for (slot, item) in hashes.iter_mut().zip(self.items.by_ref()) {
+            *slot = hash_item(&self.filter.hasher, &item);
+            len += 1;
+        }
+        let mut index = [0usize; BATCH];
+        let mut first = [0u64; BATCH];
+        for ((h, i), w) in hashes.iter().zip(&mut index).zip(&mut first).take(len) {
+            *i = block_index(*h, blocks.len() as u64);
+            *w = blocks.get(*i).map_or(0, |b| b.0[0]);
+        }
+        let k = self.filter.hashes;
+        for (((h, i), w), out) in hashes
+            .iter()
+            .zip(index)
+            .zip(first)
+            .zip(&mut self.batch.found)
+            .take(len)
+        {
+            *out = blocks.get(i).is_some_and(|b| {
+                block_holds(*h, k, |j| {
+                    if j == 0 {
+                        w
+                    } else {
+                        b.0.get(j).copied().unwrap_or(0)
+                    }
+                })
+            });
+        }
+        self.batch.len = len;
+        self.batch.next = 0;
+    }
+}
+
+impl<I, S> Iterator for ContainsMany<'_, I, S>
+where
+    I: Iterator,
+    I::Item: Hash,
+    S: BuildHasher,
+{
+    type Item = bool;
+
+    #[inline]
+    fn next(&mut self) -> Option<bool> {
+        if self.batch.next == self.batch.len {
+            self.refill();
+        }
+        let found = self.batch.found.get(self.batch.next).copied();
+        if self.batch.next < self.batch.len {
+            self.batch.next += 1;
+            return found;
+        }
+        None
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let ready = self.batch.len - self.batch.next;
+        let (lo, hi) = self.items.size_hint();
+        (
+            lo.saturating_add(ready),
+            hi.and_then(|h| h.checked_add(ready)),
+        )
+    }
+}
+
 forward_filter!([S] BlockedBloomFilter<S>, where S: BuildHasher + Default + PartialEq);
 
 #[cfg(test)]
@@ -463,6 +630,36 @@ mod tests {
                 (hits / expected - 1.0).abs() < 0.25,
                 "k {k}: {hits} false positives, model {expected}"
             );
+        }
+    }
+
+    /// The lookup's per-word test reads exactly the bits `block_masks` sets (which the
+    /// format freezes), for every k, on blocks of every density.
+    #[test]
+    fn block_holds_tests_the_mask_bits() {
+        let mut state = 1u64;
+        let mut next = || {
+            state = state.wrapping_add(1);
+            fmix64(state)
+        };
+        for k in 1..=16 {
+            for density in 0..4 {
+                for _ in 0..2000 {
+                    let hash = next();
+                    let mut block = [0u64; 8];
+                    for w in &mut block {
+                        // 0 to 3 ANDed random words: from half the bits set down to one in 16,
+                        // so both answers occur; or all set.
+                        *w = (0..density).fold(u64::MAX, |acc, _| acc & next());
+                    }
+                    let expected = block_masks(hash, k)
+                        .iter()
+                        .zip(&block)
+                        .all(|(m, w)| m & !w == 0);
+                    let got = block_holds(hash, k, |w| block.get(w).copied().unwrap_or(0));
+                    assert_eq!(got, expected, "k {k} hash {hash:#x}");
+                }
+            }
         }
     }
 

@@ -2,8 +2,22 @@
 //! shared with sinew-ring), the mixer that derives probe bits, range reduction and the
 //! format's checksum.
 
+use std::hash::{BuildHasher, Hash, Hasher};
+
 use sinew_hash::hash_bytes;
 pub use sinew_hash::{Xxh3Builder, Xxh3Hasher};
+
+/// `hasher.hash_one(item)`, forced inline. The blocked filters' lookups are bound by how
+/// many of them the CPU keeps in flight, which is set by their length in instructions; left
+/// to itself the compiler called `hash_one` out of line, with the key spilled to the stack
+/// for the call (a dozen instructions of a lookup's ninety).
+#[inline(always)]
+#[allow(clippy::manual_hash_one)] // deliberately: `hash_one` is not always inlined
+pub(crate) fn hash_item<S: BuildHasher, T: Hash + ?Sized>(hasher: &S, item: &T) -> u64 {
+    let mut state = hasher.build_hasher();
+    item.hash(&mut state);
+    state.finish()
+}
 
 /// The murmur3 64-bit finalizer, which derives the classic and blocked filters' probes from an
 /// item's hash. It is part of the serialized format (version 1): the golden files in

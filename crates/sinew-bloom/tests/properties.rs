@@ -71,6 +71,32 @@ proptest! {
         prop_assert!(items.iter().all(|x| f.contains(x) && b.contains(x)));
     }
 
+    /// The batched lookup answers exactly as `contains`, for every probe count, across batch
+    /// edges (0, 1, 16, 17, ... queries) and on filters full enough to answer both ways.
+    #[test]
+    fn contains_many_agrees_with_contains(
+        inserted in prop::collection::vec(any::<u64>(), 0..300),
+        absent in prop::collection::vec(any::<u64>(), 0..100),
+        blocks in 1u64..8,
+        k in 1u32..=16,
+    ) {
+        let mut f = BlockedBloomFilter::with_num_bits(blocks * 512, k).unwrap();
+        for x in &inserted {
+            f.insert(x);
+        }
+        let queries: Vec<u64> = inserted.iter().chain(&absent).copied().collect();
+        let one_by_one: Vec<bool> = queries.iter().map(|q| f.contains(q)).collect();
+        let batched: Vec<bool> = f.contains_many(&queries).collect();
+        prop_assert_eq!(&batched, &one_by_one);
+        // By value, and through an iterator that is not a slice.
+        let by_value: Vec<bool> = f.contains_many(queries.iter().copied()).collect();
+        prop_assert_eq!(&by_value, &one_by_one);
+        let mut many = f.contains_many(&queries);
+        prop_assert_eq!(many.size_hint(), (queries.len(), Some(queries.len())));
+        prop_assert!(many.by_ref().take(queries.len()).eq(one_by_one.iter().copied()));
+        prop_assert_eq!(many.next(), None);
+    }
+
     #[test]
     fn union_holds_both_and_intersect_holds_the_common(
         a in prop::collection::vec(0u64..400, 0..150),
