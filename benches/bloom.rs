@@ -29,6 +29,9 @@
 //!
 //! # Peers, configured fairly
 //!
+//! - `("fastbloom", "default")`: fastbloom 0.17 exactly as its builder makes it,
+//!   `BloomFilter::with_false_pos(0.01).expected_items(n)`, with its default hasher (seeded
+//!   SipHash-1-3): the like-for-like headline against sinew's default.
 //! - `("fastbloom", "Xxh3Builder")`: fastbloom 0.17 as its builder makes it,
 //!   `BloomFilter::with_false_pos(0.01).expected_items(n)` (a classic filter: k probes
 //!   across the whole array, a lookup stopping at the first unset bit), with sinew's hasher
@@ -116,6 +119,7 @@ struct Filters {
     scalable: ScalableBloomFilter,
     atomic: AtomicBloomFilter,
     fastbloom: fastbloom::BloomFilter<Xxh3Builder>,
+    fastbloom_default: fastbloom::BloomFilter,
     bloomfilter: bloomfilter::Bloom<u64>,
     sbbf: sbbf_rs_safe::Filter,
     fuse: xorf::BinaryFuse8,
@@ -133,6 +137,7 @@ fn empty(n: usize) -> Filters {
         fastbloom: fastbloom::BloomFilter::with_false_pos(FPR)
             .hasher(Xxh3Builder::default())
             .expected_items(n),
+        fastbloom_default: fastbloom::BloomFilter::with_false_pos(FPR).expected_items(n),
         bloomfilter: bloomfilter::Bloom::new_for_fp_rate_with_seed(n, FPR, &[7; 32]).unwrap(),
         sbbf: sbbf_rs_safe::Filter::new(sbbf_bits_per_key(n), n),
         fuse: xorf::BinaryFuse8::try_from(&[0u64][..]).unwrap(),
@@ -151,6 +156,7 @@ fn filled(n: usize) -> Filters {
         f.scalable.insert(k);
         f.atomic.insert(k);
         f.fastbloom.insert(k);
+        f.fastbloom_default.insert(k);
         f.bloomfilter.set(k);
         f.sbbf.insert_hash(h.hash_one(k));
     }
@@ -159,7 +165,8 @@ fn filled(n: usize) -> Filters {
     for k in &keys {
         assert!(f.classic.contains(k) && f.blocked.contains(k) && f.split.contains(k));
         assert!(f.counting.contains(k) && f.scalable.contains(k) && f.atomic.contains(k));
-        assert!(f.fastbloom.contains(k) && f.bloomfilter.check(k));
+        assert!(f.fastbloom.contains(k) && f.fastbloom_default.contains(k));
+        assert!(f.bloomfilter.check(k));
         assert!(f.sbbf.contains_hash(h.hash_one(k)) && f.fuse.contains(&h.hash_one(k)));
     }
     f
@@ -215,6 +222,9 @@ fn lookups(g: &mut BenchmarkGroup<'_, WallTime>, f: &Filters, keys: &[u64]) {
     per_key!(g, keys, "fastbloom", "Xxh3Builder", |k| f
         .fastbloom
         .contains(&k));
+    per_key!(g, keys, "fastbloom", "default", |k| f
+        .fastbloom_default
+        .contains(&k));
     per_key!(g, keys, "bloomfilter", "default", |k| f
         .bloomfilter
         .check(&k));
@@ -245,6 +255,9 @@ fn inserts(g: &mut BenchmarkGroup<'_, WallTime>, n: usize, keys: &[u64]) {
         .insert(&k));
     per_key!(g, keys, "fastbloom", "Xxh3Builder", |k| f
         .fastbloom
+        .insert(&k));
+    per_key!(g, keys, "fastbloom", "default", |k| f
+        .fastbloom_default
         .insert(&k));
     per_key!(g, keys, "bloomfilter", "default", |k| f
         .bloomfilter
