@@ -138,20 +138,29 @@ fn paced_two_threads<S, T>(
     next: &(impl Fn(&mut S) -> T + Sync),
 ) -> Duration {
     let runs = iters.div_ceil(pace.run);
-    // Run `r` may start once `go` is `r + 1`; `done` counts the threads that finished runs.
+    // Run `r` may start once `go` is `r + 1`. `done` counts the follower's arrival (so the
+    // leader never starts a run before the follower is up and spinning) and every finished run:
+    // the leader starts run `r` once it reaches `2r + 1`.
     let go = AtomicU64::new(0);
     let done = AtomicU64::new(0);
     let (go, done) = (&go, &done);
     let thread = |leader: bool| {
         let mut state = init();
         let mut spans = Vec::with_capacity(usize::try_from(runs).unwrap());
+        if leader {
+            while done.load(Ordering::Acquire) < 1 {
+                spin_loop();
+            }
+        } else {
+            done.fetch_add(1, Ordering::Release);
+        }
         let mut ended = Instant::now();
         for r in 0..runs {
             let n = (iters - r * pace.run).min(pace.run);
             let mine = if leader { n - n / 2 } else { n / 2 };
             if leader {
                 // Both threads have finished the previous run: wait out the gap, then go.
-                while done.load(Ordering::Acquire) < 2 * r {
+                while done.load(Ordering::Acquire) < 2 * r + 1 {
                     spin_loop();
                 }
                 wait_since(ended, pace.gap);

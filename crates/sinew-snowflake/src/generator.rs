@@ -54,7 +54,8 @@ pub enum Exhaustion {
 ///   (default: wait for the next tick, holding no lock).
 /// - **Errors lose nothing**: a call that returns `Err` claimed nothing.
 /// - **Cost**: one clock read, one multiply by the tick's precomputed reciprocal (no division)
-///   and one compare-exchange per ID uncontended. With [`CachedClock`](crate::CachedClock) the clock read is one atomic load.
+///   and one compare-exchange per ID uncontended. With [`CachedClock`](crate::CachedClock) the
+///   clock read is one atomic load.
 ///
 /// # Examples
 ///

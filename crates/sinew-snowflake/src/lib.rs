@@ -70,11 +70,12 @@
 //!
 //! Uncontended, an ID costs a clock read, a multiply (the tick's reciprocal, worked out once)
 //! and a compare-exchange. The default [`SystemClock`] reads the CPU's time-stamp counter
-//! where the kernel trusts it (about 11 ns); for the last nanoseconds use [`CachedClock`] (one
-//! atomic load, refreshed every millisecond by a background thread). The compare-exchange on one shared word is the floor of
-//! a shared generator (about 8 ns uncontended, far more when threads contend for the line); a
-//! [`LocalGenerator`] per thread removes it. The workspace README has criterion medians against
-//! rs-snowflake, snowflaked, snowflake_me, sonyflake, uuid (v7) and ulid.
+//! where the kernel trusts it (about 10 ns); for the last nanoseconds use [`CachedClock`] (one
+//! atomic load, refreshed every millisecond by a background thread). The compare-exchange on
+//! one shared word is the floor of a shared generator (a few nanoseconds uncontended, far more
+//! when threads contend for the line); a [`LocalGenerator`] per thread removes it. The
+//! workspace README has criterion figures against rs-snowflake, snowflaked, snowflake_me,
+//! sonyflake, uuid (v7) and ulid, each measured under its format's cap.
 //!
 //! # Errors
 //!
