@@ -126,11 +126,16 @@ fn paced<T>(iters: u64, pace: Pace, mut next: impl FnMut() -> T) -> Duration {
     total
 }
 
+/// How long before a 2-thread run both threads stop sleeping and spin. Sleeping through the
+/// rest of the gap leaves the cores to other processes then, rather than while a run is timed:
+/// two threads spinning through every gap get descheduled mid-run on a busy 2-core machine.
+const SPIN_BEFORE_RUN: Duration = Duration::from_micros(200);
+
 /// Wall time for `iters` calls made by 2 threads, paced by `pace`: each run's IDs are split
 /// between the threads (the first takes the odd one), which start it together (spinning on a
-/// shared counter, so neither waits for a wake-up); a run's time is from the first thread's
-/// start to the last thread's end. Each thread calls `next` on its own state from `init`
-/// (made before anything is timed).
+/// shared counter for the last moments of the gap, so neither waits for a wake-up); a run's
+/// time is from the first thread's start to the last thread's end. Each thread calls `next` on
+/// its own state from `init` (made before anything is timed).
 fn paced_two_threads<S, T>(
     iters: u64,
     pace: Pace,
@@ -163,9 +168,13 @@ fn paced_two_threads<S, T>(
                 while done.load(Ordering::Acquire) < 2 * r + 1 {
                     spin_loop();
                 }
+                thread::sleep(pace.gap.saturating_sub(SPIN_BEFORE_RUN + ended.elapsed()));
                 wait_since(ended, pace.gap);
                 go.store(r + 1, Ordering::Release);
             } else {
+                if r > 0 {
+                    thread::sleep(pace.gap.saturating_sub(SPIN_BEFORE_RUN));
+                }
                 while go.load(Ordering::Acquire) <= r {
                     spin_loop();
                 }
