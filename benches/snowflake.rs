@@ -1,158 +1,295 @@
-//! The cost of one ID: sinew-snowflake's `Generator` beside its peer crates.
+//! The cost of one ID: sinew-snowflake's `Generator` beside its peer crates, each set up the way
+//! its docs show, issuing IDs at a rate every format allows.
 //!
 //! Run with `cargo bench -p sinew-benches --bench snowflake`.
 //!
-//! # Groups
+//! # Pacing: measured under every generator's cap
 //!
-//! - `next_id_1_thread`: one ID per iteration from one thread. `Instant::now` and
-//!   `SystemTime::now` sit in the group as the clock-cost baseline: every generator here reads a
-//!   clock on each ID (except `sinew CachedClock`, whose read is an atomic load).
-//!   `sinew LocalGenerator ...` is a per-thread handle (`&mut self`, like ulid's `Generator`)
-//!   that reserves 64 IDs at a time from the shared generator and checks the clock on each ID.
-//! - `next_id_2_threads`: one generator shared by 2 threads, both making IDs; the figure is wall
-//!   time per ID (each thread makes half of the iterations), so perfect scaling would halve it.
-//!   `sinew LocalGenerator ...`: each thread has its own handle on the one shared generator.
-//! - `next_id_1_thread_sonyflake`, `next_id_2_threads_sonyflake`: sonyflake, whose format caps it
-//!   at 25,600 IDs per second, in groups of their own with a small sample size, with sinew beside
-//!   it for the ratio.
-//! - `next_batch`: 64 IDs reserved at once and iterated, per batch.
+//! A snowflake format allows at most `2^sequence_bits` IDs per tick: Twitter's, and so
+//! rs-snowflake's, snowflaked's and snowflake_me's default, 4,096 per millisecond. A tight loop
+//! asks for far more, so an unpaced benchmark of such a generator measures its format's cap
+//! (244 ns per ID), not its code; no real service issues 4 million IDs a second from one
+//! worker. So every ID-per-call group here is *paced*: IDs are made in timed runs of at most
+//! [`TWITTER_PACE`]'s 4,000 (all threads together), and before each run the bench waits,
+//! untimed, until more than a tick has passed since the previous run ended. No tick of any
+//! generator's clock, whatever its phase, then holds IDs from two runs, so none reaches its
+//! cap. Every implementation in a group is paced the same way, so the figures compare code
+//! with code: the first ID of each run starts a new tick, as in real use. The wait makes wall
+//! time several times the measured time, so the groups' measurement times are short (criterion
+//! plans its iterations by wall time).
 //!
-//! # Format caps
+//! # Groups (criterion ids `group/implementation/configuration`)
 //!
-//! A snowflake format allows at most `2^sequence_bits` IDs per tick; a generator asked for more
-//! waits for the next tick. A tight loop asks for far more, so a generator on a small format
-//! measures its format's cap, not its code. Where the peer lets us choose, every generator gets
-//! a layout no benchmark here can exhaust:
+//! - `snowflake_next_id_1_thread`: one ID per call on one thread. `sinew/default` is what a
+//!   user gets from `Generator::new(Layout::TWITTER, 1)` (its `SystemClock` reads the CPU's
+//!   time-stamp counter). Other sinew rows are opt-in configurations: `LocalGenerator` (a
+//!   per-thread handle, `&mut self` like ulid's `Generator`, reserving 64 IDs at a time and
+//!   checking the clock on each), `CachedClock` (the clock read is an atomic load), and both.
+//! - `snowflake_next_id_2_threads`: one generator shared by 2 threads, both making IDs; the
+//!   figure is wall time per ID (each run is split between the threads), so perfect scaling
+//!   would halve the 1-thread figure. Peers whose methods take `&mut self` are shared through a
+//!   `Mutex` (configuration `Mutex`), the only way to share one generator.
+//! - `snowflake_next_id_1_thread_mutex`: those `Mutex`-shared peers on one thread (an
+//!   uncontended lock), the yardstick for the 2-thread figures; `sinew/default` for reference.
+//! - `snowflake_next_id_1_thread_sonyflake`: the Sonyflake format (256 IDs per 10 ms tick),
+//!   paced at 250 IDs per tick: sinew on `Layout::SONYFLAKE` beside sonyflake.
+//! - `snowflake_next_batch`: 64 IDs reserved at once and iterated, per batch (unpaced: a layout
+//!   with a 20-bit sequence, which no benchmark here can exhaust).
 //!
-//! - sinew: 40-bit millisecond timestamp from 2024-01-01 (good to 2058), 3-bit worker, 20-bit
-//!   sequence: 1,048,576 IDs per ms, a floor of about 1 ns per ID.
-//! - snowflake_me: the same widths (40-bit time, 1-bit data center + 2-bit machine, 20-bit
-//!   sequence), same epoch.
-//! - uuid v7 and ulid: 128-bit IDs with a 42-bit (uuid) or 80-bit (ulid) per-millisecond counter;
-//!   no cap in reach.
+//! # Peers (each in its default or documented setup)
 //!
-//! The others have a fixed format, so their figures *include throttling by the format's cap*:
+//! - rs-snowflake 0.6: `SnowflakeIdGenerator::new(1, 1)` and `real_time_generate`, which reads
+//!   the clock on every ID (its `generate` reads it once per 4,096 IDs, so its timestamps lag
+//!   the clock). `&mut self`, so 2 threads share it through a `Mutex`.
+//! - snowflaked 1.0 (`sync` feature): `sync::Generator::new(1)`, lock-free (one `AtomicU64`),
+//!   shared natively.
+//! - snowflake_me 2.2: `Snowflake::builder()` with its default widths (41-bit ms time, 5-bit
+//!   data center, 5-bit machine, 12-bit sequence) and the data center and machine ids given
+//!   (its default derives them from the host's private IP address, which a container may lack).
+//!   Lock-free, shared natively.
+//! - uuid 1 (`v7` and `fast-rng`, uuid's documented faster RNG): `Uuid::now_v7()`, on the
+//!   process-wide context, so already shared.
+//! - ulid 3: `ulid::Generator::new()` and `generate` (monotonic, like a snowflake generator;
+//!   `&mut self`, so shared through a `Mutex`), and `Ulid::generate()` (random within the ms, not
+//!   monotonic), the first thing its README shows.
+//! - sonyflake 0.5 without default features (they only find a machine id from the network
+//!   interfaces): machine id 1, its default epoch.
 //!
-//! - rs-snowflake and snowflaked: Twitter's 12-bit sequence per ms, 4,096 IDs per ms, a floor of
-//!   244 ns per ID. `sinew SystemClock, Twitter layout` shows sinew on the same format.
-//! - sonyflake: 8-bit sequence per 10 ms tick, 25,600 IDs per second, a floor of 39 µs per ID.
-//!
-//! Each generator is sanity-checked in the setup (never in a timed loop): IDs in a row increase,
+//! Each generator is sanity-checked in the setup (never in a timed run): IDs in a row increase,
 //! and two threads sharing it get no duplicates.
 
 // Benches may panic on setup failure; that is a failed run, not a bug to handle.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fmt::Debug;
-use std::hint::black_box;
+use std::hint::{black_box, spin_loop};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use sinew_benches::{two_threads, two_threads_with};
-use sinew_clock::{CachedClock, Clock, SystemClock};
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
+use sinew_clock::{CachedClock, SystemClock};
 use sinew_snowflake::{Generator, Layout};
 
-/// 2024-01-01T00:00:00Z, the epoch of every configurable layout here.
+// ---- Pacing. ----
+
+/// How IDs are paced: runs of at most `run` IDs, each started more than `gap` after the
+/// previous one ended.
+#[derive(Clone, Copy)]
+struct Pace {
+    run: u64,
+    gap: Duration,
+}
+
+/// Under 4,096 IDs per 1 ms tick: the gap is a tick plus a margin for clocks that run a few
+/// parts per million apart.
+const TWITTER_PACE: Pace = Pace {
+    run: 4_000,
+    gap: Duration::from_micros(1_050),
+};
+
+/// Under 256 IDs per 10 ms tick (Sonyflake).
+const SONYFLAKE_PACE: Pace = Pace {
+    run: 250,
+    gap: Duration::from_micros(10_100),
+};
+
+/// Waits (spinning, so the thread keeps its core and caches) until `gap` has passed since
+/// `since`.
+fn wait_since(since: Instant, gap: Duration) {
+    while since.elapsed() < gap {
+        spin_loop();
+    }
+}
+
+/// Time for `iters` calls of `next` on one thread, paced by `pace`: the sum of the timed runs.
+fn paced<T>(iters: u64, pace: Pace, mut next: impl FnMut() -> T) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    // Whatever ran before (setup, the previous sample) may have used the current tick.
+    let mut ended = Instant::now();
+    while left > 0 {
+        let n = left.min(pace.run);
+        wait_since(ended, pace.gap);
+        let start = Instant::now();
+        for _ in 0..n {
+            black_box(next());
+        }
+        ended = Instant::now();
+        total += ended - start;
+        left -= n;
+    }
+    total
+}
+
+/// How long before a 2-thread run both threads stop sleeping and spin. Sleeping through the
+/// rest of the gap leaves the cores to other processes then, rather than while a run is timed:
+/// two threads spinning through every gap get descheduled mid-run on a busy 2-core machine.
+const SPIN_BEFORE_RUN: Duration = Duration::from_micros(200);
+
+/// Wall time for `iters` calls made by 2 threads, paced by `pace`: each run's IDs are split
+/// between the threads (the first takes the odd one), which start it together (spinning on a
+/// shared counter for the last moments of the gap, so neither waits for a wake-up); a run's
+/// time is from the first thread's start to the last thread's end. Each thread calls `next` on
+/// its own state from `init` (made before anything is timed).
+fn paced_two_threads<S, T>(
+    iters: u64,
+    pace: Pace,
+    init: &(impl Fn() -> S + Sync),
+    next: &(impl Fn(&mut S) -> T + Sync),
+) -> Duration {
+    let runs = iters.div_ceil(pace.run);
+    // Run `r` may start once `go` is `r + 1`. `done` counts the follower's arrival (so the
+    // leader never starts a run before the follower is up and spinning) and every finished run:
+    // the leader starts run `r` once it reaches `2r + 1`.
+    let go = AtomicU64::new(0);
+    let done = AtomicU64::new(0);
+    let (go, done) = (&go, &done);
+    let thread = |leader: bool| {
+        let mut state = init();
+        let mut spans = Vec::with_capacity(usize::try_from(runs).unwrap());
+        if leader {
+            while done.load(Ordering::Acquire) < 1 {
+                spin_loop();
+            }
+        } else {
+            done.fetch_add(1, Ordering::Release);
+        }
+        let mut ended = Instant::now();
+        for r in 0..runs {
+            let n = (iters - r * pace.run).min(pace.run);
+            let mine = if leader { n - n / 2 } else { n / 2 };
+            if leader {
+                // Both threads have finished the previous run: wait out the gap, then go.
+                while done.load(Ordering::Acquire) < 2 * r + 1 {
+                    spin_loop();
+                }
+                thread::sleep(pace.gap.saturating_sub(SPIN_BEFORE_RUN + ended.elapsed()));
+                wait_since(ended, pace.gap);
+                go.store(r + 1, Ordering::Release);
+            } else {
+                if r > 0 {
+                    thread::sleep(pace.gap.saturating_sub(SPIN_BEFORE_RUN));
+                }
+                while go.load(Ordering::Acquire) <= r {
+                    spin_loop();
+                }
+            }
+            let start = Instant::now();
+            for _ in 0..mine {
+                black_box(next(&mut state));
+            }
+            ended = Instant::now();
+            spans.push((start, ended));
+            done.fetch_add(1, Ordering::Release);
+        }
+        spans
+    };
+    let (a, b) = thread::scope(|s| {
+        let follower = s.spawn(|| thread(false));
+        let a = thread(true);
+        // A panicking benchmark thread fails the run with its own panic.
+        let b = follower
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (a, b)
+    });
+    a.iter()
+        .zip(&b)
+        .map(|(&(sa, ea), &(sb, eb))| ea.max(eb) - sa.min(sb))
+        .sum()
+}
+
+/// One paced 1-thread benchmark row.
+fn bench_1<T>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    pace: Pace,
+    implementation: &str,
+    configuration: &str,
+    mut next: impl FnMut() -> T,
+) {
+    group.bench_function(BenchmarkId::new(implementation, configuration), |b| {
+        b.iter_custom(|iters| paced(iters, pace, &mut next));
+    });
+}
+
+/// One paced 2-thread benchmark row, each thread with state from `init`.
+fn bench_2_with<S, T>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    implementation: &str,
+    configuration: &str,
+    init: impl Fn() -> S + Sync,
+    next: impl Fn(&mut S) -> T + Sync,
+) {
+    group.bench_function(BenchmarkId::new(implementation, configuration), |b| {
+        b.iter_custom(|iters| paced_two_threads(iters, TWITTER_PACE, &init, &next));
+    });
+}
+
+/// One paced 2-thread benchmark row on a shared generator.
+fn bench_2<T>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    implementation: &str,
+    configuration: &str,
+    next: impl Fn() -> T + Sync,
+) {
+    bench_2_with(group, implementation, configuration, || (), |_| next());
+}
+
+/// A paced group: short phases, as the wait multiplies wall time (see the module docs).
+fn paced_group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group
+        .throughput(Throughput::Elements(1))
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    group
+}
+
+// ---- The generators, each in its default or documented setup. ----
+
+/// 2024-01-01T00:00:00Z, the epoch of the batch group's layout.
 const EPOCH_2024_SECS: u64 = 1_704_067_200;
 
 fn epoch_2024() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(EPOCH_2024_SECS)
 }
 
-/// sinew's high-capacity layout: 40-bit ms timestamp, 3-bit worker, 20-bit sequence.
-fn sinew_layout() -> Layout {
-    Layout::builder()
-        .timestamp_bits(40)
-        .worker_bits(3)
-        .sequence_bits(20)
-        .epoch(epoch_2024())
-        .build()
-        .unwrap()
-}
-
-// ---- The generators, each in its recommended setup. ----
-
-/// sinew on the default clock (`SystemClock`: one `Instant::now` per ID), default policies.
-fn sinew_system() -> Generator<SystemClock> {
-    Generator::new(sinew_layout(), 1).unwrap()
-}
-
-/// sinew on `CachedClock::new()` (1 ms background refresh; the clock read is one atomic load).
-fn sinew_cached() -> Generator<CachedClock> {
-    Generator::builder(sinew_layout(), 1)
-        .clock(CachedClock::new())
-        .build()
-        .unwrap()
-}
-
-/// sinew on Twitter's format, for comparison with the peers that are fixed to it.
-fn sinew_twitter() -> Generator<SystemClock> {
+/// sinew as a user first meets it: Twitter's layout, the default `SystemClock` and policies.
+fn sinew_default() -> Generator<SystemClock> {
     Generator::new(Layout::TWITTER, 1).unwrap()
 }
 
-/// rs-snowflake 0.6 as its README sets it up: `SnowflakeIdGenerator::new(machine 1, node 1)`
-/// (Unix epoch; the epoch does not change the cost) and `real_time_generate`, which reads the
-/// clock on every ID like the others here. The format is fixed: 41-bit ms timestamp, 5+5-bit
-/// machine/node, 12-bit sequence (4,096 IDs per ms, 244 ns per ID floor). Its `generate` reads
-/// the clock once per 4,096 IDs but waits at the same cap. Methods take `&mut self` and the type
-/// is `Copy`, so two threads share one only through a `Mutex` (a copy per thread would make
-/// duplicates).
+/// sinew on Twitter's layout with `CachedClock::new()` (1 ms background refresh).
+fn sinew_cached() -> Generator<CachedClock> {
+    Generator::with_clock(Layout::TWITTER, 1, CachedClock::new()).unwrap()
+}
+
 fn rs_snowflake() -> snowflake::SnowflakeIdGenerator {
     snowflake::SnowflakeIdGenerator::new(1, 1)
 }
 
-/// snowflaked 1.0 with the `sync` feature: `sync::Generator` (lock-free, one `AtomicU64`),
-/// instance 1, epoch 2024-01-01, generating `u64`. The sequence is fixed at 12 bits inside the
-/// generator's state (a custom `Snowflake` type only changes how the parts are packed into the
-/// output), so it is capped at 4,096 IDs per ms: 244 ns per ID floor.
 fn snowflaked() -> snowflaked::sync::Generator {
-    snowflaked::sync::Generator::builder()
-        .instance(1)
-        .epoch(epoch_2024())
-        .build()
+    snowflaked::sync::Generator::new(1)
 }
 
-/// snowflake_me 2.2 (default features: std; default weak-CAS, `ClockDriftStrategy::Wait`), with
-/// its bit widths set to sinew's layout: 40-bit time, 1-bit data center (0), 2-bit machine (1),
-/// 20-bit sequence, start time 2024-01-01. Lock-free (one `AtomicU64`), `Sync`.
 fn snowflake_me() -> snowflake_me::Snowflake {
     snowflake_me::Snowflake::builder()
-        .start_time(i64::try_from(EPOCH_2024_SECS * 1000).unwrap())
-        .bit_len_time(40)
-        .bit_len_data_center_id(1)
-        .bit_len_machine_id(2)
-        .bit_len_sequence(20)
         .data_center_id(&|| Ok(0))
         .machine_id(&|| Ok(1))
         .finalize()
         .unwrap()
 }
 
-/// sonyflake 0.5 without default features (they only find a machine id from the network
-/// interfaces): machine id 1, its default epoch 2014-09-01. Fixed format: 39-bit timestamp in
-/// 10 ms ticks, 8-bit sequence, 16-bit machine: 256 IDs per 10 ms, a floor of 39 µs per ID, and
-/// it sleeps holding its `Mutex` while it waits. `Sync`.
 fn sonyflake() -> sonyflake::Sonyflake {
     sonyflake::Sonyflake::builder()
         .machine_id(&|| Ok(1))
         .finalize()
         .unwrap()
-}
-
-// uuid 1 with the `v7` and `fast-rng` features: `Uuid::now_v7()`, which draws from the
-// process-wide shared context (a lock around a 42-bit counter reseeded each millisecond), so
-// IDs from one process increase. `fast-rng` is uuid's documented faster RNG (`rand`'s
-// thread-local generator, as ulid uses); without it each ID costs a `getrandom` system call,
-// about 300 ns here. Nothing to set up; already shared.
-
-/// ulid 3: `ulid::Generator::new()`, the monotonic generator (an 80-bit random part incremented
-/// within a millisecond). `generate` takes `&mut self`, so two threads share one through a
-/// `Mutex`.
-fn ulid() -> ulid::Generator {
-    ulid::Generator::new()
 }
 
 // ---- Setup checks (never timed). ----
@@ -195,70 +332,34 @@ fn assert_unique_2_threads<S, T: Ord + Debug + Send>(
     assert_eq!(all.len(), made, "{name}: duplicate IDs from 2 threads");
 }
 
-/// Checks one generator from one thread and from two.
+/// Checks one shared generator from one thread and from two.
 fn check<T: Ord + Debug + Send>(name: &str, n: usize, next: &(impl Fn() -> T + Sync)) {
     collect_increasing(name, n, next);
     assert_unique_2_threads(name, n, &|| (), &|_: &mut ()| next());
 }
 
-// ---- Timing. ----
-
-fn bench_2_threads<T>(
-    group: &mut BenchmarkGroup<'_, WallTime>,
-    name: &str,
-    next: impl Fn() -> T + Sync,
-) {
-    group.bench_function(name, |b| {
-        b.iter_custom(|iters| two_threads(iters, &next));
-    });
-}
-
-/// 2 threads, each with its own `LocalGenerator` on one shared generator.
-fn bench_2_threads_local<C: Clock>(
-    group: &mut BenchmarkGroup<'_, WallTime>,
-    name: &str,
-    shared: &Generator<C>,
-) {
-    group.bench_function(name, |b| {
-        b.iter_custom(|iters| two_threads_with(iters, &|| shared.local(), &|l| l.next_id()));
-    });
-}
-
-/// IDs per setup check; enough to cross the 12-bit formats' sequence rollover twice.
+/// IDs per setup check; enough to cross a 12-bit format's sequence rollover twice.
 const CHECK_N: usize = 10_000;
-/// Fewer for sonyflake (39 µs each), still crossing its 256-ID rollover.
-const CHECK_N_SONYFLAKE: usize = 600;
+
+// ---- Groups. ----
 
 fn next_id_1_thread(c: &mut Criterion) {
-    let sinew_system = sinew_system();
-    let sinew_cached = sinew_cached();
-    let sinew_twitter = sinew_twitter();
+    let sinew = sinew_default();
+    let cached = sinew_cached();
     let mut rs_snowflake = rs_snowflake();
     let snowflaked = snowflaked();
     let snowflake_me = snowflake_me();
-    let mut ulid = ulid();
+    let mut ulid = ulid::Generator::new();
 
-    check("sinew SystemClock", CHECK_N, &|| {
-        sinew_system.next_id().unwrap()
-    });
-    check("sinew CachedClock", CHECK_N, &|| {
-        sinew_cached.next_id().unwrap()
-    });
-    check("sinew Twitter", CHECK_N, &|| {
-        sinew_twitter.next_id().unwrap()
-    });
-    let mut local_system = sinew_system.local();
-    let mut local_cached = sinew_cached.local();
-    collect_increasing("sinew LocalGenerator SystemClock", CHECK_N, || {
-        local_system.next_id().unwrap()
-    });
-    collect_increasing("sinew LocalGenerator CachedClock", CHECK_N, || {
-        local_cached.next_id().unwrap()
-    });
+    check("sinew default", CHECK_N, &|| sinew.next_id().unwrap());
+    check("sinew CachedClock", CHECK_N, &|| cached.next_id().unwrap());
+    let mut local = sinew.local();
+    let mut local_cached = cached.local();
+    collect_increasing("sinew LocalGenerator", CHECK_N, || local.next_id().unwrap());
     assert_unique_2_threads(
-        "sinew LocalGenerator CachedClock",
+        "sinew LocalGenerator, CachedClock",
         CHECK_N,
-        &|| sinew_cached.local(),
+        &|| cached.local(),
         &|l| l.next_id().unwrap(),
     );
     collect_increasing("rs-snowflake", CHECK_N, || {
@@ -268,132 +369,149 @@ fn next_id_1_thread(c: &mut Criterion) {
     check("snowflake_me", CHECK_N, &|| {
         snowflake_me.next_id().unwrap().as_u64()
     });
-    check("uuid now_v7", CHECK_N, &uuid::Uuid::now_v7);
-    collect_increasing("ulid", CHECK_N, || ulid.generate().unwrap());
+    check("uuid v7", CHECK_N, &uuid::Uuid::now_v7);
+    collect_increasing("ulid Generator", CHECK_N, || ulid.generate().unwrap());
 
-    let mut group = c.benchmark_group("next_id_1_thread");
-    group.throughput(Throughput::Elements(1));
-    group.bench_function("Instant::now", |b| b.iter(Instant::now));
-    group.bench_function("SystemTime::now", |b| b.iter(SystemTime::now));
-    group.bench_function("sinew SystemClock", |b| b.iter(|| sinew_system.next_id()));
-    group.bench_function("sinew CachedClock", |b| b.iter(|| sinew_cached.next_id()));
-    group.bench_function("sinew LocalGenerator SystemClock", |b| {
-        b.iter(|| local_system.next_id());
+    let mut group = paced_group(c, "snowflake_next_id_1_thread");
+    let p = TWITTER_PACE;
+    bench_1(&mut group, p, "sinew", "default", || sinew.next_id());
+    bench_1(&mut group, p, "sinew", "LocalGenerator", || local.next_id());
+    bench_1(&mut group, p, "sinew", "CachedClock", || cached.next_id());
+    bench_1(
+        &mut group,
+        p,
+        "sinew",
+        "LocalGenerator, CachedClock",
+        || local_cached.next_id(),
+    );
+    bench_1(&mut group, p, "rs-snowflake", "default", || {
+        rs_snowflake.real_time_generate()
     });
-    group.bench_function("sinew LocalGenerator CachedClock", |b| {
-        b.iter(|| local_cached.next_id());
+    bench_1(&mut group, p, "snowflaked", "default", || {
+        snowflaked.generate::<u64>()
     });
-    group.bench_function("sinew SystemClock, Twitter layout", |b| {
-        b.iter(|| sinew_twitter.next_id());
+    bench_1(&mut group, p, "snowflake_me", "default", || {
+        snowflake_me.next_id()
     });
-    group.bench_function("rs-snowflake real_time_generate", |b| {
-        b.iter(|| rs_snowflake.real_time_generate());
+    bench_1(&mut group, p, "uuid v7", "default", uuid::Uuid::now_v7);
+    bench_1(&mut group, p, "ulid Generator", "default", || {
+        ulid.generate().ok()
     });
-    group.bench_function("snowflaked sync::Generator", |b| {
-        b.iter(|| snowflaked.generate::<u64>());
-    });
-    group.bench_function("snowflake_me", |b| b.iter(|| snowflake_me.next_id()));
-    group.bench_function("uuid now_v7", |b| b.iter(uuid::Uuid::now_v7));
-    group.bench_function("ulid Generator", |b| b.iter(|| ulid.generate().ok()));
+    bench_1(&mut group, p, "ulid", "default", ulid::Ulid::generate);
     group.finish();
 }
 
 fn next_id_2_threads(c: &mut Criterion) {
-    let sinew_system = sinew_system();
-    let sinew_cached = sinew_cached();
-    let sinew_twitter = sinew_twitter();
-    // `&mut self` peers: shared through a `Mutex`, the only way to share one generator.
+    let sinew = sinew_default();
+    let cached = sinew_cached();
     let rs_snowflake = Mutex::new(rs_snowflake());
     let snowflaked = snowflaked();
     let snowflake_me = snowflake_me();
-    let ulid = Mutex::new(ulid());
-    // No peer is skipped: all can be shared, natively (`Sync`) or through the `Mutex`.
+    let ulid = Mutex::new(ulid::Generator::new());
 
     check("rs-snowflake (Mutex)", CHECK_N, &|| {
         rs_snowflake.lock().unwrap().real_time_generate()
     });
-    check("ulid (Mutex)", CHECK_N, &|| {
+    check("ulid Generator (Mutex)", CHECK_N, &|| {
         ulid.lock().unwrap().generate().unwrap()
     });
-    // The others were checked from two threads in `next_id_1_thread`.
-
-    let mut group = c.benchmark_group("next_id_2_threads");
-    group.throughput(Throughput::Elements(1));
-    bench_2_threads(&mut group, "Instant::now", Instant::now);
-    bench_2_threads(&mut group, "SystemTime::now", SystemTime::now);
-    bench_2_threads(&mut group, "sinew SystemClock", || sinew_system.next_id());
-    bench_2_threads(&mut group, "sinew CachedClock", || sinew_cached.next_id());
-    bench_2_threads_local(
-        &mut group,
-        "sinew LocalGenerator SystemClock",
-        &sinew_system,
-    );
-    bench_2_threads_local(
-        &mut group,
-        "sinew LocalGenerator CachedClock",
-        &sinew_cached,
-    );
-    bench_2_threads(&mut group, "sinew SystemClock, Twitter layout", || {
-        sinew_twitter.next_id()
+    assert_unique_2_threads("sinew LocalGenerator", CHECK_N, &|| sinew.local(), &|l| {
+        l.next_id().unwrap()
     });
-    bench_2_threads(
+    // The natively shared ones were checked from two threads in `next_id_1_thread`.
+
+    let mut group = paced_group(c, "snowflake_next_id_2_threads");
+    bench_2(&mut group, "sinew", "default", || sinew.next_id());
+    bench_2_with(
         &mut group,
-        "rs-snowflake real_time_generate (Mutex)",
-        || rs_snowflake.lock().unwrap().real_time_generate(),
+        "sinew",
+        "LocalGenerator",
+        || sinew.local(),
+        |l| l.next_id(),
     );
-    bench_2_threads(&mut group, "snowflaked sync::Generator", || {
+    bench_2(&mut group, "sinew", "CachedClock", || cached.next_id());
+    bench_2(&mut group, "rs-snowflake", "Mutex", || {
+        rs_snowflake.lock().unwrap().real_time_generate()
+    });
+    bench_2(&mut group, "snowflaked", "default", || {
         snowflaked.generate::<u64>()
     });
-    bench_2_threads(&mut group, "snowflake_me", || snowflake_me.next_id());
-    bench_2_threads(&mut group, "uuid now_v7", uuid::Uuid::now_v7);
-    bench_2_threads(&mut group, "ulid Generator (Mutex)", || {
+    bench_2(&mut group, "snowflake_me", "default", || {
+        snowflake_me.next_id()
+    });
+    bench_2(&mut group, "uuid v7", "default", uuid::Uuid::now_v7);
+    bench_2(&mut group, "ulid Generator", "Mutex", || {
         ulid.lock().unwrap().generate().ok()
     });
     group.finish();
 }
 
-/// sonyflake's 39 µs per ID would make a default-sized group slow for nothing: its figure is
-/// its format's cap. Ten samples over a short measurement are plenty.
-fn sonyflake_groups(c: &mut Criterion) {
-    let sinew_system = sinew_system();
-    let sonyflake = sonyflake();
-    check("sonyflake", CHECK_N_SONYFLAKE, &|| {
-        sonyflake.next_id().unwrap()
-    });
+/// The `&mut self` peers behind the `Mutex` that shares them, on one thread: what a 2-thread
+/// generator should at least match.
+fn next_id_1_thread_mutex(c: &mut Criterion) {
+    let sinew = sinew_default();
+    let rs_snowflake = Mutex::new(rs_snowflake());
+    let ulid = Mutex::new(ulid::Generator::new());
 
-    for threads in [1, 2] {
-        let name = if threads == 1 {
-            "next_id_1_thread_sonyflake"
-        } else {
-            "next_id_2_threads_sonyflake"
-        };
-        let mut group = c.benchmark_group(name);
-        group
-            .throughput(Throughput::Elements(1))
-            .sample_size(10)
-            .warm_up_time(Duration::from_millis(500))
-            .measurement_time(Duration::from_secs(2));
-        if threads == 1 {
-            group.bench_function("sinew SystemClock", |b| b.iter(|| sinew_system.next_id()));
-            group.bench_function("sonyflake", |b| b.iter(|| sonyflake.next_id()));
-        } else {
-            bench_2_threads(&mut group, "sinew SystemClock", || sinew_system.next_id());
-            bench_2_threads(&mut group, "sonyflake", || sonyflake.next_id());
-        }
-        group.finish();
-    }
+    let mut group = paced_group(c, "snowflake_next_id_1_thread_mutex");
+    let p = TWITTER_PACE;
+    bench_1(&mut group, p, "sinew", "default", || sinew.next_id());
+    bench_1(&mut group, p, "rs-snowflake", "Mutex", || {
+        rs_snowflake.lock().unwrap().real_time_generate()
+    });
+    bench_1(&mut group, p, "ulid Generator", "Mutex", || {
+        ulid.lock().unwrap().generate().ok()
+    });
+    group.finish();
 }
 
-/// 64 IDs reserved in one call and iterated, per batch. snowflake_me is the only peer with a
-/// batch API that keeps real timestamps (`next_ids_into`, here into a reused buffer, as its
-/// README recommends for repeated batches); rs-snowflake's `SnowflakeIdBucket` pre-generates
-/// IDs with `lazy_generate`, whose timestamps do not follow the clock, so it is left out.
+/// sonyflake's format holds 256 IDs per 10 ms tick, so it gets a group of its own paced under
+/// that, with sinew on the same layout.
+fn next_id_1_thread_sonyflake(c: &mut Criterion) {
+    let sinew = Generator::new(Layout::SONYFLAKE, 1).unwrap();
+    let sonyflake = sonyflake();
+    // 600 IDs cross the 256-ID rollover twice (each rollover waits for the next 10 ms tick).
+    check("sinew SONYFLAKE", 600, &|| sinew.next_id().unwrap());
+    check("sonyflake", 600, &|| sonyflake.next_id().unwrap());
+
+    let mut group = paced_group(c, "snowflake_next_id_1_thread_sonyflake");
+    let p = SONYFLAKE_PACE;
+    bench_1(&mut group, p, "sinew", "default", || sinew.next_id());
+    bench_1(&mut group, p, "sonyflake", "default", || {
+        sonyflake.next_id()
+    });
+    group.finish();
+}
+
+/// 64 IDs reserved in one call and iterated, per batch. snowflake_me is the only peer with a batch
+/// API that keeps real timestamps (`next_ids_into`, here into a reused buffer, as its README
+/// recommends for repeated batches); rs-snowflake's `SnowflakeIdBucket` pre-generates IDs with
+/// `lazy_generate`, whose timestamps do not follow the clock, so it is left out. Both use a
+/// 40-bit ms time, 3 worker bits and a 20-bit sequence from 2024 (1,048,576 IDs per ms), so
+/// neither is capped unpaced.
 fn next_batch(c: &mut Criterion) {
     const BATCH: u64 = 64;
-    let sinew_system = sinew_system();
-    let snowflake_me = snowflake_me();
+    const CONFIGURATION: &str = "64 IDs, 20-bit sequence";
+    let layout = Layout::builder()
+        .timestamp_bits(40)
+        .worker_bits(3)
+        .sequence_bits(20)
+        .epoch(epoch_2024())
+        .build()
+        .unwrap();
+    let sinew = Generator::new(layout, 1).unwrap();
+    let snowflake_me = snowflake_me::Snowflake::builder()
+        .start_time(i64::try_from(EPOCH_2024_SECS * 1000).unwrap())
+        .bit_len_time(40)
+        .bit_len_data_center_id(1)
+        .bit_len_machine_id(2)
+        .bit_len_sequence(20)
+        .data_center_id(&|| Ok(0))
+        .machine_id(&|| Ok(1))
+        .finalize()
+        .unwrap();
 
-    let ids: Vec<_> = sinew_system.next_batch(BATCH).unwrap().collect();
+    let ids: Vec<_> = sinew.next_batch(BATCH).unwrap().collect();
     assert_eq!(ids.len(), 64, "sinew next_batch: wrong length");
     assert!(ids.is_sorted_by(|a, b| a < b), "sinew next_batch: {ids:?}");
     let mut buf = Vec::with_capacity(64);
@@ -404,16 +522,16 @@ fn next_batch(c: &mut Criterion) {
         "snowflake_me next_ids_into: {buf:?}"
     );
 
-    let mut group = c.benchmark_group("next_batch");
+    let mut group = c.benchmark_group("snowflake_next_batch");
     group.throughput(Throughput::Elements(BATCH));
-    group.bench_function("sinew next_batch(64)", |b| {
+    group.bench_function(BenchmarkId::new("sinew", CONFIGURATION), |b| {
         b.iter(|| {
-            for id in sinew_system.next_batch(BATCH).unwrap() {
+            for id in sinew.next_batch(BATCH).unwrap() {
                 black_box(id);
             }
         });
     });
-    group.bench_function("snowflake_me next_ids_into(64)", |b| {
+    group.bench_function(BenchmarkId::new("snowflake_me", CONFIGURATION), |b| {
         b.iter(|| {
             buf.clear();
             snowflake_me.next_ids_into(64, &mut buf).unwrap();
@@ -429,7 +547,8 @@ criterion_group!(
     benches,
     next_id_1_thread,
     next_id_2_threads,
-    sonyflake_groups,
+    next_id_1_thread_mutex,
+    next_id_1_thread_sonyflake,
     next_batch
 );
 criterion_main!(benches);

@@ -2,8 +2,9 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::divide::Divisor;
 use crate::sync::{AtomicU64, Ordering, yield_now};
-use crate::{Clock, ConfigError, Id, Layout, NextBatchError, NextIdError, SystemClock};
+use crate::{Clock, ConfigError, FieldOrder, Id, Layout, NextBatchError, NextIdError, SystemClock};
 
 /// What a generator does when a tick's sequence numbers are used up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,7 +37,8 @@ pub enum Exhaustion {
 /// pair to issue (the current tick's first sequence number if the clock has moved on, else the
 /// next free one), and claims it with one compare-exchange. A thread that loses the race
 /// retries with the value it lost to, so every pair is issued at most once, and each thread
-/// sees the pairs it claims increase.
+/// sees the pairs it claims increase; while that value is still in the tick this call read,
+/// the retry claims the next pair at once, without reading the clock again.
 ///
 /// # Guarantees
 ///
@@ -51,8 +53,9 @@ pub enum Exhaustion {
 /// - **Exhaustion**: when a tick's sequence numbers run out, the [`Exhaustion`] policy decides
 ///   (default: wait for the next tick, holding no lock).
 /// - **Errors lose nothing**: a call that returns `Err` claimed nothing.
-/// - **Cost**: one clock read, one division by the tick and one compare-exchange per ID
-///   uncontended. With [`CachedClock`](crate::CachedClock) the clock read is one atomic load.
+/// - **Cost**: one clock read, one multiply by the tick's precomputed reciprocal (no division)
+///   and one compare-exchange per ID uncontended. With [`CachedClock`](crate::CachedClock) the
+///   clock read is one atomic load.
 ///
 /// # Examples
 ///
@@ -92,6 +95,56 @@ pub struct Generator<C = SystemClock> {
     tolerance: Duration,
     /// How far behind the last issued tick the clock may read: tolerance plus borrowing.
     max_lag_ticks: u64,
+    /// The layout's numbers as the hot path uses them, worked out once.
+    fast: Fast,
+}
+
+/// What [`Generator::reserve`] and [`Generator::id_at`] need from the layout and worker,
+/// precomputed so a call does no division and re-derives no mask.
+#[derive(Debug, Clone, Copy)]
+struct Fast {
+    epoch_nanos: u64,
+    /// The tick's reciprocal: clock nanoseconds to ticks.
+    tick: Divisor,
+    max_timestamp: u64,
+    sequence_bits: u32,
+    /// `per tick - 1`.
+    sequence_mask: u64,
+    /// How far a position's tick moves up to make room for the worker field.
+    worker_bits: u32,
+    /// Where the sequence number sits in an ID.
+    sequence_shift: u32,
+    /// The worker id, in place.
+    worker_field: u64,
+}
+
+impl Fast {
+    fn new(layout: &Layout, worker: u64) -> Self {
+        let (sequence_shift, worker_shift) = match layout.order() {
+            FieldOrder::TimeWorkerSequence => (0, layout.sequence_bits()),
+            FieldOrder::TimeSequenceWorker => (layout.worker_bits(), 0),
+        };
+        Fast {
+            epoch_nanos: layout.epoch_nanos(),
+            tick: Divisor::new(layout.tick_nanos()),
+            max_timestamp: layout.max_timestamp(),
+            sequence_bits: layout.sequence_bits(),
+            sequence_mask: layout.max_sequence(),
+            worker_bits: layout.worker_bits(),
+            sequence_shift,
+            worker_field: worker << worker_shift,
+        }
+    }
+
+    /// The ID at position `tick << sequence_bits | sequence`: the tick moves up past the
+    /// worker field, the sequence moves to its place, the worker is or-ed in. The timestamp is
+    /// the top field, so the tick lands where `Layout::pack` puts it.
+    #[inline]
+    fn id_at(&self, position: u64) -> u64 {
+        ((position & !self.sequence_mask) << self.worker_bits)
+            | ((position & self.sequence_mask) << self.sequence_shift)
+            | self.worker_field
+    }
 }
 
 impl Generator {
@@ -203,41 +256,64 @@ impl<C: Clock> Generator<C> {
 
     #[inline]
     fn id_at(&self, position: u64) -> Id {
-        Id::new(self.layout.pack_position(position, self.worker))
+        Id::new(self.fast.id_at(position))
     }
 
     /// Claims `n` consecutive positions within one tick (`1 <= n <= per tick`), returning the
     /// first.
     #[inline]
     fn reserve(&self, n: u64) -> Result<u64, NextIdError> {
-        let sequence_bits = self.layout.sequence_bits();
-        let per_tick = self.layout.max_sequence() + 1;
-        let mut next = self.next.load(Ordering::Relaxed);
-        loop {
+        let Fast {
+            sequence_bits,
+            sequence_mask,
+            ..
+        } = self.fast;
+        'clock: loop {
             let now = self.now_tick()?;
-            let mut start = next.max(now << sequence_bits);
-            // Fast path: the slot is in the clock's current tick, with room for `n`. Then the
-            // clock is not behind the last ID and nothing is exhausted or expired.
-            if start >> sequence_bits != now || (start & (per_tick - 1)) + n > per_tick {
-                match self.off_the_fast_path(next, now, n)? {
-                    Some(slot) => start = slot,
-                    None => {
-                        // Exhausted: wait for the clock to reach the next tick.
-                        yield_now();
-                        next = self.next.load(Ordering::Relaxed);
-                        continue;
+            // Loaded after the clock read, so the window in which another thread can move it
+            // before our compare-exchange is as short as it can be.
+            let mut next = self.next.load(Ordering::Relaxed);
+            // Whether `next` was loaded after `now` was read, rather than left by a lost
+            // compare-exchange.
+            let mut fresh = true;
+            loop {
+                let mut start = next.max(now << sequence_bits);
+                // Fast path: the slot is in the clock's current tick, with room for `n`. Then
+                // the clock is not behind the last ID and nothing is exhausted or expired.
+                if start >> sequence_bits != now || (start & sequence_mask) + n > sequence_mask + 1
+                {
+                    if !fresh {
+                        // Rollback, exhaustion and borrowing are decided on a fresh reading.
+                        continue 'clock;
+                    }
+                    match self.off_the_fast_path(next, now, n)? {
+                        Some(slot) => start = slot,
+                        None => {
+                            // Exhausted: wait for the clock to reach the next tick.
+                            yield_now();
+                            continue 'clock;
+                        }
                     }
                 }
-            }
-            let end = start.checked_add(n).ok_or_else(|| self.expired())?;
-            // Relaxed is enough: uniqueness and per-thread order come from the read-modify-write
-            // on this one location; the ID is the whole message.
-            match self
-                .next
-                .compare_exchange_weak(next, end, Ordering::Relaxed, Ordering::Relaxed)
-            {
-                Ok(_) => return Ok(start),
-                Err(actual) => next = actual,
+                let end = start.checked_add(n).ok_or_else(|| self.expired())?;
+                // Relaxed is enough: uniqueness and per-thread order come from the
+                // read-modify-write on this one location; the ID is the whole message.
+                match self.next.compare_exchange_weak(
+                    next,
+                    end,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => return Ok(start),
+                    // Lost to another thread (or a spurious failure). If what it left is still
+                    // in this call's clock tick with room, the fast path claims the next slot
+                    // at once, while this core holds the line, without reading the clock
+                    // again: the ID carries the tick read in this call, as every ID does.
+                    Err(actual) => {
+                        next = actual;
+                        fresh = false;
+                    }
+                }
             }
         }
     }
@@ -280,12 +356,9 @@ impl<C: Clock> Generator<C> {
     /// The clock's current tick.
     #[inline]
     fn now_tick(&self) -> Result<u64, NextIdError> {
-        let since_epoch = self
-            .clock
-            .now_nanos()
-            .saturating_sub(self.layout.epoch_nanos());
-        let tick = since_epoch / self.layout.tick_nanos();
-        if tick > self.layout.max_timestamp() {
+        let since_epoch = self.clock.now_nanos().saturating_sub(self.fast.epoch_nanos);
+        let tick = self.fast.tick.divide(since_epoch);
+        if tick > self.fast.max_timestamp {
             return Err(self.expired());
         }
         Ok(tick)
@@ -405,6 +478,7 @@ impl<C: Clock> GeneratorBuilder<C> {
             borrow_ticks,
             tolerance: self.tolerance,
             max_lag_ticks: ticks(self.tolerance).saturating_add(borrow_ticks),
+            fast: Fast::new(&layout, self.worker),
         })
     }
 }
@@ -456,3 +530,64 @@ impl Iterator for IdBatch {
 
 impl ExactSizeIterator for IdBatch {}
 impl std::iter::FusedIterator for IdBatch {}
+
+#[cfg(all(test, not(sinew_loom)))]
+mod tests {
+    use super::Fast;
+    use crate::{FieldOrder, Layout};
+    use proptest::prelude::*;
+
+    fn layouts() -> Vec<Layout> {
+        let mut layouts = vec![
+            Layout::TWITTER,
+            Layout::DISCORD,
+            Layout::SONYFLAKE,
+            Layout::INSTAGRAM,
+        ];
+        for (t, w, s) in [
+            (63, 0, 0),
+            (1, 0, 62),
+            (1, 62, 0),
+            (40, 3, 20),
+            (20, 20, 23),
+        ] {
+            for order in [
+                FieldOrder::TimeWorkerSequence,
+                FieldOrder::TimeSequenceWorker,
+            ] {
+                let layout = Layout::builder()
+                    .timestamp_bits(t)
+                    .worker_bits(w)
+                    .sequence_bits(s)
+                    .order(order)
+                    .build();
+                layouts.extend(layout);
+            }
+        }
+        layouts
+    }
+
+    proptest! {
+        /// The precomputed packing puts every field where the layout's own `pack` does.
+        #[test]
+        fn id_at_packs_like_the_layout(
+            index in 0usize..100,
+            timestamp in any::<u64>(),
+            worker in any::<u64>(),
+            sequence in any::<u64>(),
+        ) {
+            let layouts = layouts();
+            let layout = layouts[index % layouts.len()];
+            let (timestamp, worker, sequence) = (
+                timestamp & layout.max_timestamp(),
+                worker & layout.max_worker(),
+                sequence & layout.max_sequence(),
+            );
+            let position = (timestamp << layout.sequence_bits()) | sequence;
+            prop_assert_eq!(
+                Fast::new(&layout, worker).id_at(position),
+                layout.pack(timestamp, worker, sequence)
+            );
+        }
+    }
+}

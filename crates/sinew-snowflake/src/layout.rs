@@ -288,13 +288,6 @@ impl Layout {
             | (sequence << self.sequence_shift())
     }
 
-    /// The ID at a generator position, `timestamp << sequence_bits | sequence`.
-    #[inline]
-    pub(crate) const fn pack_position(&self, position: u64, worker: u64) -> u64 {
-        let bits = self.sequence_bits();
-        self.pack(position >> bits, worker, position & mask(bits))
-    }
-
     pub(crate) const fn timestamp_shift(&self) -> u32 {
         self.worker_bits() + self.sequence_bits()
     }
