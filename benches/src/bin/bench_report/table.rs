@@ -11,6 +11,9 @@ use crate::estimates::Measurement;
 pub(crate) const SINEW: &str = "sinew";
 /// The configuration a user gets from the obvious constructor.
 pub(crate) const DEFAULT: &str = "default";
+/// The implementation name of reference rows (the work without any implementation, such as
+/// the bare closure a breaker wraps): shown, but given no ratio.
+pub(crate) const BASELINE: &str = "baseline";
 /// What the ratio column means, printed under every table.
 pub(crate) const RATIO_NOTE: &str = "Ratio: sinew ÷ peer, same configuration (else sinew's \
     default); lower is better — below 1 means sinew is faster.";
@@ -125,7 +128,7 @@ impl Table {
                     .iter()
                     .zip(&cells)
                     .map(|(g, own)| {
-                        if imp == SINEW {
+                        if imp == SINEW || imp == BASELINE {
                             return None;
                         }
                         let sinew = cell(g, SINEW, &conf).or_else(|| cell(g, SINEW, DEFAULT))?;
@@ -349,6 +352,20 @@ Ratio: sinew ÷ peer, same configuration (else sinew's default); lower is better
 | **sinew** | **2 threads** | – | **3.00 ns** |
 ";
         assert_eq!(table.markdown(), expected);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn baseline_rows_get_no_ratio() {
+        let dir = temp_dir("baseline");
+        write_bench(&dir, "g", "sinew", "default", 4.0);
+        write_bench(&dir, "g", "baseline", "closure alone", 0.5);
+        write_bench(&dir, "g", "peer", "default", 8.0);
+        let data = load(&dir).unwrap();
+        let table = Table::build(&data, &["g".into()]).unwrap();
+        let ratios: Vec<_> = table.rows.iter().map(|r| r.ratios[0]).collect();
+        assert_eq!(ratios, vec![None, None, Some(0.5)]);
+        assert!(table.markdown().contains("| baseline | closure alone | 500 ps | – |"));
         fs::remove_dir_all(&dir).unwrap();
     }
 
