@@ -379,7 +379,10 @@ fn keyed_cold_keys(c: &mut Criterion) {
         });
     });
     assert_eq!(sinew.len() as u64, KEYS, "every check was of a tracked key");
-    assert!(sinew.check_key(&key(1)).is_ok(), "the admit path throughout");
+    assert!(
+        sinew.check_key(&key(1)).is_ok(),
+        "the admit path throughout"
+    );
 
     let gov = governor::RateLimiter::keyed(governor_tracked());
     for k in 0..KEYS {

@@ -365,7 +365,11 @@ Ratio: sinew ÷ peer, same configuration (else sinew's default); lower is better
         let table = Table::build(&data, &["g".into()]).unwrap();
         let ratios: Vec<_> = table.rows.iter().map(|r| r.ratios[0]).collect();
         assert_eq!(ratios, vec![None, None, Some(0.5)]);
-        assert!(table.markdown().contains("| baseline | closure alone | 500 ps | – |"));
+        assert!(
+            table
+                .markdown()
+                .contains("| baseline | closure alone | 500 ps | – |")
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 
