@@ -45,8 +45,8 @@ macro_rules! wait_docs {
             "take at most what the bucket holds then: at most `burst` tokens per millisecond, ",
             "below the rate if `burst` is smaller than the tokens one millisecond brings. Size ",
             "the burst to at least a millisecond's worth for such rates.\n\n",
-            "The limiter's clock must follow the time tokio sleeps on: [`SystemClock`], ",
-            "[`CachedClock`](crate::CachedClock) or [`TokioClock`]. With a ",
+            "The limiter's clock must follow the time tokio sleeps on: [`SystemClock`](crate::SystemClock), ",
+            "[`CachedClock`](crate::CachedClock) or [`TokioClock`](crate::TokioClock). With a ",
             "[`ManualClock`](crate::ManualClock) that nobody advances, it waits forever."
         )
     };
@@ -94,8 +94,8 @@ macro_rules! fifo_docs {
             "late). With jitter, the sleep is longer by up to `jitter` while the tokens stay ",
             "reserved.\n\n",
             "The wait is computed on the limiter's clock and slept on tokio's timer, so the clock ",
-            "should follow tokio's time: [`SystemClock`], [`CachedClock`](crate::CachedClock) ",
-            "or [`TokioClock`]. A reservation made under one quota keeps its wake-up time if ",
+            "should follow tokio's time: [`SystemClock`](crate::SystemClock), [`CachedClock`](crate::CachedClock) ",
+            "or [`TokioClock`](crate::TokioClock). A reservation made under one quota keeps its wake-up time if ",
             "[`set_quota`](RateLimiter::set_quota) changes the quota meanwhile."
         )
     };
