@@ -263,16 +263,22 @@ fn plan(opts: &Options) -> Result<Vec<Output>, Error> {
         let new = markers::replace(&text, |marker| {
             let table = Table::build(data, &marker.groups)?;
             let path = chart_dir.join(format!("{}.svg", marker.chart));
-            if charts.iter().any(|c| c.path == path) {
-                return Err(Error::new(format!(
-                    "chart `{}` is named by another marker too",
-                    marker.chart
-                )));
+            let svg = chart::svg(&marker.bench, &table)?;
+            // A crate README may repeat a block of the workspace README (same bench and
+            // groups, so the same chart); two different charts under one name are an error.
+            match charts.iter().find(|c| c.path == path) {
+                Some(same) if same.text == svg => {}
+                Some(_) => {
+                    return Err(Error::new(format!(
+                        "chart `{}` is named by another marker with other groups",
+                        marker.chart
+                    )));
+                }
+                None => charts.push(Output {
+                    text: svg,
+                    path: path.clone(),
+                }),
             }
-            charts.push(Output {
-                text: chart::svg(&marker.bench, &table)?,
-                path: path.clone(),
-            });
             Ok(render_block(
                 marker,
                 &table,
@@ -410,6 +416,18 @@ mod tests {
         .unwrap();
         let e = run(&opts(true)).unwrap_err().to_string();
         assert!(e.contains("README.md: line 1: group `gx`"), "{e}");
+        // The workspace README may repeat a crate README's block (same chart), but not give
+        // the chart's name to other groups.
+        write_bench(&crit, "g2", "sinew", "default", 5.0);
+        fs::write(root.join("README.md"), readme).unwrap();
+        assert_eq!(run(&opts(false)).unwrap(), ExitCode::SUCCESS);
+        fs::write(
+            root.join("README.md"),
+            "<!-- bench-report bench=\"b\" groups=\"g2\" chart=\"c\" -->\n<!-- /bench-report -->\n",
+        )
+        .unwrap();
+        let e = run(&opts(true)).unwrap_err().to_string();
+        assert!(e.contains("chart `c` is named by another marker"), "{e}");
         fs::remove_dir_all(&root).unwrap();
     }
 
