@@ -27,7 +27,9 @@
 //! name in `benches/charts/`. The content becomes: the command, the date of the run (the newest
 //! `estimates.json` of those groups, UTC) and the machine (this one's CPU and cores); a table
 //! with one row per (implementation, configuration) and, per group, the median and the ratio
-//! sinew ÷ peer (same configuration, else sinew's `default`); and the chart's image link.
+//! sinew ÷ peer (same configuration, else sinew's `default`); and the chart's image link. A
+//! crate README may repeat a block of the workspace README (same bench and groups), sharing
+//! its chart; one chart name for two different blocks is an error.
 //!
 //! An optional `args="--quick"` attribute records criterion arguments the run used (shown in
 //! the command line). An optional `bars="..."` attribute lists targets (`group|implementation|configuration <= k
