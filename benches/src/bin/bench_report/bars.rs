@@ -72,12 +72,7 @@ pub(crate) fn parse(attribute: &str) -> Result<Vec<Bar>, Error> {
 }
 
 fn median(data: &[Measurement], c: &CellRef) -> Result<f64, Error> {
-    data.iter()
-        .find(|m| {
-            m.group == c.group
-                && m.implementation == c.implementation
-                && m.configuration == c.configuration
-        })
+    crate::estimates::find(data, &c.group, &c.implementation, &c.configuration)
         .map(|m| m.median)
         .ok_or_else(|| {
             Error::new(format!(

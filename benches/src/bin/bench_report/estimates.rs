@@ -53,6 +53,18 @@ pub(crate) struct Measurement {
     pub(crate) modified: SystemTime,
 }
 
+/// The measurement of `implementation / configuration` in `group`, if the run has it.
+pub(crate) fn find<'a>(
+    data: &'a [Measurement],
+    group: &str,
+    implementation: &str,
+    configuration: &str,
+) -> Option<&'a Measurement> {
+    data.iter().find(|m| {
+        m.group == group && m.implementation == implementation && m.configuration == configuration
+    })
+}
+
 /// Reads every benchmark under `dir` (criterion's output directory), sorted by id.
 ///
 /// # Errors

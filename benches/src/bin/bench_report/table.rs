@@ -112,13 +112,11 @@ impl Table {
         let mut ids: Vec<_> = ids.into_iter().collect();
         ids.sort_by(row_order);
         let cell = |g: &str, imp: &str, conf: &str| {
-            data.iter()
-                .find(|m| m.group == g && m.implementation == imp && m.configuration == conf)
-                .map(|m| Cell {
-                    median: m.median,
-                    lower: m.lower,
-                    upper: m.upper,
-                })
+            crate::estimates::find(data, g, imp, conf).map(|m| Cell {
+                median: m.median,
+                lower: m.lower,
+                upper: m.upper,
+            })
         };
         let rows = ids
             .into_iter()
