@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::divide::Divisor;
 use crate::sync::{AtomicU64, Ordering, yield_now};
-use crate::{Clock, ConfigError, FieldOrder, Id, Layout, NextBatchError, NextIdError, SystemClock};
+use crate::{Clock, ConfigError, Id, Layout, NextBatchError, NextIdError, SystemClock};
 
 /// What a generator does when a tick's sequence numbers are used up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -120,10 +120,6 @@ struct Fast {
 
 impl Fast {
     fn new(layout: &Layout, worker: u64) -> Self {
-        let (sequence_shift, worker_shift) = match layout.order() {
-            FieldOrder::TimeWorkerSequence => (0, layout.sequence_bits()),
-            FieldOrder::TimeSequenceWorker => (layout.worker_bits(), 0),
-        };
         Fast {
             epoch_nanos: layout.epoch_nanos(),
             tick: Divisor::new(layout.tick_nanos()),
@@ -131,8 +127,8 @@ impl Fast {
             sequence_bits: layout.sequence_bits(),
             sequence_mask: layout.max_sequence(),
             worker_bits: layout.worker_bits(),
-            sequence_shift,
-            worker_field: worker << worker_shift,
+            sequence_shift: layout.sequence_shift(),
+            worker_field: worker << layout.worker_shift(),
         }
     }
 
