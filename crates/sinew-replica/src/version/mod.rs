@@ -1,0 +1,1 @@
+//! Versions: version vectors, dotted version vectors (siblings), last-writer-wins.
