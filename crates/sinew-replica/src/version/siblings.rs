@@ -443,3 +443,326 @@ impl<'a, V> IntoIterator for &'a Siblings<V> {
         self.entries.iter()
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn ts(t: u64) -> HlcTimestamp {
+        HlcTimestamp::from_u64(t)
+    }
+
+    fn vv(entries: &[(u64, u64)]) -> VersionVector {
+        entries.iter().map(|&(a, c)| Dot::new(a, c)).collect()
+    }
+
+    fn dots<V>(s: &Siblings<V>) -> Vec<Dot> {
+        s.iter().map(|s| s.dot).collect()
+    }
+
+    fn encoded(s: &Siblings<Bytes>) -> Vec<u8> {
+        let mut out = Vec::new();
+        s.encode(&mut out);
+        out
+    }
+
+    fn sample() -> Siblings<Bytes> {
+        let mut s = Siblings::new();
+        s.write(1, &VersionVector::new(), ts(5), Bytes::from_static(b"a"));
+        s.write(2, &VersionVector::new(), ts(7), Bytes::from_static(b""));
+        s.write(1, &VersionVector::new(), ts(6), Bytes::from(vec![7; 200]));
+        s
+    }
+
+    #[test]
+    fn new_and_default_are_empty() {
+        let s: Siblings = Siblings::default();
+        assert!(s.is_empty() && s.context().is_empty() && s.newest().is_none());
+        assert_eq!(s, Siblings::new());
+    }
+
+    #[test]
+    fn write_replaces_exactly_what_the_context_covers() {
+        let mut s = Siblings::new();
+        let empty = VersionVector::new();
+        assert_eq!(s.write(1, &empty, ts(1), "a"), Dot::new(1, 1));
+        let saw_a = s.context().clone();
+        assert_eq!(s.write(1, &empty, ts(2), "b"), Dot::new(1, 2));
+        // Covers a, not b.
+        assert_eq!(s.write(1, &saw_a, ts(3), "c"), Dot::new(1, 3));
+        assert_eq!(s.values().copied().collect::<Vec<_>>(), ["b", "c"]);
+        assert_eq!(dots(&s), [Dot::new(1, 2), Dot::new(1, 3)]);
+        assert_eq!(s.context(), &vv(&[(1, 3)]));
+        assert!(s.covers(Dot::new(1, 1)) && !s.covers(Dot::new(1, 4)));
+        // A context with another actor's dots joins the object's context.
+        let other = vv(&[(1, 3), (9, 4)]);
+        assert_eq!(s.write(2, &other, ts(4), "d"), Dot::new(2, 1));
+        assert_eq!(s.values().copied().collect::<Vec<_>>(), ["d"]);
+        assert_eq!(s.context(), &vv(&[(1, 3), (2, 1), (9, 4)]));
+    }
+
+    #[test]
+    fn write_counter_is_past_both_contexts() {
+        let mut s = Siblings::new();
+        // A context that knows more of actor 1 than the object (see `write`'s precondition).
+        assert_eq!(s.write(1, &vv(&[(1, 4)]), ts(1), 0), Dot::new(1, 5));
+        assert_eq!(s.write(1, &vv(&[(1, 2)]), ts(1), 1), Dot::new(1, 6));
+        assert_eq!(dots(&s), [Dot::new(1, 5), Dot::new(1, 6)]);
+    }
+
+    #[test]
+    fn siblings_stay_sorted_by_dot() {
+        let mut s = Siblings::new();
+        let empty = VersionVector::new();
+        s.write(3, &empty, ts(1), ());
+        s.write(1, &empty, ts(1), ());
+        s.write(2, &empty, ts(1), ());
+        s.write(1, &empty, ts(1), ());
+        assert_eq!(
+            dots(&s),
+            [
+                Dot::new(1, 1),
+                Dot::new(1, 2),
+                Dot::new(2, 1),
+                Dot::new(3, 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn write_lww() {
+        let mut s = Siblings::new();
+        assert!(s.write_lww(Dot::new(1, 1), ts(10), "a"));
+        // Older timestamp loses but is seen.
+        assert!(!s.write_lww(Dot::new(2, 1), ts(5), "b"));
+        assert!(s.covers(Dot::new(2, 1)));
+        assert_eq!(s.values().copied().collect::<Vec<_>>(), ["a"]);
+        // Equal timestamp: the greater dot wins.
+        assert!(s.write_lww(Dot::new(3, 1), ts(10), "c"));
+        assert_eq!(s.values().copied().collect::<Vec<_>>(), ["c"]);
+        // Delivered twice, or a dot already seen: nothing changes.
+        let before = s.clone();
+        assert!(!s.write_lww(Dot::new(3, 1), ts(10), "c"));
+        assert!(!s.write_lww(Dot::new(2, 1), ts(99), "late"));
+        assert!(!s.write_lww(Dot::new(4, 0), ts(99), "no dot"));
+        assert_eq!(s, before);
+        assert!(s.write_lww(Dot::new(1, 2), ts(11), "d"));
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.context(), &vv(&[(1, 2), (2, 1), (3, 1)]));
+    }
+
+    #[test]
+    fn lww_write_over_siblings_replaces_them_all() {
+        let mut s = Siblings::new();
+        s.write(1, &VersionVector::new(), ts(1), "a");
+        s.write(2, &VersionVector::new(), ts(2), "b");
+        assert!(s.write_lww(Dot::new(3, 1), ts(3), "c"));
+        assert_eq!(s.values().copied().collect::<Vec<_>>(), ["c"]);
+    }
+
+    #[test]
+    fn merge_keeps_concurrent_and_drops_overwritten() {
+        let empty = VersionVector::new();
+        let mut a = Siblings::new();
+        a.write(1, &empty, ts(1), "a1");
+        let mut b = a.clone();
+        // b overwrites a1; a writes a concurrent a2.
+        let seen = b.context().clone();
+        b.write(2, &seen, ts(2), "b1");
+        a.write(1, &empty, ts(3), "a2");
+        let mut ab = a.clone();
+        ab.merge(&b);
+        assert_eq!(ab.values().copied().collect::<Vec<_>>(), ["a2", "b1"]);
+        let mut ba = b.clone();
+        ba.merge(&a);
+        assert_eq!(ab, ba);
+        // Idempotent, and merging an ancestor changes nothing.
+        let again = ab.clone();
+        ab.merge(&again);
+        assert_eq!(ab, again);
+        ab.merge(&a);
+        assert_eq!(ab, again);
+        assert!(ab.descends(&a) && ab.descends(&b) && !a.descends(&b));
+        // Merging into an empty object copies.
+        let mut e = Siblings::new();
+        e.merge(&ab);
+        assert_eq!(e, ab);
+    }
+
+    #[test]
+    fn keep_newest_and_newest() {
+        let mut s = Siblings::new();
+        let empty = VersionVector::new();
+        s.write(2, &empty, ts(9), "x");
+        s.write(1, &empty, ts(9), "y"); // same timestamp, smaller dot
+        s.write(3, &empty, ts(4), "z");
+        assert_eq!(s.newest().map(|n| n.value), Some("x"));
+        let context = s.context().clone();
+        s.keep_newest();
+        assert_eq!(s.values().copied().collect::<Vec<_>>(), ["x"]);
+        assert_eq!(s.context(), &context);
+        let mut e: Siblings<()> = Siblings::new();
+        e.keep_newest();
+        assert!(e.is_empty());
+    }
+
+    #[test]
+    fn policy_merge() {
+        let mut a = Siblings::new();
+        a.write(1, &VersionVector::new(), ts(2), "a");
+        let mut b = Siblings::new();
+        b.write(2, &VersionVector::new(), ts(1), "b");
+        let mut dvv = a.clone();
+        super::super::Policy::Dvv.merge(&mut dvv, &b);
+        assert_eq!(dvv.len(), 2);
+        let mut lww = b.clone();
+        super::super::Policy::Lww.merge(&mut lww, &a);
+        assert_eq!(lww.values().copied().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(lww.context(), dvv.context());
+        assert_eq!(super::super::Policy::default(), super::super::Policy::Dvv);
+    }
+
+    #[test]
+    fn fingerprint_covers_versions_not_values() {
+        let s = sample();
+        // Pinned: the fingerprint is part of the anti-entropy protocol between processes.
+        assert_eq!(s.fingerprint(), 0x74e4_e39f_2da5_ff26);
+        assert_eq!(
+            Siblings::<Bytes>::new().fingerprint(),
+            0xb90f_13de_eb0b_bcc5
+        );
+        let mut other_value = Siblings::new();
+        for x in s.iter() {
+            other_value.write(
+                x.dot.actor,
+                &VersionVector::new(),
+                x.timestamp,
+                b"?".to_vec(),
+            );
+        }
+        assert_eq!(other_value.fingerprint(), s.fingerprint());
+        let mut later = s.clone();
+        later.write(1, &VersionVector::new(), ts(1), Bytes::new());
+        assert_ne!(later.fingerprint(), s.fingerprint());
+        // Overwriting the same siblings leaves a different context: a different fingerprint.
+        let mut resolved = s.clone();
+        let context = s.context().clone();
+        resolved.write(1, &context, ts(1), Bytes::new());
+        assert_ne!(resolved.fingerprint(), s.fingerprint());
+    }
+
+    #[test]
+    fn encoding_round_trips() {
+        let s = sample();
+        let bytes = encoded(&s);
+        assert_eq!(bytes.len(), s.encoded_len());
+        assert_eq!(Siblings::decode(&bytes), Ok((s.clone(), bytes.len())));
+        assert_eq!(Siblings::from_bytes(&bytes), Ok(s.clone()));
+        let shared = Bytes::from(bytes.clone());
+        let (zero_copy, used) = Siblings::decode_bytes(&shared).unwrap();
+        assert_eq!((&zero_copy, used), (&s, bytes.len()));
+        // The values point into the input buffer.
+        let long = zero_copy.iter().find(|x| x.value.len() == 200).unwrap();
+        let range = shared.as_ptr_range();
+        assert!(range.contains(&long.value.as_ptr()));
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        assert_eq!(Siblings::from_bytes(&trailing), Err(DecodeError::Trailing));
+        assert_eq!(encoded(&Siblings::new()), [0, 0]);
+    }
+
+    /// An encoding of context `context` and siblings with these dots (timestamp 0, value
+    /// `x`), bypassing the type's invariants.
+    fn raw(context: &VersionVector, dots: &[(u64, u64)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        context.encode(&mut out);
+        put_varint(&mut out, dots.len() as u64);
+        for &(a, c) in dots {
+            put_varint(&mut out, a);
+            put_varint(&mut out, c);
+            out.extend_from_slice(&[0; 8]);
+            put_bytes(&mut out, b"x");
+        }
+        out
+    }
+
+    #[test]
+    fn decode_checks_invariants() {
+        let ctx = vv(&[(1, 3), (2, 1)]);
+        let dec = |b: &[u8]| Siblings::decode(b).map(|(s, _)| s);
+        assert!(dec(&raw(&ctx, &[(1, 2), (1, 3), (2, 1)])).is_ok());
+        assert_eq!(
+            dec(&raw(&ctx, &[(1, 3), (1, 2)])),
+            Err(DecodeError::Unsorted)
+        );
+        assert_eq!(
+            dec(&raw(&ctx, &[(1, 2), (1, 2)])),
+            Err(DecodeError::Unsorted)
+        );
+        assert_eq!(dec(&raw(&ctx, &[(1, 4)])), Err(DecodeError::Uncovered));
+        assert_eq!(dec(&raw(&ctx, &[(3, 1)])), Err(DecodeError::Uncovered));
+        assert_eq!(dec(&raw(&ctx, &[(1, 0)])), Err(DecodeError::ZeroCounter));
+        // A value longer than the input.
+        let mut long = raw(&ctx, &[(1, 1)]);
+        let n = long.len();
+        long[n - 2] = 2;
+        assert_eq!(dec(&long), Err(DecodeError::Truncated));
+        // Every strict prefix of a valid encoding is truncated.
+        let ok = encoded(&sample());
+        for cut in 0..ok.len() {
+            assert_eq!(dec(&ok[..cut]), Err(DecodeError::Truncated), "cut at {cut}");
+        }
+        // Too many siblings, refused from the count alone.
+        let mut many = Vec::new();
+        ctx.encode(&mut many);
+        put_varint(&mut many, MAX_SIBLINGS as u64 + 1);
+        assert_eq!(
+            dec(&many),
+            Err(DecodeError::TooMany {
+                what: "siblings",
+                count: MAX_SIBLINGS as u64 + 1,
+                max: MAX_SIBLINGS as u64
+            })
+        );
+    }
+
+    #[test]
+    fn from_parts_checks_invariants() {
+        let sib = |a, c| Sibling {
+            dot: Dot::new(a, c),
+            timestamp: ts(0),
+            value: (),
+        };
+        let ctx = vv(&[(1, 2)]);
+        assert!(Siblings::from_parts(ctx.clone(), vec![sib(1, 1), sib(1, 2)]).is_ok());
+        assert_eq!(
+            Siblings::from_parts(ctx.clone(), vec![sib(1, 2), sib(1, 1)]),
+            Err(DecodeError::Unsorted)
+        );
+        assert_eq!(
+            Siblings::from_parts(ctx.clone(), vec![sib(2, 1)]),
+            Err(DecodeError::Uncovered)
+        );
+        assert_eq!(
+            Siblings::from_parts(ctx, vec![sib(1, 0)]),
+            Err(DecodeError::ZeroCounter)
+        );
+        let (c, e) = sample().into_parts();
+        assert_eq!(Siblings::from_parts(c, e), Ok(sample()));
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_round_trip_and_validation() {
+        let s = sample();
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<Siblings>(&json).unwrap(), s);
+        let bad = r#"{"context":[{"actor":1,"counter":1}],
+            "entries":[{"dot":{"actor":1,"counter":2},"timestamp":0,"value":[]}]}"#;
+        let err = serde_json::from_str::<Siblings>(bad).unwrap_err();
+        assert!(err.to_string().contains("not covered"), "{err}");
+        let p: super::super::Policy = serde_json::from_str(r#""lww""#).unwrap();
+        assert_eq!(p, super::super::Policy::Lww);
+    }
+}
