@@ -2,4 +2,6 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub(crate) mod codec;
+pub mod error;
 pub mod version;
