@@ -103,14 +103,12 @@
 //! never panicking and never allocating more than the input justifies.
 
 mod dot;
-mod hlc_stub;
 mod siblings;
 mod vector;
 
 pub use dot::Dot;
-// TEMPORARY: the stand-in until `sinew_clock::HlcTimestamp` lands (see hlc_stub.rs).
-pub use hlc_stub::HlcTimestamp;
 pub use siblings::{FINGERPRINT_SEED, MAX_SIBLINGS, Sibling, Siblings};
+pub use sinew_clock::HlcTimestamp;
 pub use vector::{MAX_ACTORS, VersionVector};
 
 /// Which conflict policy a store uses; the user picks.
