@@ -215,3 +215,121 @@ impl<N: Clone + Eq + Hash> HintStore<N> {
         self.dropped
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::version::VersionVector;
+    use sinew_clock::HlcTimestamp;
+
+    fn object(value: &'static [u8], actor: u64) -> Siblings {
+        let mut o = Siblings::new();
+        o.write(
+            actor,
+            &VersionVector::new(),
+            HlcTimestamp::from_u64(1),
+            Bytes::from_static(value),
+        );
+        o
+    }
+
+    fn key(i: u32) -> Bytes {
+        Bytes::from(i.to_be_bytes().to_vec())
+    }
+
+    #[test]
+    fn bounded_by_count_oldest_dropped_first_and_counted() {
+        let mut h = HintStore::new(3, usize::MAX).unwrap();
+        for i in 0..5 {
+            h.insert(1u8, key(i), object(b"v", 1), Policy::Dvv);
+        }
+        assert_eq!((h.len(), h.stored(), h.dropped()), (3, 5, 2));
+        let kept: Vec<Bytes> = h.iter().map(|x| x.key.clone()).collect();
+        assert_eq!(kept, [key(2), key(3), key(4)], "the two oldest went");
+        assert_eq!(
+            h.bytes(),
+            h.iter().map(|x| x.key.len() + x.object.encoded_len()).sum::<usize>()
+        );
+    }
+
+    #[test]
+    fn bounded_by_bytes() {
+        let one = 4 + object(b"0123456789", 1).encoded_len();
+        let mut h = HintStore::new(1000, 2 * one).unwrap();
+        for i in 0..4 {
+            h.insert(1u8, key(i), object(b"0123456789", 1), Policy::Dvv);
+            assert!(h.bytes() <= 2 * one);
+        }
+        assert_eq!((h.len(), h.dropped()), (2, 2));
+        // A hint bigger than the whole store is dropped at once rather than kept over the bound.
+        let mut tiny = HintStore::new(10, 4).unwrap();
+        tiny.insert(1u8, key(0), object(b"0123456789", 1), Policy::Dvv);
+        assert_eq!((tiny.len(), tiny.bytes(), tiny.dropped()), (0, 0, 1));
+    }
+
+    #[test]
+    fn repeated_hints_for_a_key_merge_and_an_old_ack_cannot_delete_the_merge() {
+        let mut h = HintStore::new(10, usize::MAX).unwrap();
+        h.insert(1u8, key(0), object(b"a", 1), Policy::Dvv);
+        let sent = h.due(|_| true, Duration::ZERO, Duration::from_secs(1), 10);
+        assert_eq!(sent.len(), 1);
+        let (old_id, ..) = sent[0].clone();
+        h.insert(1u8, key(0), object(b"b", 2), Policy::Dvv);
+        assert_eq!((h.len(), h.stored()), (1, 1), "merged into one hint");
+        assert!(
+            !h.acknowledge(old_id),
+            "the ack of the older replay deletes nothing"
+        );
+        let merged = h.iter().next().unwrap();
+        assert_eq!(
+            merged.object.len(),
+            2,
+            "both concurrent writes are in the hint"
+        );
+        let (id, ..) = h.due(|_| true, Duration::ZERO, Duration::from_secs(1), 10)[0].clone();
+        assert!(h.acknowledge(id));
+        assert_eq!((h.len(), h.bytes(), h.delivered()), (0, 0, 1));
+    }
+
+    #[test]
+    fn replay_waits_for_the_owner_throttles_and_resends_after_the_retry_interval() {
+        let mut h = HintStore::new(100, usize::MAX).unwrap();
+        for i in 0..10 {
+            h.insert(
+                u8::try_from(i % 2).unwrap(),
+                key(i),
+                object(b"v", 1),
+                Policy::Dvv,
+            );
+        }
+        let retry = Duration::from_secs(1);
+        assert!(
+            h.due(|_| false, Duration::ZERO, retry, 100).is_empty(),
+            "owners down"
+        );
+        let first = h.due(|&o| o == 0, Duration::ZERO, retry, 3);
+        assert_eq!(first.len(), 3, "throttled");
+        assert!(first.iter().all(|(_, owner, ..)| *owner == 0));
+        let rest = h.due(|&o| o == 0, Duration::from_millis(10), retry, 100);
+        assert_eq!(
+            rest.len(),
+            2,
+            "the three in flight wait for their retry interval"
+        );
+        let again = h.due(|&o| o == 0, retry + Duration::from_millis(10), retry, 100);
+        assert_eq!(again.len(), 5, "unacknowledged hints are sent again");
+    }
+
+    #[test]
+    fn zero_bounds_are_refused() {
+        assert_eq!(
+            HintStore::<u8>::new(0, 10).err(),
+            Some(ConfigError::HintLimits)
+        );
+        assert_eq!(
+            HintStore::<u8>::new(10, 0).err(),
+            Some(ConfigError::HintLimits)
+        );
+    }
+}
