@@ -14,6 +14,14 @@
 //!   relaxed atomic load.
 //! - `std / Instant::now`, `std / SystemTime::now`: the standard library's reads (a vDSO call
 //!   each on Linux), the floor for any clock that asks the operating system.
+//!
+//! The hybrid logical clock (`HybridClock`), one timestamp per iteration:
+//! - `clock_hlc_now`: `sinew / default` is `HybridClock::new(SystemClock)` (what
+//!   `HybridClock::system()` and `Default` build) calling `now()`: one clock read and one
+//!   compare-and-swap. `uhlc / default` is the `uhlc` crate (Zenoh's HLC) as its docs set it
+//!   up, `HLC::default()` and `new_timestamp()`: `SystemTime::now` and a `Mutex`.
+//! - `clock_hlc_now_2_threads`: the same, one clock shared by 2 threads, both taking
+//!   timestamps; wall time per timestamp (each thread does half of the iterations).
 
 // Benches may panic on setup failure; that is a failed run, not a bug to handle.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
@@ -22,7 +30,8 @@ use std::hint::black_box;
 use std::time::{Instant, SystemTime};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use sinew_clock::{CachedClock, Clock, QuantaClock, SystemClock};
+use sinew_benches::two_threads;
+use sinew_clock::{CachedClock, Clock, HybridClock, QuantaClock, SystemClock};
 
 fn clock_now(c: &mut Criterion) {
     println!("SystemClock source: {:?}", SystemClock::source());
@@ -65,5 +74,32 @@ fn clock_now(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, clock_now);
+fn clock_hlc_now(c: &mut Criterion) {
+    let sinew = HybridClock::new(SystemClock);
+    let peer = uhlc::HLC::default();
+    // Setup check, outside the timed loops: both issue increasing timestamps.
+    assert!(sinew.now() < sinew.now());
+    assert!(peer.new_timestamp() < peer.new_timestamp());
+    let id = BenchmarkId::new;
+
+    let mut group = c.benchmark_group("clock_hlc_now");
+    group.bench_function(id("sinew", "default"), |b| {
+        b.iter(|| black_box(&sinew).now());
+    });
+    group.bench_function(id("uhlc", "default"), |b| {
+        b.iter(|| black_box(&peer).new_timestamp());
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("clock_hlc_now_2_threads");
+    group.bench_function(id("sinew", "default"), |b| {
+        b.iter_custom(|iters| two_threads(iters, &|| sinew.now()));
+    });
+    group.bench_function(id("uhlc", "default"), |b| {
+        b.iter_custom(|iters| two_threads(iters, &|| peer.new_timestamp()));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, clock_now, clock_hlc_now);
 criterion_main!(benches);

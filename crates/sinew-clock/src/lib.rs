@@ -12,6 +12,11 @@
 //! - hot paths whose cost is dominated by the clock read can use [`CachedClock`], a reading
 //!   that costs one atomic load, refreshed every millisecond (or any resolution you pick).
 //!
+//! On top of any of them, [`HybridClock`] is a hybrid logical clock (Kulkarni et al., 2014,
+//! as in CockroachDB and MongoDB): 64-bit [`HlcTimestamp`]s that respect causality between
+//! nodes yet stay within the clock skew of physical time, for ordering versions and events
+//! across a cluster. See the [`hlc`] module.
+//!
 //! | clock | cost of `now()` | resolution | moves backwards? |
 //! |---|---|---|---|
 //! | [`SystemClock`] | one time-stamp-counter read (~11 ns), or one `Instant::now` (~24 ns) where the counter is not trusted | nanoseconds | never |
@@ -49,7 +54,8 @@
 //! # Crate features
 //!
 //! - `serde`: [`serde_secs`], a `Duration` as seconds in serde formats (the form the sinew
-//!   crates' configurations use).
+//!   crates' configurations use), and `Serialize`/`Deserialize` for [`HlcTimestamp`] (as its
+//!   packed `u64`).
 //! - `tokio`: `TokioClock`, a clock on tokio's time that follows `tokio::time::pause`.
 //!
 //! Without features the crate depends on `std` and [quanta](https://docs.rs/quanta) (the
@@ -63,11 +69,15 @@
 //!   `u64`, saturating at `u64::MAX` nanoseconds (the year 2554) instead of wrapping.
 //! - No clock here panics, whatever the system's wall clock says (a wall clock set before 1970
 //!   reads as the epoch).
+//! - [`HybridClock`] is lock-free and its timestamps strictly increase per clock, across
+//!   threads; its guarantees are listed in the [`hlc`] module.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cached;
+mod error;
+pub mod hlc;
 mod line;
 mod manual;
 mod quanta_clock;
@@ -82,6 +92,8 @@ mod tokio_clock;
 use std::time::Duration;
 
 pub use cached::CachedClock;
+pub use error::HlcError;
+pub use hlc::{HlcTimestamp, HybridClock};
 pub use manual::ManualClock;
 pub use quanta_clock::QuantaClock;
 pub use system::{SystemClock, TimeSource};

@@ -127,5 +127,6 @@ mod tree;
 
 pub use reconcile::{DEFAULT_MAX_CANDIDATES, DiffBits, Message, Reconciler, Responder, Step};
 pub use tree::{
-    AntiEntropyTree, BucketRange, DEFAULT_SEED, Digest128, MAX_DEPTH, diff, ranges_contain,
+    AntiEntropyTree, BucketRange, DEFAULT_SEED, Digest128, MAX_DEPTH, bucket_of, diff,
+    ranges_contain,
 };

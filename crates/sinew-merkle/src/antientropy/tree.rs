@@ -73,6 +73,17 @@ pub(crate) fn to_ranges(buckets: impl IntoIterator<Item = u32>) -> Vec<BucketRan
 }
 
 /// A digest's two lanes, `(low, high)`.
+/// The bucket of `key` in a tree of `2^depth` buckets with this seed: the top `depth` bits of
+/// its seeded XXH3-64 hash, as [`AntiEntropyTree::bucket_of`] computes it. It lets a peer that
+/// holds no tree find its own keys in the [`BucketRange`]s a reconciliation reported. A `depth`
+/// outside `1..=MAX_DEPTH` is clamped into it.
+pub fn bucket_of(depth: u8, seed: u64, key: &[u8]) -> u32 {
+    let depth = depth.clamp(1, MAX_DEPTH);
+    let h = XxHash3_64::oneshot_with_seed(seed, key);
+    // depth <= 24, so the top `depth` bits fit.
+    u32::try_from(h >> (64 - u32::from(depth))).unwrap_or(0)
+}
+
 #[inline]
 #[allow(clippy::cast_possible_truncation)] // deliberate: the low and high 64 bits
 fn lanes(d: Digest128) -> (u64, u64) {
@@ -211,11 +222,10 @@ impl AntiEntropyTree {
         1 << self.depth
     }
 
-    /// The bucket that `key` falls in: the top `depth` bits of its seeded XXH3-64 hash.
+    /// The bucket that `key` falls in: the top `depth` bits of its seeded XXH3-64 hash
+    /// (the free function [`bucket_of`] with this tree's depth and seed).
     pub fn bucket_of(&self, key: impl AsRef<[u8]>) -> u32 {
-        let h = XxHash3_64::oneshot_with_seed(self.seed, key.as_ref());
-        // depth <= 24, so the top `depth` bits fit.
-        u32::try_from(h >> (64 - u32::from(self.depth))).unwrap_or(0)
+        bucket_of(self.depth, self.seed, key.as_ref())
     }
 
     /// The 128-bit hash of one entry, as it is added to its bucket's digest.
