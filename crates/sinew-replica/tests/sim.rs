@@ -105,6 +105,9 @@ fn bad_options_are_refused() {
     ))
     .unwrap();
     assert_eq!((o.nodes, o.n, o.r, o.w, o.ops, o.seed), (7, 5, 3, 3, 10, 9));
-    assert_eq!((o.policy, o.partition, o.crash), (Policy::Lww, false, false));
+    assert_eq!(
+        (o.policy, o.partition, o.crash),
+        (Policy::Lww, false, false)
+    );
     assert_eq!(o.skew, Duration::from_millis(20));
 }

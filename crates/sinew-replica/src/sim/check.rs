@@ -101,7 +101,10 @@ impl History {
 
     /// Write `id` was acknowledged.
     pub(crate) fn ack_write(&mut self, id: u64, ack: Ack) {
-        if let Some(w) = usize::try_from(id).ok().and_then(|i| self.writes.get_mut(i)) {
+        if let Some(w) = usize::try_from(id)
+            .ok()
+            .and_then(|i| self.writes.get_mut(i))
+        {
             w.ack = Some(ack);
         }
     }
@@ -116,7 +119,7 @@ impl History {
     ) -> Verdict {
         let mut v = Verdict::default();
         let empty = Siblings::default();
-        let mut note = |v: &mut Verdict, what: String| {
+        let note = |v: &mut Verdict, what: String| {
             if v.examples.len() < MAX_EXAMPLES {
                 v.examples.push(what);
             }
@@ -130,7 +133,13 @@ impl History {
             let last = finals.get(&w.key).unwrap_or(&empty);
             if !covers(policy, last, id, &ack) {
                 v.lost_acknowledged_writes += 1;
-                note(&mut v, format!("write {id} to key {} acknowledged at {:?} is lost", w.key, ack.at));
+                note(
+                    &mut v,
+                    format!(
+                        "write {id} to key {} (invoked at {:?}, acknowledged at {:?}) is lost",
+                        w.key, w.invoke, ack.at
+                    ),
+                );
             }
             if ack.strict {
                 strict_acks.entry(w.key).or_default().push((ack.at, id));
@@ -141,17 +150,24 @@ impl History {
                 list.sort_unstable();
             }
             for r in &self.reads {
-                let Some((object, true)) = &r.result else { continue };
-                let Some(list) = strict_acks.get(&r.key) else { continue };
+                let Some((object, true)) = &r.result else {
+                    continue;
+                };
+                let Some(list) = strict_acks.get(&r.key) else {
+                    continue;
+                };
                 let before = list.partition_point(|&(at, _)| at < r.invoke);
                 for &(at, id) in list.iter().take(before) {
                     let ack = self.ack_of(id);
                     if ack.is_some_and(|a| !covers(policy, object, id, &a)) {
                         v.stale_reads += 1;
-                        note(&mut v, format!(
-                            "read of key {} begun at {:?} misses write {id} acknowledged at {at:?}",
-                            r.key, r.invoke
-                        ));
+                        note(
+                            &mut v,
+                            format!(
+                                "read of key {} begun at {:?} misses write {id} acknowledged at {at:?}",
+                                r.key, r.invoke
+                            ),
+                        );
                         break; // one stale read, however many writes it misses
                     }
                 }
@@ -165,7 +181,9 @@ impl History {
             stack.extend(write_ids(object));
         }
         while let Some(id) = stack.pop() {
-            let Some(i) = usize::try_from(id).ok() else { continue };
+            let Some(i) = usize::try_from(id).ok() else {
+                continue;
+            };
             match preserved.get_mut(i) {
                 Some(p) if !*p => *p = true,
                 _ => continue,
@@ -177,7 +195,13 @@ impl History {
         for (id, w) in self.writes.iter().enumerate() {
             if w.ack.is_some() && !preserved.get(id).copied().unwrap_or(false) {
                 v.lost_concurrent_updates += 1;
-                note(&mut v, format!("write {id} to key {} is neither a final sibling nor an ancestor of one", w.key));
+                note(
+                    &mut v,
+                    format!(
+                        "write {id} to key {} is neither a final sibling nor an ancestor of one",
+                        w.key
+                    ),
+                );
             }
         }
         v
@@ -204,5 +228,131 @@ fn covers(policy: Policy, object: &Siblings, id: u64, ack: &Ack) -> bool {
             .newest()
             .is_some_and(|s| (s.timestamp, s.dot) >= (ack.timestamp, ack.dot)),
         _ => object.covers(ack.dot),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::VersionVector;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    fn ts(t: u64) -> HlcTimestamp {
+        HlcTimestamp::from_u64(t << 16)
+    }
+
+    /// Applies write `id` (reading `ctx`) to `object` and records it, acknowledged at `at`.
+    fn write(
+        h: &mut History,
+        object: &mut Siblings,
+        ctx: &VersionVector,
+        parents: Vec<u64>,
+        at: u64,
+    ) -> u64 {
+        let id = h.invoke_write(0, parents, Duration::from_millis(at));
+        let dot = object.write(1, ctx, ts(at), value_of(id));
+        h.ack_write(
+            id,
+            Ack {
+                dot,
+                timestamp: ts(at),
+                strict: true,
+                at: Duration::from_millis(at),
+            },
+        );
+        id
+    }
+
+    #[test]
+    fn a_clean_history_passes_and_siblings_count() {
+        let mut h = History::default();
+        let mut o = Siblings::new();
+        let a = write(&mut h, &mut o, &VersionVector::new(), vec![], 1);
+        let b = write(&mut h, &mut o, &VersionVector::new(), vec![], 2); // concurrent with a
+        let seen = o.context().clone();
+        write(&mut h, &mut o, &seen, vec![a, b], 3); // resolves both
+        let d = write(&mut h, &mut o, &seen, vec![a, b], 4); // concurrent with the resolution
+        h.reads.push(ReadRecord {
+            key: 0,
+            invoke: 5 * MS,
+            result: Some((o.clone(), true)),
+        });
+        let v = h.check(Policy::Dvv, &HashMap::from([(0, o)]), true);
+        assert_eq!(v.acknowledged_writes, 4);
+        assert_eq!(v.siblings_max, 2);
+        assert_eq!(
+            (
+                v.lost_acknowledged_writes,
+                v.stale_reads,
+                v.lost_concurrent_updates
+            ),
+            (0, 0, 0),
+            "{:?} (last write {d})",
+            v.examples
+        );
+    }
+
+    #[test]
+    fn each_violation_is_caught() {
+        let mut h = History::default();
+        let mut o = Siblings::new();
+        let before = o.clone();
+        let a = write(&mut h, &mut o, &VersionVector::new(), vec![], 1);
+        // A strict read after a's acknowledgement that returns the empty object: stale.
+        h.reads.push(ReadRecord {
+            key: 0,
+            invoke: 2 * MS,
+            result: Some((before.clone(), true)),
+        });
+        // The same read, but not strict, or begun before the ack: not counted.
+        h.reads.push(ReadRecord {
+            key: 0,
+            invoke: 2 * MS,
+            result: Some((before.clone(), false)),
+        });
+        h.reads.push(ReadRecord {
+            key: 0,
+            invoke: MS / 2,
+            result: Some((before.clone(), true)),
+        });
+        // The final state forgot a: lost, both as an acknowledged write and as an update.
+        let v = h.check(Policy::Dvv, &HashMap::from([(0, before.clone())]), true);
+        assert_eq!(
+            (
+                v.lost_acknowledged_writes,
+                v.stale_reads,
+                v.lost_concurrent_updates
+            ),
+            (1, 1, 1),
+            "{a}"
+        );
+        assert_eq!(v.examples.len(), 3);
+        // Where quorums need not intersect, the stale read is not a violation.
+        let v = h.check(Policy::Dvv, &HashMap::from([(0, before)]), false);
+        assert_eq!(v.stale_reads, 0);
+    }
+
+    #[test]
+    fn lww_supersedes_by_timestamp_and_loses_the_concurrent_write() {
+        let mut h = History::default();
+        let mut o = Siblings::new();
+        let stamp = |h: &mut History, o: &mut Siblings, at: u64| {
+            let id = h.invoke_write(0, vec![], Duration::from_millis(at));
+            let dot = Dot::new(1, at);
+            o.write_lww(dot, ts(at), value_of(id));
+            let ack = Ack {
+                dot,
+                timestamp: ts(at),
+                strict: true,
+                at: Duration::from_millis(at),
+            };
+            h.ack_write(id, ack);
+        };
+        stamp(&mut h, &mut o, 1);
+        stamp(&mut h, &mut o, 2); // blind, concurrent: replaces the first
+        let v = h.check(Policy::Lww, &HashMap::from([(0, o)]), true);
+        assert_eq!(v.lost_acknowledged_writes, 0); // the newer timestamp supersedes it
+        assert_eq!(v.lost_concurrent_updates, 1); // but nothing preserved its value
     }
 }

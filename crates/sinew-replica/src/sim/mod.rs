@@ -81,7 +81,7 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use sinew_clock::{Clock, HybridClock, ManualClock};
 use sinew_merkle::antientropy::{Reconciler, Responder, Step};
-use sinew_ring::{ConsistentHash, HashRing};
+use sinew_ring::HashRing;
 
 pub use crate::error::SimError;
 use crate::{
@@ -231,7 +231,11 @@ impl SimOptions {
                 flag: flag.clone(),
                 value: value.clone(),
             };
-            let ms = |v: &str| v.parse::<u64>().map(Duration::from_millis).map_err(|_| bad());
+            let ms = |v: &str| {
+                v.parse::<u64>()
+                    .map(Duration::from_millis)
+                    .map_err(|_| bad())
+            };
             match flag.as_str() {
                 "--nodes" => o.nodes = value.parse().map_err(|_| bad())?,
                 "--n" => o.n = value.parse().map_err(|_| bad())?,
@@ -521,7 +525,7 @@ impl fmt::Display for ReportCard {
         }
         write!(f, "{:.2} messages per operation", self.messages_per_op)?;
         for v in &self.violations {
-            write!(f, "\nviolation: {v}")?;
+            write!(f, "\nexample: {v}")?;
         }
         Ok(())
     }
@@ -711,7 +715,11 @@ impl Sim {
             } else {
                 Fault::Done
             },
-            crash: if opts.crash { Fault::Pending } else { Fault::Done },
+            crash: if opts.crash {
+                Fault::Pending
+            } else {
+                Fault::Done
+            },
             stopped_at: None,
             ae_rounds: 0,
             ae_rounds_at_stop: 0,
@@ -776,7 +784,9 @@ impl Sim {
             Event::HintTick => {
                 for i in 0..self.nodes.len() {
                     let (view, now) = (&self.view, self.now);
-                    if let Some(Life::Up { replica, .. }) = self.nodes.get_mut(i).map(|n| &mut n.life) {
+                    if let Some(Life::Up { replica, .. }) =
+                        self.nodes.get_mut(i).map(|n| &mut n.life)
+                    {
                         replica.replay_hints(|n: &u64| alive(view, *n), now);
                     }
                     self.drain(i);
@@ -952,13 +962,9 @@ impl Sim {
         };
         let incarnation = n.incarnation;
         let started = match &mut n.life {
-            Life::Up { coordinator, .. } => Some(coordinator.get(
-                key_bytes(key),
-                ring,
-                |x: &u64| alive(view, *x),
-                quorum,
-                now,
-            )),
+            Life::Up { coordinator, .. } => {
+                Some(coordinator.get(key_bytes(key), ring, |x: &u64| alive(view, *x), quorum, now))
+            }
             Life::Down { .. } => None, // the client's own timeout will end it
         };
         let op = match started {
@@ -1279,8 +1285,7 @@ impl Sim {
         if ranges.is_empty() {
             return;
         }
-        let mut sync = |node: Option<&mut Node>, to: usize, tree| match node.map(|x| &mut x.life)
-        {
+        let sync = |node: Option<&mut Node>, to: usize, tree| match node.map(|x| &mut x.life) {
             Some(Life::Up { replica, .. }) => {
                 Some(replica.sync_request(to as u64, tree, &ranges, shared))
             }
@@ -1297,11 +1302,7 @@ impl Sim {
 
     /// Whether the store has converged (see the module docs).
     fn converged(&self) -> bool {
-        if !self.pending.is_empty()
-            || self
-                .clients
-                .iter()
-                .any(|c| !matches!(c.state, State::Idle))
+        if !self.pending.is_empty() || self.clients.iter().any(|c| !matches!(c.state, State::Idle))
         {
             return false;
         }
@@ -1342,9 +1343,7 @@ impl Sim {
             }
         }
         let o = &self.opts;
-        let verdict = self
-            .history
-            .check(o.policy, &finals, o.r + o.w > o.n);
+        let verdict = self.history.check(o.policy, &finals, o.r + o.w > o.n);
         let mut past = Past::default();
         let mut pending = 0;
         for node in &self.nodes {
@@ -1369,7 +1368,13 @@ impl Sim {
         let writes = self.history.writes.len() as u64;
         let ops = self.history.reads.len() as u64 + writes;
         let failures = self.history.read_failures + self.history.write_failures;
-        let ratio = |good: u64, all: u64| if all == 0 { 1.0 } else { good as f64 / all as f64 };
+        let ratio = |good: u64, all: u64| {
+            if all == 0 {
+                1.0
+            } else {
+                good as f64 / all as f64
+            }
+        };
         let convergence = self
             .converged_at
             .zip(self.stopped_at)

@@ -113,10 +113,6 @@ impl Network {
         self.group.iter_mut().for_each(|g| *g = 0);
     }
 
-    pub(crate) fn is_partitioned(&self) -> bool {
-        self.group.iter().any(|&g| g != 0)
-    }
-
     /// Whether `a` and `b` can talk (same side of any partition).
     pub(crate) fn connected(&self, a: usize, b: usize) -> bool {
         self.group.get(a) == self.group.get(b)
@@ -183,7 +179,6 @@ mod tests {
             assert!(at.is_some_and(|at| at >= ms(101) && at <= ms(110)));
         }
         net.partition(&[3]);
-        assert!(net.is_partitioned());
         assert_eq!(net.send(&mut rng, ms(100), 0, 3), None);
         assert!(net.send(&mut rng, ms(100), 0, 1).is_some());
         net.heal();
