@@ -21,7 +21,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use sinew_clock::HlcTimestamp;
 
-use crate::{Dot, Policy, Siblings};
+use crate::{Dot, OpError, Policy, Siblings};
 
 /// The value a simulated client writes: its write id, 8 bytes big-endian.
 pub(crate) fn value_of(write: u64) -> Bytes {
@@ -71,6 +71,30 @@ pub(crate) struct History {
     pub(crate) reads: Vec<ReadRecord>,
     pub(crate) write_failures: u64,
     pub(crate) read_failures: u64,
+    pub(crate) why: Failures,
+}
+
+/// Why operations failed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Failures {
+    /// Refused at once: too few nodes alive (or none to send to).
+    pub(crate) unavailable: u64,
+    /// The coordinator's deadline passed before the quorum answered.
+    pub(crate) timeout: u64,
+    /// The coordinator never answered (it crashed, or was down): the client gave up.
+    pub(crate) no_answer: u64,
+    /// Anything else (overload, options).
+    pub(crate) other: u64,
+}
+
+impl Failures {
+    pub(crate) fn count(&mut self, e: &OpError) {
+        match e {
+            OpError::Unavailable { .. } => self.unavailable += 1,
+            OpError::Timeout { .. } => self.timeout += 1,
+            _ => self.other += 1,
+        }
+    }
 }
 
 /// The checker's verdicts.
@@ -81,6 +105,8 @@ pub(crate) struct Verdict {
     pub(crate) stale_reads: u64,
     pub(crate) lost_concurrent_updates: u64,
     pub(crate) siblings_max: usize,
+    /// Successful strict reads (those the stale-read check applies to).
+    pub(crate) strict_reads: u64,
     /// A few violations, described, for whoever debugs a failing run.
     pub(crate) examples: Vec<String>,
 }
@@ -153,6 +179,7 @@ impl History {
                 let Some((object, true)) = &r.result else {
                     continue;
                 };
+                v.strict_reads += 1;
                 let Some(list) = strict_acks.get(&r.key) else {
                     continue;
                 };

@@ -378,6 +378,14 @@ pub struct ReportCard {
     pub messages_per_op: f64,
     /// The most siblings of a key at the end.
     pub siblings_max: usize,
+    /// Successful strict reads (the reads the stale-read check applies to).
+    pub strict_reads: u64,
+    /// Failed operations refused at once (too few nodes alive).
+    pub failed_unavailable: u64,
+    /// Failed operations whose quorum did not answer before the timeout.
+    pub failed_timeout: u64,
+    /// Failed operations whose coordinator never answered (it crashed or was down).
+    pub failed_no_answer: u64,
     /// Virtual seconds simulated.
     pub virtual_s: f64,
     /// A few violations, described (empty when the checker found none).
@@ -435,7 +443,8 @@ impl ReportCard {
                 "\"hints_delivered\":{},\"hints_dropped\":{},\"hints_lost\":{},",
                 "\"hints_pending\":{},\"converged\":{},\"convergence_s\":{},",
                 "\"convergence_rounds\":{},\"messages_per_op\":{:.2},\"siblings_max\":{},",
-                "\"virtual_s\":{:.1}}}"
+                "\"strict_reads\":{},\"failed_unavailable\":{},\"failed_timeout\":{},",
+                "\"failed_no_answer\":{},\"virtual_s\":{:.1}}}"
             ),
             o.nodes,
             o.n,
@@ -467,6 +476,10 @@ impl ReportCard {
             opt_u(self.convergence_rounds),
             self.messages_per_op,
             self.siblings_max,
+            self.strict_reads,
+            self.failed_unavailable,
+            self.failed_timeout,
+            self.failed_no_answer,
             self.virtual_s,
         )
     }
@@ -506,6 +519,11 @@ impl fmt::Display for ReportCard {
             100.0 * self.write_availability,
             self.read_repairs,
             self.siblings_max
+        )?;
+        writeln!(
+            f,
+            "failures: {} unavailable, {} timed out, {} unanswered; {} strict reads checked",
+            self.failed_unavailable, self.failed_timeout, self.failed_no_answer, self.strict_reads
         )?;
         writeln!(
             f,
@@ -953,6 +971,7 @@ impl Sim {
                 result: None,
             });
             self.history.read_failures += 1;
+            self.history.why.unavailable += 1;
             self.finish(client);
             return;
         };
@@ -969,13 +988,14 @@ impl Sim {
         };
         let op = match started {
             Some(Ok(op)) => Some(op),
-            Some(Err(_)) => {
+            Some(Err(e)) => {
                 self.history.reads.push(ReadRecord {
                     key,
                     invoke: now,
                     result: None,
                 });
                 self.history.read_failures += 1;
+                self.history.why.count(&e);
                 self.finish(client);
                 return;
             }
@@ -1021,10 +1041,14 @@ impl Sim {
             quorum,
             now,
         );
-        let Ok(op) = started else {
-            self.history.write_failures += 1;
-            self.finish(client);
-            return;
+        let op = match started {
+            Ok(op) => op,
+            Err(e) => {
+                self.history.write_failures += 1;
+                self.history.why.count(&e);
+                self.finish(client);
+                return;
+            }
         };
         self.pending.insert((node, incarnation, op), client);
         let call = Call {
@@ -1072,10 +1096,14 @@ impl Sim {
                 },
                 Completion::Get { result, .. },
             ) => {
-                let result = result.ok().map(|o| (o.object, o.strict));
-                if result.is_none() {
-                    self.history.read_failures += 1;
-                }
+                let result = match result {
+                    Ok(o) => Some((o.object, o.strict)),
+                    Err(e) => {
+                        self.history.read_failures += 1;
+                        self.history.why.count(&e);
+                        None
+                    }
+                };
                 let next = result
                     .as_ref()
                     .filter(|_| then_write && self.stopped_at.is_none())
@@ -1098,7 +1126,10 @@ impl Sim {
                             at: self.now,
                         },
                     ),
-                    Err(_) => self.history.write_failures += 1,
+                    Err(e) => {
+                        self.history.write_failures += 1;
+                        self.history.why.count(&e);
+                    }
                 }
                 self.finish(client);
             }
@@ -1150,12 +1181,14 @@ impl Sim {
                     result: None,
                 });
                 self.history.read_failures += 1;
+                self.history.why.no_answer += 1;
             }
             State::Writing { call, .. } => {
                 if let Some(op) = call.op {
                     self.pending.remove(&(call.node, call.incarnation, op));
                 }
                 self.history.write_failures += 1;
+                self.history.why.no_answer += 1;
             }
             State::Idle => return,
         }
@@ -1399,6 +1432,10 @@ impl Sim {
             convergence_rounds: convergence.map(|c| c.1),
             messages_per_op: ratio(self.net.sent, ops.max(1)),
             siblings_max: verdict.siblings_max,
+            strict_reads: verdict.strict_reads,
+            failed_unavailable: self.history.why.unavailable,
+            failed_timeout: self.history.why.timeout,
+            failed_no_answer: self.history.why.no_answer,
             virtual_s: self.now.as_secs_f64(),
             violations: verdict.examples,
         }
