@@ -6,6 +6,7 @@
 //! - [`DecodeError`]: bytes that are not a valid encoding, from
 //!   [`VersionVector::decode`](crate::version::VersionVector::decode),
 //!   [`Siblings::decode`](crate::version::Siblings::decode) and the other decoders.
+//! - [`SimError`]: options refused by the [simulator](crate::sim).
 
 use std::fmt;
 
@@ -172,3 +173,42 @@ impl fmt::Display for OpError {
 }
 
 impl std::error::Error for OpError {}
+
+/// Why the simulator refused its options
+/// ([`SimOptions::from_args`](crate::sim::SimOptions::from_args),
+/// [`SimOptions::validate`](crate::sim::SimOptions::validate)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SimError {
+    /// A flag it does not know.
+    UnknownFlag(String),
+    /// The flag came last, without its value.
+    MissingValue(String),
+    /// The flag's value does not parse.
+    BadValue {
+        /// The flag.
+        flag: String,
+        /// Its value.
+        value: String,
+    },
+    /// A setting out of range (the run would not be the one asked for).
+    Invalid {
+        /// The setting.
+        setting: &'static str,
+        /// What it must be.
+        reason: &'static str,
+    },
+}
+
+impl fmt::Display for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimError::UnknownFlag(flag) => write!(f, "unknown option {flag:?} (try --help)"),
+            SimError::MissingValue(flag) => write!(f, "{flag} needs a value"),
+            SimError::BadValue { flag, value } => write!(f, "{flag}: cannot read {value:?}"),
+            SimError::Invalid { setting, reason } => write!(f, "{setting} {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for SimError {}

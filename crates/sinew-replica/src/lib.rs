@@ -119,6 +119,7 @@ mod hints;
 mod message;
 mod options;
 mod replica;
+pub mod sim;
 mod store;
 pub mod version;
 

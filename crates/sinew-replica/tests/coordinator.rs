@@ -354,6 +354,37 @@ fn a_silent_leader_is_replaced_and_the_write_still_succeeds() {
 }
 
 #[test]
+fn once_every_leader_was_tried_the_next_deadline_is_the_operations_own() {
+    // Every home replica is down (membership has not noticed): the leader is retried on each
+    // in turn, then nothing is due before the timeout, so a driver that calls handle_timeout
+    // at poll_timeout does not spin on a deadline in the past.
+    let mut c = Cluster::new(5, Policy::Dvv);
+    let home = c.home("k", 3);
+    let via = (0..5u64).find(|n| !home.contains(n)).unwrap() as usize;
+    c.down.extend(home.iter().copied());
+    c.start_put(via, Options::QUORUM);
+    c.run(&|_, _| false);
+    let deadline = c.now + Options::QUORUM.timeout;
+    let mut calls = 0;
+    while let Some(t) = c.coordinators[via].poll_timeout() {
+        assert!(t >= c.now, "a deadline in the past: {t:?} < {:?}", c.now);
+        c.now = t;
+        c.coordinators[via].handle_timeout(t);
+        c.run(&|_, _| false);
+        calls += 1;
+        assert!(calls <= 4, "handle_timeout called {calls} times");
+    }
+    assert_eq!(c.now, deadline);
+    assert_eq!(c.coordinators[via].metrics().leader_retries, 2);
+    match c.coordinators[via].poll_event() {
+        Some(Completion::Put { result, .. }) => {
+            assert!(matches!(result, Err(OpError::Timeout { .. })), "{result:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn replicating_the_same_write_twice_is_harmless() {
     let mut c = Cluster::new(3, Policy::Dvv);
     c.put(0, "k", "v", VersionVector::new(), Options::ALL)

@@ -18,6 +18,7 @@
 //! | `bloom` | `sinew-bloom` | Bloom filters: classic, blocked, Parquet split-block, counting, scalable, concurrent |
 //! | `breaker` | `sinew-breaker` | a lock-free circuit breaker: failure-rate and slow-call rules, exact half-open trials |
 //! | `gossip` | `sinew-gossip` | SWIM + Lifeguard membership and failure detection (sans-io core, tokio runtime over UDP + TCP with AES-256-GCM keyring), phi-accrual detector, cluster simulator |
+//! | `replica` | `sinew-replica` | Dynamo-style replication: quorums, read repair, hinted handoff, version vectors, a checked simulator |
 //!
 //! # Examples
 //!
@@ -52,6 +53,7 @@
 //! - `bloom`: [`sinew-bloom`](https://docs.rs/sinew-bloom) as `sinew::bloom`.
 //! - `breaker`: [`sinew-breaker`](https://docs.rs/sinew-breaker) as `sinew::breaker`.
 //! - `gossip`: [`sinew-gossip`](https://docs.rs/sinew-gossip) as `sinew::gossip`.
+//! - `replica`: [`sinew-replica`](https://docs.rs/sinew-replica) as `sinew::replica`.
 //! - `hash`: [`sinew-hash`](https://docs.rs/sinew-hash) as `sinew::hash` (on with `ring` or
 //!   `bloom`).
 //! - `full`: every primitive, with every integration and extra below.
@@ -88,6 +90,9 @@ pub use sinew_ring as ring;
 
 #[cfg(feature = "gossip")]
 pub use sinew_gossip as gossip;
+
+#[cfg(feature = "replica")]
+pub use sinew_replica as replica;
 
 #[cfg(feature = "bloom")]
 pub use sinew_bloom as bloom;

@@ -758,13 +758,18 @@ impl<N: Clone + Eq + Hash, C: Clock> Coordinator<N, C> {
                         .skip(leader + 1)
                         .find(|(_, t)| t.home)
                         .map(|(i, _)| i);
+                    let (timeout, deadline) = (op.options.timeout, op.deadline);
                     if let Some(next) = next {
                         self.metrics.leader_retries += 1;
-                        let timeout = op.options.timeout;
                         if let Some(op) = self.ops.get_mut(slot) {
                             op.leader_deadline = now + timeout / 4;
                         }
                         self.send_put(slot, next);
+                    } else if let Some(op) = self.ops.get_mut(slot) {
+                        // No home replica left to ask: nothing more to do before the
+                        // operation's own deadline (a past leader deadline would make
+                        // `poll_timeout` report work due forever, and a driver spin).
+                        op.leader_deadline = deadline;
                     }
                 }
             }
