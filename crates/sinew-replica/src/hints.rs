@@ -249,7 +249,9 @@ mod tests {
         assert_eq!(kept, [key(2), key(3), key(4)], "the two oldest went");
         assert_eq!(
             h.bytes(),
-            h.iter().map(|x| x.key.len() + x.object.encoded_len()).sum::<usize>()
+            h.iter()
+                .map(|x| x.key.len() + x.object.encoded_len())
+                .sum::<usize>()
         );
     }
 

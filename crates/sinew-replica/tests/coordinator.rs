@@ -311,12 +311,19 @@ fn read_repair_fixes_a_replica_that_missed_a_write() {
 fn a_write_times_out_when_acknowledgements_are_lost_and_the_error_says_how_many_came() {
     let mut c = Cluster::new(5, Policy::Dvv);
     let home = c.home("k", 3);
-    c.start_put(home[0] as usize, Options::ALL);
-    c.run(&|_, t| matches!(t.message, Message::Ack { .. }));
-    let coordinator = &mut c.coordinators[home[0] as usize];
-    let deadline = coordinator.poll_timeout().unwrap();
-    coordinator.handle_timeout(deadline);
-    match coordinator.poll_event() {
+    let via = home[0] as usize;
+    c.start_put(via, Options::ALL);
+    let no_acks = |_: u64, t: &Transmit<u64>| matches!(t.message, Message::Ack { .. });
+    c.run(&no_acks);
+    let mut calls = 0;
+    while let Some(t) = c.coordinators[via].poll_timeout() {
+        c.now = t;
+        c.coordinators[via].handle_timeout(t);
+        c.run(&no_acks);
+        calls += 1;
+        assert!(calls <= 4, "handle_timeout called {calls} times");
+    }
+    match c.coordinators[via].poll_event() {
         Some(Completion::Put { result, .. }) => {
             assert_eq!(
                 result,
@@ -328,7 +335,57 @@ fn a_write_times_out_when_acknowledgements_are_lost_and_the_error_says_how_many_
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(coordinator.in_flight(), 0);
+    // Sent again at each quarter of the timeout to the two that never answered.
+    assert_eq!(c.coordinators[via].metrics().retransmits, 6);
+    assert_eq!(c.coordinators[via].in_flight(), 0);
+}
+
+#[test]
+fn lost_requests_are_sent_again_and_the_operations_succeed() {
+    use std::cell::Cell;
+    for read in [false, true] {
+        let mut c = Cluster::new(5, Policy::Dvv);
+        let home = c.home("k", 3);
+        let via = home[0] as usize;
+        if read {
+            c.put(via, "k", "v", VersionVector::new(), Options::ALL)
+                .unwrap();
+            let ring = c.ring.clone();
+            c.coordinators[via]
+                .get(
+                    Bytes::from_static(b"k"),
+                    &ring,
+                    |_| true,
+                    Options::ALL,
+                    c.now,
+                )
+                .unwrap();
+        } else {
+            c.start_put(via, Options::ALL);
+        }
+        // The first request to each other replica is lost.
+        let lost = Cell::new(0);
+        c.run(&|_, t| {
+            let request = matches!(t.message, Message::Get { .. } | Message::Replicate { .. });
+            let drop = request && t.to != home[0] && lost.get() < 2;
+            lost.set(lost.get() + u32::from(drop));
+            drop
+        });
+        assert_eq!(lost.get(), 2);
+        assert!(c.coordinators[via].poll_event().is_none());
+        let t = c.coordinators[via].poll_timeout().unwrap();
+        assert_eq!(t, c.now + Options::ALL.timeout / 4);
+        c.coordinators[via].handle_timeout(t);
+        c.run(&|_, _| false);
+        match c.coordinators[via].poll_event() {
+            Some(Completion::Put { result, .. }) => assert!(result.is_ok(), "{result:?}"),
+            Some(Completion::Get { result, .. }) => {
+                assert_eq!(values(&result.unwrap().object), ["v"])
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.coordinators[via].metrics().retransmits, 2);
+    }
 }
 
 #[test]
@@ -375,7 +432,8 @@ fn once_every_leader_was_tried_the_next_deadline_is_the_operations_own() {
         assert!(calls <= 4, "handle_timeout called {calls} times");
     }
     assert_eq!(c.now, deadline);
-    assert_eq!(c.coordinators[via].metrics().leader_retries, 2);
+    // Asked in turn at each quarter of the timeout.
+    assert_eq!(c.coordinators[via].metrics().leader_retries, 3);
     match c.coordinators[via].poll_event() {
         Some(Completion::Put { result, .. }) => {
             assert!(matches!(result, Err(OpError::Timeout { .. })), "{result:?}");

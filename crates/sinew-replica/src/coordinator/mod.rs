@@ -105,6 +105,8 @@ pub struct CoordinatorMetrics {
     pub read_repairs: u64,
     /// Writes re-sent to the next replica because the first did not answer in time.
     pub leader_retries: u64,
+    /// Requests sent again to replicas that had not answered by a retry time.
+    pub retransmits: u64,
     /// Replies whose timestamps the hybrid clock refused (too far ahead).
     pub clock_rejections: u64,
     /// Replies that matched no operation (late, duplicated or stray).
@@ -140,7 +142,7 @@ struct Op<N> {
     dot: Dot,
     /// The target asked to apply the write (dotted version vectors), while waiting for it.
     leader: Option<usize>,
-    leader_deadline: Duration,
+    retry_at: Duration,
     /// Reads: the fingerprint of the object the read settled on.
     merged_fingerprint: u64,
 }
@@ -166,7 +168,7 @@ impl<N> Op<N> {
                 counter: 0,
             },
             leader: None,
-            leader_deadline: Duration::ZERO,
+            retry_at: Duration::ZERO,
             merged_fingerprint: 0,
         }
     }
@@ -197,6 +199,9 @@ fn take_agreed<N>(op: &mut Op<N>) -> Siblings {
     }
 }
 
+/// An operation re-sends what went unanswered this many times per timeout (at each quarter).
+const RETRIES: u32 = 4;
+
 /// The default bound on operations in flight per coordinator.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 65_536;
 
@@ -212,7 +217,9 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 65_536;
 /// Under [`Policy::Dvv`] a write goes first to one replica (this node if it is one), which
 /// applies it under a new dot of its own and returns the resulting object; the coordinator then
 /// replicates that object to the others (Riak's coordinating vnode). If that replica does not
-/// answer within a quarter of the timeout, the next one is asked; in the rare case that both
+/// answer within a quarter of the timeout, the next one is asked (and any request unanswered
+/// after a quarter of the timeout is sent again, so a lost message costs a retry, not the
+/// operation); in the rare case that both
 /// applied it, the value is kept twice as two siblings, never lost. Under [`Policy::Lww`] the
 /// coordinator stamps the value with its hybrid clock and replicates it directly.
 ///
@@ -346,7 +353,6 @@ impl<N: Clone + Eq + Hash, C: Clock> Coordinator<N, C> {
                 };
                 op.value = value;
                 op.context = context;
-                op.leader_deadline = now + options.timeout / 4;
                 let id = op.id(slot);
                 self.send_put(slot, leader);
                 Ok(id)
@@ -418,6 +424,7 @@ impl<N: Clone + Eq + Hash, C: Clock> Coordinator<N, C> {
         op.key = key;
         op.options = options;
         op.deadline = now + options.timeout;
+        op.retry_at = now + options.timeout / RETRIES;
         op.completed = false;
         op.object = None;
         op.leader = None;
@@ -747,30 +754,55 @@ impl<N: Clone + Eq + Hash, C: Clock> Coordinator<N, C> {
                 self.release(slot);
                 continue;
             }
-            if let Some(leader) = op.leader
-                && now >= op.leader_deadline
-            {
-                {
-                    let next = op
-                        .targets
-                        .iter()
-                        .enumerate()
-                        .skip(leader + 1)
-                        .find(|(_, t)| t.home)
-                        .map(|(i, _)| i);
-                    let (timeout, deadline) = (op.options.timeout, op.deadline);
-                    if let Some(next) = next {
-                        self.metrics.leader_retries += 1;
-                        if let Some(op) = self.ops.get_mut(slot) {
-                            op.leader_deadline = now + timeout / 4;
-                        }
-                        self.send_put(slot, next);
-                    } else if let Some(op) = self.ops.get_mut(slot) {
-                        // No home replica left to ask: nothing more to do before the
-                        // operation's own deadline (a past leader deadline would make
-                        // `poll_timeout` report work due forever, and a driver spin).
-                        op.leader_deadline = deadline;
-                    }
+            if op.completed || now < op.retry_at {
+                continue;
+            }
+            // Nothing heard from some replicas by the retry time: ask them again (requests
+            // are idempotent), or ask the next home replica to apply a write whose leader is
+            // silent. A lost message then costs a retry interval, not the operation.
+            let next_retry = (now + op.options.timeout / RETRIES).min(op.deadline);
+            let leader = op.leader;
+            let next_leader = leader.and_then(|leader| {
+                let homes = op.targets.len();
+                (1..=homes)
+                    .map(|step| (leader + step) % homes)
+                    .find(|&i| op.targets.get(i).is_some_and(|t| t.home))
+            });
+            if let Some(op) = self.ops.get_mut(slot) {
+                op.retry_at = next_retry;
+            }
+            match (leader, next_leader) {
+                (Some(_), Some(next)) => {
+                    self.metrics.leader_retries += 1;
+                    self.send_put(slot, next);
+                }
+                (Some(_), None) => {}
+                (None, _) => self.retransmit(slot),
+            }
+        }
+    }
+
+    /// Sends the operation's request again to every target that has not answered.
+    fn retransmit(&mut self, slot: usize) {
+        let Some(op) = self.ops.get(slot) else {
+            return;
+        };
+        match op.kind {
+            Kind::Put => {
+                self.metrics.retransmits += op.count(|t| !t.replied) as u64;
+                self.replicate(slot, None);
+            }
+            Kind::Get => {
+                let id = op.id(slot).0;
+                for t in op.targets.iter().filter(|t| !t.replied) {
+                    self.metrics.retransmits += 1;
+                    self.out.push_back(Transmit {
+                        to: t.node.clone(),
+                        message: Message::Get {
+                            op: id,
+                            key: op.key.clone(),
+                        },
+                    });
                 }
             }
         }
@@ -781,9 +813,9 @@ impl<N: Clone + Eq + Hash, C: Clock> Coordinator<N, C> {
         self.ops
             .iter()
             .filter(|op| op.active)
-            .map(|op| match op.leader {
-                Some(_) => op.deadline.min(op.leader_deadline),
-                None => op.deadline,
+            .map(|op| match op.completed {
+                false => op.deadline.min(op.retry_at),
+                true => op.deadline,
             })
             .min()
     }
