@@ -380,7 +380,7 @@ fn lost_requests_are_sent_again_and_the_operations_succeed() {
         match c.coordinators[via].poll_event() {
             Some(Completion::Put { result, .. }) => assert!(result.is_ok(), "{result:?}"),
             Some(Completion::Get { result, .. }) => {
-                assert_eq!(values(&result.unwrap().object), ["v"])
+                assert_eq!(values(&result.unwrap().object), ["v"]);
             }
             other => panic!("{other:?}"),
         }
