@@ -1,4 +1,5 @@
-//! The cost of sinew-replica's version vectors beside rust-crdt's (`crdts`) `VClock`.
+//! The cost of sinew-replica's version vectors beside rust-crdt's (`crdts`) `VClock`, and of
+//! its coordinator handling a quorum read or write end to end.
 //!
 //! Run with `cargo bench -p sinew-benches --bench replica`.
 //!
@@ -23,6 +24,13 @@
 //! - `replica_vv_compare_5`: `default` is `a.partial_cmp(&b)` (equal / less / greater /
 //!   concurrent); `descends` is sinew's `a.descends(&b)` against `a >= b` for crdts (its way
 //!   to ask the same question, through `partial_cmp`).
+//! - `replica_quorum_read`, `replica_quorum_write`: one operation handled end to end by a
+//!   `Coordinator` on a 5-node `HashRing`, n = 3, r = w = 2 (`Options::QUORUM`): start it,
+//!   take its messages, feed it the three replies (three `GetReply`; or the leader's
+//!   `PutReply` and two `Ack`s), collect its completion. `default` is `Policy::Dvv`, `Lww`
+//!   last-writer-wins. Keys are cold: the next of 2^20 distinct keys each iteration. The
+//!   replies (what a decoder would hand over: objects with 5-actor contexts) are built outside
+//!   the timed section with `iter_batched`. No peer: no Rust crate offers this as a library.
 //!
 //! # Configuration
 //!
@@ -38,13 +46,17 @@
 
 use std::hint::black_box;
 
+use bytes::Bytes;
 use crdts::{CmRDT, CvRDT, VClock};
 use criterion::measurement::WallTime;
 use criterion::{
     BatchSize, BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main,
 };
+use sinew_clock::{HlcTimestamp, HybridClock, ManualClock};
 use sinew_hash::splitmix64;
 use sinew_replica::version::{Dot, VersionVector};
+use sinew_replica::{Coordinator, Message, Options, Policy, Siblings};
+use sinew_ring::HashRing;
 
 const ACTORS: u64 = 5;
 const PAIRS: usize = 256;
@@ -212,5 +224,99 @@ fn vv_compare_5(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, vv_merge_5, vv_compare_5);
+/// A reply object: one sibling of a busy key whose context names the 5 nodes.
+fn reply_object() -> Siblings {
+    let context: VersionVector = (1..=ACTORS)
+        .map(|actor| Dot {
+            actor,
+            counter: 1_000 + actor,
+        })
+        .collect();
+    let mut o = Siblings::new();
+    o.write(
+        3,
+        &context,
+        HlcTimestamp::from_u64(1 << 40),
+        Bytes::from_static(b"value"),
+    );
+    o
+}
+
+const NOW: std::time::Duration = std::time::Duration::from_secs(1_700_000_000);
+
+/// Answers every message the coordinator sends (three replies) and collects its completion.
+fn drive(c: &mut Coordinator<u64, ManualClock>, mut replies: Vec<Siblings>) -> usize {
+    let mut handled = 0;
+    while let Some(t) = c.poll_transmit() {
+        let reply = match t.message {
+            Message::Get { op, .. } => Message::GetReply {
+                op,
+                object: replies.pop().unwrap_or_default(),
+            },
+            Message::Put { op, .. } => Message::PutReply {
+                op,
+                dot: Dot {
+                    actor: 3,
+                    counter: 1_004,
+                },
+                object: replies.pop().unwrap_or_default(),
+            },
+            Message::Replicate { op, .. } => Message::Ack { op },
+            _ => continue,
+        };
+        c.handle_reply(t.to, reply, NOW);
+        handled += 1;
+    }
+    while c.poll_event().is_some() {
+        handled += 1;
+    }
+    handled
+}
+
+fn quorum_ops(cr: &mut Criterion) {
+    const KEYS: usize = 1 << 20;
+    let ring: HashRing<u64> = (0..5).collect();
+    let keys: Vec<Bytes> = (0..KEYS as u64)
+        .map(|i| Bytes::from(format!("user:{:016x}", splitmix64(i))))
+        .collect();
+    let value = Bytes::from_static(b"value");
+    for (group, read) in [
+        ("replica_quorum_read", true),
+        ("replica_quorum_write", false),
+    ] {
+        let mut g = cr.benchmark_group(group);
+        for (config, policy) in [("default", Policy::Dvv), ("Lww", Policy::Lww)] {
+            let mut c = Coordinator::new(0u64, 1, policy, HybridClock::new(ManualClock::new(NOW)));
+            let mut i = 0usize;
+            g.bench_function(BenchmarkId::new("sinew", config), |b| {
+                b.iter_batched(
+                    || vec![reply_object(), reply_object(), reply_object()],
+                    |replies| {
+                        i = (i + 1) % KEYS;
+                        let key = keys[i].clone();
+                        let started = if read {
+                            c.get(key, &ring, |_| true, Options::QUORUM, NOW)
+                        } else {
+                            c.put(
+                                key,
+                                value.clone(),
+                                VersionVector::new(),
+                                &ring,
+                                |_| true,
+                                Options::QUORUM,
+                                NOW,
+                            )
+                        };
+                        black_box(started.is_ok());
+                        drive(&mut c, replies)
+                    },
+                    BatchSize::SmallInput,
+                );
+            });
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(benches, vv_merge_5, vv_compare_5, quorum_ops);
 criterion_main!(benches);
