@@ -182,21 +182,18 @@ impl<N> Op<N> {
     }
 }
 
-/// The reply every replica agreed on, moved out for the caller when another reply with the
-/// same versions stays behind to repair late replies with, else copied.
-fn take_agreed<N>(op: &mut Op<N>) -> Siblings {
+/// The reply every replica agreed on (a clone shares it: nothing is copied).
+fn agreed<N>(op: &Op<N>) -> Siblings {
     let fingerprint = op.merged_fingerprint;
-    let mut holders = op
-        .targets
+    op.targets
         .iter()
-        .zip(op.replies.iter_mut())
-        .filter(|(t, r)| t.replied && t.fingerprint == fingerprint && r.is_some())
-        .map(|(_, r)| r);
-    match (holders.next(), holders.next()) {
-        (Some(first), Some(_)) => first.take().unwrap_or_default(),
-        (Some(only), None) => only.clone().unwrap_or_default(),
-        _ => Siblings::new(),
-    }
+        .zip(&op.replies)
+        .find_map(|(t, r)| {
+            r.as_ref()
+                .filter(|_| t.replied && t.fingerprint == fingerprint)
+        })
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// An operation re-sends what went unanswered this many times per timeout (at each quarter).
@@ -617,7 +614,7 @@ impl<N: Clone + Eq + Hash, C: Clock> Coordinator<N, C> {
             let strict = op.count(|t| t.replied && t.home) >= op.options.r;
             let object = match &op.object {
                 Some(merged) => merged.clone(),
-                None => take_agreed(op),
+                None => agreed(op),
             };
             self.events.push_back(Completion::Get {
                 op: op.id(slot),

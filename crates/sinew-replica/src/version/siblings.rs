@@ -1,7 +1,9 @@
 //! [`Siblings`]: one key's versions as dotted version vectors (a causal context and the
 //! dotted values it has not overwritten).
 
+use std::fmt;
 use std::hash::Hasher;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use sinew_hash::Xxh3Hasher;
@@ -60,12 +62,77 @@ pub struct Sibling<V = Bytes> {
 /// assert_eq!(key.values().collect::<Vec<_>>(), [&"purple"]);
 /// Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(try_from = "SiblingsParts<V>"))]
+///
+/// Cloning is cheap: the data sits behind a shared pointer, so a clone (an object fanned out
+/// to `n` replicas, or returned by a [`MemoryStore`](crate::MemoryStore)'s `get`) allocates
+/// nothing and copies no value. A clone is copied on its first change, and only if it is
+/// still shared (copy on write); [`new`](Self::new) allocates nothing either.
 pub struct Siblings<V = Bytes> {
+    /// `None` for the object never written (empty context, so no siblings either): `new`
+    /// and decoding a missing key then allocate nothing.
+    inner: Option<Arc<Inner<V>>>,
+}
+
+/// The data of a written [`Siblings`], shared between clones.
+#[derive(Clone)]
+struct Inner<V> {
     context: VersionVector,
     entries: Vec<Sibling<V>>,
+}
+
+/// The context of the object never written.
+static EMPTY_CONTEXT: VersionVector = VersionVector::new();
+
+impl<V> Clone for Siblings<V> {
+    fn clone(&self) -> Self {
+        Siblings {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<V: PartialEq> PartialEq for Siblings<V> {
+    /// By value; two clones of one object are equal without comparing (as for an `Arc` of
+    /// an `Eq` type, a value is taken to equal itself).
+    fn eq(&self, other: &Self) -> bool {
+        if let (Some(a), Some(b)) = (&self.inner, &other.inner)
+            && Arc::ptr_eq(a, b)
+        {
+            return true;
+        }
+        self.context() == other.context() && self.entries() == other.entries()
+    }
+}
+
+impl<V: Eq> Eq for Siblings<V> {}
+
+impl<V: fmt::Debug> fmt::Debug for Siblings<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Siblings")
+            .field("context", self.context())
+            .field("entries", &self.entries())
+            .finish()
+    }
+}
+
+/// [`Siblings`] as serialized: a struct of its context and siblings.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize)]
+#[serde(rename = "Siblings")]
+struct SiblingsRef<'a, V> {
+    context: &'a VersionVector,
+    entries: &'a [Sibling<V>],
+}
+
+#[cfg(feature = "serde")]
+impl<V: serde::Serialize> serde::Serialize for Siblings<V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        SiblingsRef {
+            context: self.context(),
+            entries: self.entries(),
+        }
+        .serialize(serializer)
+    }
 }
 
 /// The fields of [`Siblings`] as deserialized, before their invariants are checked.
@@ -77,11 +144,10 @@ struct SiblingsParts<V> {
 }
 
 #[cfg(feature = "serde")]
-impl<V> TryFrom<SiblingsParts<V>> for Siblings<V> {
-    type Error = DecodeError;
-
-    fn try_from(parts: SiblingsParts<V>) -> Result<Self, DecodeError> {
-        Siblings::from_parts(parts.context, parts.entries)
+impl<'de, V: serde::Deserialize<'de>> serde::Deserialize<'de> for Siblings<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let parts = SiblingsParts::deserialize(deserializer)?;
+        Siblings::from_parts(parts.context, parts.entries).map_err(serde::de::Error::custom)
     }
 }
 
@@ -101,10 +167,46 @@ fn lww_key<V>(s: &Sibling<V>) -> (HlcTimestamp, Dot) {
 impl<V> Siblings<V> {
     /// No value and nothing seen (a key never written).
     pub const fn new() -> Self {
-        Siblings {
-            context: VersionVector::new(),
-            entries: Vec::new(),
+        Siblings { inner: None }
+    }
+
+    /// The object of a checked context and siblings.
+    fn from_checked(context: VersionVector, entries: Vec<Sibling<V>>) -> Self {
+        // An empty context covers no dot, so there are no siblings either.
+        if context.is_empty() {
+            return Siblings::new();
         }
+        Siblings {
+            inner: Some(Arc::new(Inner { context, entries })),
+        }
+    }
+
+    /// The siblings, sorted by dot.
+    fn entries(&self) -> &[Sibling<V>] {
+        self.inner.as_ref().map_or(&[], |i| &i.entries)
+    }
+
+    /// The data, to change: copied first if a clone shares it (copy on write), with room
+    /// for the sibling a write adds.
+    fn make_mut(&mut self) -> &mut Inner<V>
+    where
+        V: Clone,
+    {
+        let inner = self.inner.get_or_insert_with(|| {
+            Arc::new(Inner {
+                context: VersionVector::new(),
+                entries: Vec::new(),
+            })
+        });
+        if Arc::get_mut(inner).is_none() {
+            let mut entries = Vec::with_capacity(inner.entries.len() + 1);
+            entries.extend_from_slice(&inner.entries);
+            *inner = Arc::new(Inner {
+                context: inner.context.clone(),
+                entries,
+            });
+        }
+        Arc::make_mut(inner)
     }
 
     /// The object made of a context and siblings, checked: the siblings must be sorted by dot
@@ -123,12 +225,21 @@ impl<V> Siblings<V> {
             check_sibling(&context, prev, s.dot)?;
             prev = Some(s.dot);
         }
-        Ok(Siblings { context, entries })
+        Ok(Siblings::from_checked(context, entries))
     }
 
-    /// The context and the siblings (sorted by dot).
-    pub fn into_parts(self) -> (VersionVector, Vec<Sibling<V>>) {
-        (self.context, self.entries)
+    /// The context and the siblings (sorted by dot); copied if a clone shares them.
+    pub fn into_parts(self) -> (VersionVector, Vec<Sibling<V>>)
+    where
+        V: Clone,
+    {
+        match self.inner {
+            Some(inner) => {
+                let inner = Arc::unwrap_or_clone(inner);
+                (inner.context, inner.entries)
+            }
+            None => (VersionVector::new(), Vec::new()),
+        }
     }
 
     /// Every dot this object has seen: its causal history, including the writes it has since
@@ -136,29 +247,29 @@ impl<V> Siblings<V> {
     /// exactly what it saw.
     #[inline]
     pub fn context(&self) -> &VersionVector {
-        &self.context
+        self.inner.as_ref().map_or(&EMPTY_CONTEXT, |i| &i.context)
     }
 
     /// The siblings, sorted by dot.
     pub fn iter(&self) -> std::slice::Iter<'_, Sibling<V>> {
-        self.entries.iter()
+        self.entries().iter()
     }
 
     /// The number of siblings (0 for a key never written, 1 when there is no conflict).
     #[inline]
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries().len()
     }
 
     /// Whether there is no value.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries().is_empty()
     }
 
     /// The siblings' values, by dot.
     pub fn values(&self) -> impl Iterator<Item = &V> {
-        self.entries.iter().map(|s| &s.value)
+        self.entries().iter().map(|s| &s.value)
     }
 
     /// A write coordinated by replica `actor`, carrying the causal `context` the client read
@@ -178,17 +289,21 @@ impl<V> Siblings<V> {
         context: &VersionVector,
         timestamp: HlcTimestamp,
         value: V,
-    ) -> Dot {
+    ) -> Dot
+    where
+        V: Clone,
+    {
         let counter = self
-            .context
+            .context()
             .get(actor)
             .max(context.get(actor))
             .saturating_add(1);
         let dot = Dot::new(actor, counter);
-        self.entries.retain(|s| !context.contains(s.dot));
-        self.context.merge(context);
-        self.context.witness(dot);
-        self.insert(Sibling {
+        let inner = self.make_mut();
+        inner.entries.retain(|s| !context.contains(s.dot));
+        inner.context.merge(context);
+        inner.context.witness(dot);
+        inner.insert(Sibling {
             dot,
             timestamp,
             value,
@@ -204,17 +319,21 @@ impl<V> Siblings<V> {
     /// An actor's context entry stands for all its dots up to the counter, so each actor must
     /// number its writes in the order of their timestamps (its counter and its HLC both only
     /// move forward, as they do in one coordinator).
-    pub fn write_lww(&mut self, dot: Dot, timestamp: HlcTimestamp, value: V) -> bool {
-        if dot.counter == 0 || self.context.contains(dot) {
+    pub fn write_lww(&mut self, dot: Dot, timestamp: HlcTimestamp, value: V) -> bool
+    where
+        V: Clone,
+    {
+        if dot.counter == 0 || self.context().contains(dot) {
             return false;
         }
-        self.context.witness(dot);
+        let inner = self.make_mut();
+        inner.context.witness(dot);
         let key = (timestamp, dot);
-        if self.entries.iter().any(|s| lww_key(s) >= key) {
+        if inner.entries.iter().any(|s| lww_key(s) >= key) {
             return false;
         }
-        self.entries.clear();
-        self.entries.push(Sibling {
+        inner.entries.clear();
+        inner.entries.push(Sibling {
             dot,
             timestamp,
             value,
@@ -235,58 +354,73 @@ impl<V> Siblings<V> {
     where
         V: Clone,
     {
-        let ours = std::mem::take(&mut self.entries);
-        let mut merged = Vec::with_capacity(ours.len().max(other.entries.len()));
-        let mut theirs = other.entries.iter().peekable();
-        for mine in ours {
-            // Theirs below mine: kept unless we overwrote them.
-            while let Some(t) = theirs.next_if(|t| t.dot < mine.dot) {
-                if !self.context.contains(t.dot) {
-                    merged.push(t.clone());
-                }
+        // Merging the empty object, or an object with itself, changes nothing; merging into
+        // the empty object gives the other (shared, not copied).
+        let Some(theirs) = &other.inner else {
+            return;
+        };
+        let Some(mine) = &mut self.inner else {
+            *self = other.clone();
+            return;
+        };
+        if Arc::ptr_eq(mine, theirs) {
+            return;
+        }
+        match Arc::get_mut(mine) {
+            Some(mine) => {
+                let ours = std::mem::take(&mut mine.entries);
+                mine.entries = join(ours.len(), ours, &mine.context, theirs);
+                mine.context.merge(&theirs.context);
             }
-            // Mine is kept if they hold it too, or have not seen it.
-            let they_hold = theirs.next_if(|t| t.dot == mine.dot).is_some();
-            if they_hold || !other.context.contains(mine.dot) {
-                merged.push(mine);
+            // Shared: build the result beside it rather than copy it first.
+            None => {
+                let entries = join(
+                    mine.entries.len(),
+                    mine.entries.iter().cloned(),
+                    &mine.context,
+                    theirs,
+                );
+                let mut context = mine.context.clone();
+                context.merge(&theirs.context);
+                *mine = Arc::new(Inner { context, entries });
             }
         }
-        for t in theirs {
-            if !self.context.contains(t.dot) {
-                merged.push(t.clone());
-            }
-        }
-        self.entries = merged;
-        self.context.merge(&other.context);
     }
 
     /// Whether this object has seen everything `other` has (its context descends `other`'s),
     /// in which case merging `other` into it changes nothing: a replica answering with
     /// `other` is stale and needs repair.
     pub fn descends(&self, other: &Siblings<V>) -> bool {
-        self.context.descends(&other.context)
+        self.context().descends(other.context())
     }
 
     /// Reduces the object to its newest sibling by `(timestamp, dot)`: the last-writer-wins
     /// resolution. The context is kept, so the dropped writes stay overwritten everywhere
     /// this object is merged.
-    pub fn keep_newest(&mut self) {
+    pub fn keep_newest(&mut self)
+    where
+        V: Clone,
+    {
+        // One sibling or none: nothing to drop, and nothing to copy.
+        if self.len() < 2 {
+            return;
+        }
         if let Some(key) = self.newest().map(lww_key) {
             // Dots are unique: exactly one sibling has this key.
-            self.entries.retain(|s| lww_key(s) == key);
+            self.make_mut().entries.retain(|s| lww_key(s) == key);
         }
     }
 
     /// The newest sibling by `(timestamp, dot)`, if any.
     pub fn newest(&self) -> Option<&Sibling<V>> {
-        self.entries.iter().max_by_key(|s| lww_key(s))
+        self.entries().iter().max_by_key(|s| lww_key(s))
     }
 
     /// Whether this object has seen the write `dot` (its context covers it), whether it
     /// still holds its value or has overwritten it.
     #[inline]
     pub fn covers(&self, dot: Dot) -> bool {
-        self.context.contains(dot)
+        self.context().contains(dot)
     }
 
     /// A 64-bit fingerprint of the versions: the context and each sibling's dot and
@@ -296,13 +430,13 @@ impl<V> Siblings<V> {
     /// for Merkle anti-entropy, where two replicas compare the fingerprints of their keys.
     pub fn fingerprint(&self) -> u64 {
         let mut h = Xxh3Hasher::with_seed(FINGERPRINT_SEED);
-        h.write_u64(self.context.len() as u64);
-        for d in self.context.iter() {
+        h.write_u64(self.context().len() as u64);
+        for d in self.context().iter() {
             h.write_u64(d.actor);
             h.write_u64(d.counter);
         }
-        h.write_u64(self.entries.len() as u64);
-        for s in &self.entries {
+        h.write_u64(self.len() as u64);
+        for s in self {
             h.write_u64(s.dot.actor);
             h.write_u64(s.dot.counter);
             h.write_u64(s.timestamp.as_u64());
@@ -342,9 +476,14 @@ impl<V> Siblings<V> {
             });
             prev = Some(dot);
         }
-        Ok((Siblings { context, entries }, bytes.len() - input.len()))
+        Ok((
+            Siblings::from_checked(context, entries),
+            bytes.len() - input.len(),
+        ))
     }
+}
 
+impl<V> Inner<V> {
     /// Inserts a sibling at its place by dot (replacing one with the same dot).
     fn insert(&mut self, sibling: Sibling<V>) {
         match self.entries.binary_search_by_key(&sibling.dot, |s| s.dot) {
@@ -356,6 +495,38 @@ impl<V> Siblings<V> {
             Err(i) => self.entries.insert(i, sibling),
         }
     }
+}
+
+/// The siblings of the DVV join of `ours` (sorted by dot, `len` of them, under
+/// `our_context`) and `theirs`: each sibling of either side is kept unless the other side's
+/// context covers its dot and the other side does not hold it.
+fn join<V: Clone>(
+    len: usize,
+    ours: impl IntoIterator<Item = Sibling<V>>,
+    our_context: &VersionVector,
+    theirs: &Inner<V>,
+) -> Vec<Sibling<V>> {
+    let mut merged = Vec::with_capacity(len.max(theirs.entries.len()));
+    let mut their_entries = theirs.entries.iter().peekable();
+    for mine in ours {
+        // Theirs below mine: kept unless we overwrote them.
+        while let Some(t) = their_entries.next_if(|t| t.dot < mine.dot) {
+            if !our_context.contains(t.dot) {
+                merged.push(t.clone());
+            }
+        }
+        // Mine is kept if they hold it too, or have not seen it.
+        let they_hold = their_entries.next_if(|t| t.dot == mine.dot).is_some();
+        if they_hold || !theirs.context.contains(mine.dot) {
+            merged.push(mine);
+        }
+    }
+    for t in their_entries {
+        if !our_context.contains(t.dot) {
+            merged.push(t.clone());
+        }
+    }
+    merged
 }
 
 /// The invariants of one sibling's dot after `prev`.
@@ -378,9 +549,9 @@ impl<V: AsRef<[u8]>> Siblings<V> {
     /// big-endian bytes, and its value with a varint length.
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.reserve(self.encoded_len());
-        self.context.encode(out);
-        put_varint(out, self.entries.len() as u64);
-        for s in &self.entries {
+        self.context().encode(out);
+        put_varint(out, self.len() as u64);
+        for s in self {
             s.dot.encode(out);
             out.extend_from_slice(&s.timestamp.to_bytes());
             put_bytes(out, s.value.as_ref());
@@ -390,11 +561,10 @@ impl<V: AsRef<[u8]>> Siblings<V> {
     /// The number of bytes [`encode`](Self::encode) writes.
     pub fn encoded_len(&self) -> usize {
         let siblings: usize = self
-            .entries
             .iter()
             .map(|s| s.dot.encoded_len() + 8 + bytes_len(s.value.as_ref().len()))
             .sum();
-        self.context.encoded_len() + varint_len(self.entries.len() as u64) + siblings
+        self.context().encoded_len() + varint_len(self.len() as u64) + siblings
     }
 }
 
@@ -440,7 +610,7 @@ impl<'a, V> IntoIterator for &'a Siblings<V> {
     type IntoIter = std::slice::Iter<'a, Sibling<V>>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.iter()
+        self.entries().iter()
     }
 }
 
@@ -751,6 +921,117 @@ mod tests {
         let (c, e) = sample().into_parts();
         assert_eq!(Siblings::from_parts(c, e), Ok(sample()));
     }
+
+    fn shares(a: &Siblings<Bytes>, b: &Siblings<Bytes>) -> bool {
+        match (&a.inner, &b.inner) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn clones_share_until_changed() {
+        let a = sample();
+        let changes: [fn(&mut Siblings<Bytes>); 5] = [
+            |s| {
+                s.write(1, &VersionVector::new(), ts(9), Bytes::new());
+            },
+            |s| assert!(s.write_lww(Dot::new(7, 1), ts(99), Bytes::new())),
+            |s| s.keep_newest(),
+            |s| {
+                let mut other = Siblings::new();
+                other.write(5, &VersionVector::new(), ts(1), Bytes::new());
+                s.merge(&other);
+            },
+            |s| super::super::Policy::Lww.merge(s, &sample()),
+        ];
+        for change in changes {
+            let mut b = a.clone();
+            assert!(shares(&a, &b));
+            change(&mut b);
+            assert!(!shares(&a, &b));
+            assert_ne!(a, b);
+            assert_eq!(a, sample(), "the original is untouched");
+            // Changed again, now unshared: in place.
+            let at = b.inner.as_ref().map(Arc::as_ptr);
+            b.write(9, &VersionVector::new(), ts(1), Bytes::new());
+            assert_eq!(b.inner.as_ref().map(Arc::as_ptr), at);
+        }
+        // A change that changes nothing copies nothing.
+        let mut b = a.clone();
+        b.merge(&Siblings::new());
+        b.merge(&a.clone());
+        assert!(!b.write_lww(Dot::new(1, 1), ts(99), Bytes::new()));
+        let mut one = Siblings::new();
+        one.write(1, &VersionVector::new(), ts(1), Bytes::new());
+        let mut also = one.clone();
+        also.keep_newest();
+        assert!(shares(&a, &b) && shares(&one, &also));
+        // Merging into the empty object shares the other.
+        let mut e = Siblings::new();
+        e.merge(&a);
+        assert!(shares(&a, &e));
+        // A shared object's parts are copied out; an unshared one's moved out.
+        let (context, entries) = b.into_parts();
+        assert_eq!(Siblings::from_parts(context, entries), Ok(a.clone()));
+        let (context, entries) = sample().into_parts();
+        assert_eq!(Siblings::from_parts(context, entries), Ok(a));
+    }
+
+    #[test]
+    fn merge_of_a_shared_object_equals_merge_of_a_copy() {
+        let empty = VersionVector::new();
+        let mut a = sample();
+        let seen = a.context().clone();
+        let mut b = a.clone();
+        b.write(2, &seen, ts(20), Bytes::from_static(b"b"));
+        a.write(1, &empty, ts(21), Bytes::from_static(b"a"));
+        let copy = |s: &Siblings<Bytes>| {
+            Siblings::from_parts(s.context().clone(), s.iter().cloned().collect()).unwrap()
+        };
+        let mut unshared = copy(&a);
+        unshared.merge(&b);
+        let mut shared = a.clone();
+        shared.merge(&b);
+        assert_eq!(shared, unshared);
+        // b overwrote sample's three; a's new value is concurrent with b's.
+        assert_eq!(shared.values().collect::<Vec<_>>(), [&b"a"[..], &b"b"[..]]);
+        assert_eq!(format!("{shared:?}"), format!("{unshared:?}"));
+    }
+
+    #[test]
+    fn the_empty_object_is_not_allocated() {
+        assert!(Siblings::<Bytes>::new().inner.is_none());
+        let (decoded, _) = Siblings::decode(&[0, 0]).unwrap();
+        assert!(decoded.inner.is_none());
+        let parts = Siblings::<()>::from_parts(VersionVector::new(), Vec::new()).unwrap();
+        assert!(parts.inner.is_none());
+        assert_eq!(
+            format!("{:?}", Siblings::<()>::new()),
+            "Siblings { context: VersionVector { entries: [] }, entries: [] }"
+        );
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_format_is_pinned() {
+        let mut s = Siblings::new();
+        s.write(1, &VersionVector::new(), ts(5), Bytes::from_static(b"a"));
+        s.write(2, &VersionVector::new(), ts(7), Bytes::new());
+        assert_eq!(serde_json::to_string(&s).unwrap(), PINNED_JSON);
+        assert_eq!(serde_json::from_str::<Siblings>(PINNED_JSON).unwrap(), s);
+        assert_eq!(
+            serde_json::to_string(&Siblings::<()>::new()).unwrap(),
+            r#"{"context":[],"entries":[]}"#
+        );
+    }
+
+    #[cfg(feature = "serde")]
+    const PINNED_JSON: &str = concat!(
+        r#"{"context":[{"actor":1,"counter":1},{"actor":2,"counter":1}],"#,
+        r#""entries":[{"dot":{"actor":1,"counter":1},"timestamp":5,"value":[97]},"#,
+        r#"{"dot":{"actor":2,"counter":1},"timestamp":7,"value":[]}]}"#
+    );
 
     #[cfg(feature = "serde")]
     #[test]
