@@ -127,6 +127,11 @@ impl<N: Clone + Eq + Hash> HintStore<N> {
             };
             self.forget(&oldest);
             self.dropped += 1;
+            event!(
+                WARN,
+                dropped = self.dropped,
+                "hint store full: the oldest hint was dropped (anti-entropy will repair its key)"
+            );
         }
     }
 
@@ -142,6 +147,7 @@ impl<N: Clone + Eq + Hash> HintStore<N> {
             Some(hint) => {
                 self.forget(&hint);
                 self.delivered += 1;
+                event!(DEBUG, id, "hint delivered");
                 true
             }
             None => false,

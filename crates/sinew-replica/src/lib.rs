@@ -109,10 +109,14 @@
 //! # Crate features
 //!
 //! - `serde`: `Serialize`/`Deserialize` for the version types and [`Options`].
+//! - `tracing`: `tracing` events (target `sinew_replica`): operations that time out or are
+//!   unavailable and read repairs (debug), hints delivered (debug) and dropped (warn).
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub(crate) mod codec;
+#[macro_use]
+mod trace;
 mod coordinator;
 pub mod error;
 mod hints;

@@ -119,6 +119,16 @@ enum Kind {
     Put,
 }
 
+impl Kind {
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Get => "get",
+            Kind::Put => "put",
+        }
+    }
+}
+
 /// One operation's state; slots are reused, so steady-state operations allocate nothing here.
 #[derive(Debug)]
 struct Op<N> {
@@ -343,6 +353,13 @@ impl<N: Clone + Eq + Hash, C: Clock> Coordinator<N, C> {
                     let alive = 0;
                     self.release(slot);
                     self.metrics.unavailable += 1;
+                    event!(
+                        DEBUG,
+                        kind = "put",
+                        needed = options.w,
+                        alive = 0,
+                        "no home replica alive to apply the write"
+                    );
                     return Err(OpError::Unavailable {
                         needed: options.w,
                         alive,
@@ -413,6 +430,13 @@ impl<N: Clone + Eq + Hash, C: Clock> Coordinator<N, C> {
         if alive < needed {
             self.free.push(slot);
             self.metrics.unavailable += 1;
+            event!(
+                DEBUG,
+                kind = kind.as_str(),
+                needed,
+                alive,
+                "operation unavailable"
+            );
             return Err(OpError::Unavailable { needed, alive });
         }
         op.generation = op.generation.wrapping_add(1);
@@ -584,6 +608,7 @@ impl<N: Clone + Eq + Hash, C: Clock> Coordinator<N, C> {
             // Once repaired, the replica holds the merged object.
             t.fingerprint = merged_fingerprint;
             self.metrics.read_repairs += 1;
+            event!(DEBUG, home = t.home, "read repair sent");
             self.out.push_back(Transmit {
                 to: t.node.clone(),
                 message: Message::Replicate {
@@ -734,6 +759,13 @@ impl<N: Clone + Eq + Hash, C: Clock> Coordinator<N, C> {
                         Kind::Get => (op.count(|t| t.current || t.replied), op.options.r),
                         Kind::Put => (op.count(|t| t.replied), op.options.w),
                     };
+                    event!(
+                        DEBUG,
+                        kind = op.kind.as_str(),
+                        acked,
+                        needed,
+                        "operation timed out"
+                    );
                     let error = OpError::Timeout { acked, needed };
                     let id = op.id(slot);
                     self.metrics.timeouts += 1;
