@@ -355,6 +355,9 @@ pub struct ReportCard {
     pub availability: f64,
     /// Acknowledged writes / attempted writes.
     pub write_availability: f64,
+    /// The same for the writes invoked while a node was crashed (from the crash until
+    /// membership learned of the restart); `None` without a crash.
+    pub write_availability_during_crash: Option<f64>,
     /// Read repairs sent by the coordinators (every life of every node).
     pub read_repairs: u64,
     /// Hints stored (every life of every node).
@@ -439,7 +442,8 @@ impl ReportCard {
                 "\"keys\":{},\"ops\":{},\"acknowledged_writes\":{},",
                 "\"lost_acknowledged_writes\":{},\"stale_reads\":{},",
                 "\"lost_concurrent_updates\":{},\"availability\":{:.6},",
-                "\"write_availability\":{:.6},\"read_repairs\":{},\"hints_stored\":{},",
+                "\"write_availability\":{:.6},\"write_availability_during_crash\":{},",
+                "\"read_repairs\":{},\"hints_stored\":{},",
                 "\"hints_delivered\":{},\"hints_dropped\":{},\"hints_lost\":{},",
                 "\"hints_pending\":{},\"converged\":{},\"convergence_s\":{},",
                 "\"convergence_rounds\":{},\"messages_per_op\":{:.2},\"siblings_max\":{},",
@@ -465,6 +469,8 @@ impl ReportCard {
             self.lost_concurrent_updates,
             self.availability,
             self.write_availability,
+            self.write_availability_during_crash
+                .map_or_else(|| "null".to_owned(), |a| format!("{a:.6}")),
             self.read_repairs,
             self.hints_stored,
             self.hints_delivered,
@@ -520,6 +526,13 @@ impl fmt::Display for ReportCard {
             self.read_repairs,
             self.siblings_max
         )?;
+        if let Some(a) = self.write_availability_during_crash {
+            writeln!(
+                f,
+                "write availability while a node was down: {:.4}%",
+                100.0 * a
+            )?;
+        }
         writeln!(
             f,
             "failures: {} unavailable, {} timed out, {} unanswered; {} strict reads checked",
@@ -671,6 +684,8 @@ struct Sim {
     ae_rounds: u64,
     ae_rounds_at_stop: u64,
     converged_at: Option<(Duration, u64)>,
+    /// From the crash until membership learned of the restart.
+    crash_window: (Option<Duration>, Option<Duration>),
     next_progress: u64,
 }
 
@@ -742,6 +757,7 @@ impl Sim {
             ae_rounds: 0,
             ae_rounds_at_stop: 0,
             converged_at: None,
+            crash_window: (None, None),
             next_progress: 0,
             opts: opts.clone(),
         };
@@ -1221,6 +1237,7 @@ impl Sim {
     }
 
     fn crash(&mut self, i: usize) {
+        self.crash_window.0.get_or_insert(self.now);
         let Some(node) = self.nodes.get_mut(i) else {
             return;
         };
@@ -1254,6 +1271,7 @@ impl Sim {
     }
 
     fn restart(&mut self, i: usize) {
+        self.crash_window.1 = Some(self.now + self.opts.detect);
         let policy = self.opts.policy;
         let Some(node) = self.nodes.get_mut(i) else {
             return;
@@ -1421,6 +1439,15 @@ impl Sim {
             lost_concurrent_updates: verdict.lost_concurrent_updates,
             availability: ratio(ops.saturating_sub(failures), ops),
             write_availability: ratio(verdict.acknowledged_writes, writes),
+            write_availability_during_crash: match self.crash_window {
+                (Some(from), Some(to)) => {
+                    let during = |w: &&check::WriteRecord| w.invoke >= from && w.invoke < to;
+                    let all = self.history.writes.iter().filter(during);
+                    let acked = all.clone().filter(|w| w.ack.is_some()).count() as u64;
+                    Some(ratio(acked, all.count() as u64))
+                }
+                _ => None,
+            },
             read_repairs: past.read_repairs,
             hints_stored: past.hints_stored,
             hints_delivered: past.hints_delivered,
