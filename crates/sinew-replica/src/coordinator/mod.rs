@@ -153,8 +153,6 @@ struct Op<N> {
     /// The target asked to apply the write (dotted version vectors), while waiting for it.
     leader: Option<usize>,
     retry_at: Duration,
-    /// Reads: the fingerprint of the object the read settled on.
-    merged_fingerprint: u64,
 }
 
 impl<N> Op<N> {
@@ -179,7 +177,6 @@ impl<N> Op<N> {
             },
             leader: None,
             retry_at: Duration::ZERO,
-            merged_fingerprint: 0,
         }
     }
 
@@ -190,20 +187,6 @@ impl<N> Op<N> {
     fn count(&self, pred: impl Fn(&Target<N>) -> bool) -> usize {
         self.targets.iter().filter(|t| pred(t)).count()
     }
-}
-
-/// The reply every replica agreed on (a clone shares it: nothing is copied).
-fn agreed<N>(op: &Op<N>) -> Siblings {
-    let fingerprint = op.merged_fingerprint;
-    op.targets
-        .iter()
-        .zip(&op.replies)
-        .find_map(|(t, r)| {
-            r.as_ref()
-                .filter(|_| t.replied && t.fingerprint == fingerprint)
-        })
-        .cloned()
-        .unwrap_or_default()
 }
 
 /// An operation re-sends what went unanswered this many times per timeout (at each quarter).
@@ -549,19 +532,20 @@ impl<N: Clone + Eq + Hash, C: Clock> Coordinator<N, C> {
             return;
         }
         t.replied = true;
-        t.fingerprint = object.fingerprint();
-        *reply = Some(object);
         if op.completed {
-            // A late reply: current, or repaired, or, if it is newer than what the read
-            // settled on, a reason to repair everyone else.
-            let merged_fingerprint = op.merged_fingerprint;
-            match op.targets.get_mut(target) {
-                Some(t) if t.fingerprint == merged_fingerprint => t.current = true,
-                _ => self.settle(slot),
+            // A late reply: current, or, if it is older or newer than what the read settled
+            // on, a reason to repair it or everyone else.
+            if op.object.as_ref() == Some(&object) {
+                t.current = true;
+                *reply = Some(object);
+            } else {
+                *reply = Some(object);
+                self.settle(slot);
             }
             self.maybe_finish_get(slot);
             return;
         }
+        *reply = Some(object);
         if op.count(|t| t.replied) >= op.options.r {
             self.settle(slot);
             self.maybe_finish_get(slot);
@@ -570,43 +554,43 @@ impl<N: Clone + Eq + Hash, C: Clock> Coordinator<N, C> {
 
     /// Merges the replies into the object the read settles on, marks the replicas that hold
     /// it current and sends it to the others (read repair). When every reply is the same, as
-    /// it is most of the time, nothing is merged or copied.
+    /// it is most of the time, nothing is merged: the settled object shares the first reply.
     fn settle(&mut self, slot: usize) {
         let policy = self.policy;
         let Some(op) = self.ops.get_mut(slot) else {
             return;
         };
-        let mut fingerprints = op
-            .targets
-            .iter()
-            .filter(|t| t.replied)
-            .map(|t| t.fingerprint);
-        let first = fingerprints.next();
-        let agree = fingerprints.all(|f| Some(f) == first);
-        if agree && op.object.is_none() {
-            op.merged_fingerprint = first.unwrap_or_default();
-        } else {
-            let mut merged = op.object.take().unwrap_or_default();
-            for reply in op.replies.iter().flatten() {
-                policy.merge(&mut merged, reply);
+        let mut replies = op.replies.iter().flatten();
+        let first = replies.next();
+        let agree = op.object.is_none() && replies.all(|r| Some(r) == first);
+        let merged = match first {
+            Some(first) if agree => first.clone(),
+            _ => {
+                let mut merged = op.object.take().unwrap_or_default();
+                for reply in op.replies.iter().flatten() {
+                    policy.merge(&mut merged, reply);
+                }
+                merged
             }
-            op.merged_fingerprint = merged.fingerprint();
-            op.object = Some(merged);
-        }
+        };
         let id = op.id(slot).0;
         let repair = op.options.read_repair != ReadRepair::Off;
-        let merged_fingerprint = op.merged_fingerprint;
-        for t in op.targets.iter_mut().filter(|t| t.replied) {
-            if t.fingerprint == merged_fingerprint {
-                t.current = true;
+        for (t, reply) in op.targets.iter_mut().zip(op.replies.iter_mut()) {
+            let Some(held) = reply else {
+                continue;
+            };
+            if *held == merged {
+                // Equal, unless it only will be once its repair is acknowledged.
+                t.current = t.current || !t.repairing;
                 continue;
             }
             t.current = false;
-            let Some(merged) = op.object.as_ref().filter(|_| repair) else {
+            if !repair {
                 continue;
-            };
-            // Once repaired, the replica holds the merged object.
-            t.fingerprint = merged_fingerprint;
+            }
+            // The replica will hold the merged object; current once it acknowledges.
+            *held = merged.clone();
+            t.repairing = true;
             self.metrics.read_repairs += 1;
             event!(DEBUG, home = t.home, "read repair sent");
             self.out.push_back(Transmit {
@@ -619,6 +603,7 @@ impl<N: Clone + Eq + Hash, C: Clock> Coordinator<N, C> {
                 },
             });
         }
+        op.object = Some(merged);
     }
 
     /// Completes a read once it has its quorum (and, for a blocking repair, once `r` replicas
@@ -637,10 +622,7 @@ impl<N: Clone + Eq + Hash, C: Clock> Coordinator<N, C> {
             }
             op.completed = true;
             let strict = op.count(|t| t.replied && t.home) >= op.options.r;
-            let object = match &op.object {
-                Some(merged) => merged.clone(),
-                None => agreed(op),
-            };
+            let object = op.object.clone().unwrap_or_default();
             self.events.push_back(Completion::Get {
                 op: op.id(slot),
                 result: Ok(ReadOutcome {
@@ -702,7 +684,10 @@ impl<N: Clone + Eq + Hash, C: Clock> Coordinator<N, C> {
             Kind::Get => {
                 // A read repair landed (of the latest merge: an older one's acknowledgement
                 // is taken for it too, which can only make a blocking read return early).
-                t.current = t.replied;
+                if t.repairing {
+                    t.repairing = false;
+                    t.current = true;
+                }
                 self.maybe_finish_get(slot);
             }
         }

@@ -14,8 +14,8 @@ pub(crate) struct Target<N> {
     pub(crate) replied: bool,
     /// It holds the object the operation settled on (a read repair was acknowledged).
     pub(crate) current: bool,
-    /// Reads: the fingerprint of its reply.
-    pub(crate) fingerprint: u64,
+    /// Reads: a repair was sent and not yet acknowledged.
+    pub(crate) repairing: bool,
 }
 
 /// Fills `targets` with the nodes for a key with this hash: its first `n` distinct nodes on
@@ -69,6 +69,6 @@ fn target<N>(node: N, home: bool, hint: Option<N>) -> Target<N> {
         hint,
         replied: false,
         current: false,
-        fingerprint: 0,
+        repairing: false,
     }
 }
