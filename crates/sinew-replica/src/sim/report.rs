@@ -70,7 +70,7 @@ pub struct ReportCard {
 }
 
 impl ReportCard {
-    /// Plays the run `opts` describes (see the [module docs](self)).
+    /// Plays the run `opts` describes (see the [module docs](crate::sim)).
     ///
     /// # Errors
     ///
