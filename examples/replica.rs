@@ -106,6 +106,15 @@ impl Cluster {
             .ok_or_else(|| "no such node".into())
     }
 
+    /// Delivers everything, then takes the operation's completion from node `via`.
+    fn finish(&mut self, via: u64) -> Res<Completion> {
+        self.deliver(|_| false);
+        self.node(via)?
+            .coordinator
+            .poll_event()
+            .ok_or_else(|| "the operation did not complete".into())
+    }
+
     fn put(&mut self, via: u64, key: &str, value: &str, context: VersionVector) -> Res<()> {
         let w = self.put_quietly(via, key, value, context)?;
         println!(
@@ -127,17 +136,16 @@ impl Cluster {
         let value = Bytes::from(value.to_owned());
         self.node(via)?.coordinator.put(
             key,
-            value.clone(),
+            value,
             context,
             &ring,
             |n| !down.contains(n),
             Options::QUORUM,
             now,
         )?;
-        self.deliver(|_| false);
-        match self.node(via)?.coordinator.poll_event() {
-            Some(Completion::Put { result, .. }) => Ok(result?),
-            _ => Err("the write did not complete".into()),
+        match self.finish(via)? {
+            Completion::Put { result, .. } => Ok(result?),
+            _ => Err("not a write".into()),
         }
     }
 
@@ -150,14 +158,13 @@ impl Cluster {
             Options::QUORUM,
             now,
         )?;
-        self.deliver(|_| false);
-        match self.node(via)?.coordinator.poll_event() {
-            Some(Completion::Get { result, .. }) => {
+        match self.finish(via)? {
+            Completion::Get { result, .. } => {
                 let object = result?.object;
                 println!("  get {key:?} -> {:?}", show(&object));
                 Ok(object)
             }
-            _ => Err("the read did not complete".into()),
+            _ => Err("not a read".into()),
         }
     }
 }

@@ -152,6 +152,26 @@ struct Past {
     read_repairs: u64,
 }
 
+impl Past {
+    /// Adds one life's counters (a running node's, or a node's at its crash).
+    fn record(&mut self, coordinator: &Coordinator<u64, NodeClock>, replica: &Replica<u64>) {
+        let h = replica.hints();
+        self.hints_stored += h.stored();
+        self.hints_delivered += h.delivered();
+        self.hints_dropped += h.dropped();
+        self.read_repairs += coordinator.metrics().read_repairs;
+    }
+
+    /// Adds another node's past lives.
+    fn add(&mut self, other: &Past) {
+        self.hints_stored += other.hints_stored;
+        self.hints_delivered += other.hints_delivered;
+        self.hints_dropped += other.hints_dropped;
+        self.hints_lost += other.hints_lost;
+        self.read_repairs += other.read_repairs;
+    }
+}
+
 #[derive(Debug)]
 struct Node {
     life: Life,
@@ -801,12 +821,8 @@ impl Sim {
                 coordinator,
                 replica,
             } => {
-                let h = replica.hints();
-                node.past.hints_stored += h.stored();
-                node.past.hints_delivered += h.delivered();
-                node.past.hints_dropped += h.dropped();
-                node.past.hints_lost += h.len() as u64;
-                node.past.read_repairs += coordinator.metrics().read_repairs;
+                node.past.record(&coordinator, &replica);
+                node.past.hints_lost += replica.hints().len() as u64;
                 replica.into_store()
             }
             Life::Down { store } => store,
@@ -947,22 +963,14 @@ impl Sim {
         let mut past = Past::default();
         let mut pending = 0;
         for node in &self.nodes {
-            past.hints_stored += node.past.hints_stored;
-            past.hints_delivered += node.past.hints_delivered;
-            past.hints_dropped += node.past.hints_dropped;
-            past.hints_lost += node.past.hints_lost;
-            past.read_repairs += node.past.read_repairs;
+            past.add(&node.past);
             if let Life::Up {
                 coordinator,
                 replica,
             } = &node.life
             {
-                let h = replica.hints();
-                past.hints_stored += h.stored();
-                past.hints_delivered += h.delivered();
-                past.hints_dropped += h.dropped();
-                pending += h.len() as u64;
-                past.read_repairs += coordinator.metrics().read_repairs;
+                past.record(coordinator, replica);
+                pending += replica.hints().len() as u64;
             }
         }
         let writes = self.history.writes.len() as u64;
