@@ -15,7 +15,7 @@
 //!   keyring; it advertises the node's data port in its metadata. This is how a node knows who
 //!   is alive ([`engine`]).
 //! - **a data plane** on its own TCP port: length-delimited frames (tokio-util) carrying client
-//!   requests, replica messages and repair sessions ([`wire`], [`node`]).
+//!   requests, replica messages and repair sessions (`sinew_examples::wire`, [`node`]).
 //! - **sinew-replica**: a `Coordinator` for the reads and writes clients send it and a
 //!   `Replica` for the keys it holds; n = 3, r = w = 2, sloppy quorum with hinted handoff,
 //!   read repair, dotted version vectors minted by a per-node actor (a **sinew-snowflake** ID,
