@@ -19,6 +19,7 @@
 //! | `breaker` | `sinew-breaker` | a lock-free circuit breaker: failure-rate and slow-call rules, exact half-open trials |
 //! | `gossip` | `sinew-gossip` | SWIM + Lifeguard membership and failure detection (sans-io core, tokio runtime over UDP + TCP with AES-256-GCM keyring), phi-accrual detector, cluster simulator |
 //! | `replica` | `sinew-replica` | Dynamo-style replication: quorums, read repair, hinted handoff, version vectors, a checked simulator |
+//! | `retry` | `sinew-retry` | Backoff with jitter, retry budgets, deadlines and hedged requests |
 //!
 //! # Examples
 //!
@@ -54,6 +55,7 @@
 //! - `breaker`: [`sinew-breaker`](https://docs.rs/sinew-breaker) as `sinew::breaker`.
 //! - `gossip`: [`sinew-gossip`](https://docs.rs/sinew-gossip) as `sinew::gossip`.
 //! - `replica`: [`sinew-replica`](https://docs.rs/sinew-replica) as `sinew::replica`.
+//! - `retry`: [`sinew-retry`](https://docs.rs/sinew-retry) as `sinew::retry`.
 //! - `hash`: [`sinew-hash`](https://docs.rs/sinew-hash) as `sinew::hash` (on with `ring` or
 //!   `bloom`).
 //! - `full`: every primitive, with every integration and extra below.
@@ -93,6 +95,8 @@ pub use sinew_gossip as gossip;
 
 #[cfg(feature = "replica")]
 pub use sinew_replica as replica;
+#[cfg(feature = "retry")]
+pub use sinew_retry as retry;
 
 #[cfg(feature = "bloom")]
 pub use sinew_bloom as bloom;
