@@ -1,6 +1,6 @@
 //! `Hedge::call` and the tower `HedgeLayer` on tokio's paused clock: when the hedge is sent,
 //! that the loser is cancelled, the budget's cap, and `min_samples`.
-#![cfg(feature = "tower")]
+#![cfg(all(feature = "tower", not(sinew_loom)))]
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
