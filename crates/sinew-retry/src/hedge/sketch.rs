@@ -310,6 +310,24 @@ mod tests {
         check(&mut bimodal);
     }
 
+    proptest::proptest! {
+        /// Any latencies (up to the clamp), any percentile: within 1/64 of the exact one.
+        #[test]
+        fn any_quantile_is_within_the_bound(
+            mut values in proptest::collection::vec(0u64..MAX_TRACKED, 1..400),
+            q in 0.0001f64..=1.0,
+        ) {
+            let sketch = Sketch::new(Duration::from_secs(10), q, 1);
+            for &v in &values {
+                sketch.record(T0, Duration::from_nanos(v));
+            }
+            let want = exact(&mut values, q) as f64;
+            let got = sketch.quantile(T0, q).unwrap().as_nanos() as f64;
+            proptest::prop_assert!((got - want).abs() <= want / 64.0, "got {}, exact {}", got, want);
+            proptest::prop_assert_eq!(sketch.delay(T0).map(|d| d.as_nanos() as f64), Some(got));
+        }
+    }
+
     #[test]
     fn huge_latencies_clamp() {
         let sketch = Sketch::new(Duration::from_secs(10), 0.5, 1);
