@@ -57,26 +57,31 @@ pub(crate) enum Step<T, E> {
 
 /// One operation's retry loop, shared by the helpers and the tower layer: the budget
 /// deposit, the delays, the deadline and budget checks. Sans-io: it says how long to wait and
-/// the caller waits.
-pub(crate) struct Run<'a, K, C> {
-    policy: &'a RetryPolicy<K, C>,
+/// the caller waits. `P` is how it holds the policy: a borrow in the helpers, an `Arc` in
+/// the tower layer's response future (which must own what it uses).
+pub(crate) struct Run<P> {
+    policy: P,
     deadline: Option<Deadline>,
     delays: PolicyDelays,
     start: Duration,
     attempts: u32,
 }
 
-impl<'a, K, C: Clock> Run<'a, K, C> {
+impl<P, K, C> Run<P>
+where
+    P: std::ops::Deref<Target = RetryPolicy<K, C>>,
+    C: Clock,
+{
     /// Starts an operation: deposits into the budget once, reads the clock.
-    pub(crate) fn start(policy: &'a RetryPolicy<K, C>, deadline: Option<Deadline>) -> Self {
+    pub(crate) fn start(policy: P, deadline: Option<Deadline>) -> Self {
         if let Some(budget) = policy.budget_ref() {
             budget.deposit();
         }
         Run {
-            policy,
             deadline,
             delays: policy.delays(),
             start: policy.clock_ref().now(),
+            policy,
             attempts: 0,
         }
     }

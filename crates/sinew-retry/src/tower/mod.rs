@@ -6,5 +6,7 @@
 //! hold across all handles to a downstream. Response futures are hand-written, not boxed.
 
 mod hedge;
+mod retry;
 
 pub use hedge::{HedgeLayer, HedgeService, ResponseFuture as HedgeFuture};
+pub use retry::{ResponseFuture as RetryFuture, RetryLayer, RetryService};
