@@ -155,3 +155,60 @@ async fn clones_share_the_budget() {
         "every call ended on the budget, none on max_retries"
     );
 }
+
+/// Ready for the first attempt only; its clones then refuse with "overloaded".
+#[derive(Clone)]
+struct ReadyOnce(Arc<AtomicU32>);
+
+impl Service<u32> for ReadyOnce {
+    type Response = u32;
+    type Error = &'static str;
+    type Future = std::future::Ready<Result<u32, &'static str>>;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        let n = self.0.fetch_add(1, Ordering::Relaxed);
+        std::task::Poll::Ready(if n == 0 { Ok(()) } else { Err("overloaded") })
+    }
+
+    fn call(&mut self, _req: u32) -> Self::Future {
+        std::future::ready(Err("down"))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_readiness_error_counts_as_a_failed_attempt() {
+    let svc = RetryLayer::new(Arc::new(RetryPolicy::new(backoff(2))))
+        .layer(ReadyOnce(Arc::new(AtomicU32::new(0))));
+    let err = svc.oneshot(1).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RetryError::Exhausted {
+                error: "overloaded",
+                attempts: 3
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn services_and_futures_are_send() {
+    fn send<T: Send>(_: &T) {}
+    let (_, backend) = flaky(0, "");
+    let mut svc = RetryLayer::new(Arc::new(RetryPolicy::default())).layer(backend);
+    send(&svc);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let _guard = rt.enter();
+    send(&svc.call(1));
+    let mut hedged =
+        sinew_retry::tower::HedgeLayer::new(sinew_retry::Hedge::new()).layer(flaky(0, "").1);
+    send(&hedged);
+    send(&hedged.call(1));
+}
