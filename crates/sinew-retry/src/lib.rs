@@ -100,12 +100,12 @@ pub use backoff::{Backoff, BackoffBuilder, Delays, Jitter};
 pub use budget::{BudgetMetrics, RetryBudget, RetryBudgetBuilder};
 pub use deadline::Deadline;
 pub use error::{ConfigError, RetryError};
+pub use hedge::{Hedge, HedgeBuilder, HedgeMetrics};
 pub use policy::{Attempt, Classify, Decision, PolicyDelays, RetryAll, RetryPolicy};
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use retry::retry;
 pub use retry::{Retried, retry_blocking, retry_blocking_with};
-pub use hedge::{Hedge, HedgeBuilder, HedgeMetrics};
 
 /// The clocks, from sinew-clock: every timed type here takes one, so tests drive time by hand.
 pub use sinew_clock::{Clock, ManualClock, SystemClock};
