@@ -11,6 +11,7 @@ use crate::sync::{Arc, AtomicU64, Ordering};
 /// Slots of the deposit ring: a deposit lives for `window` to `window * (1 - 1/SLOTS)`.
 const SLOTS: u64 = 10;
 const SLOTS_USIZE: usize = 10;
+const SLOTS_U32: u32 = 10;
 /// Credit is counted in thousandths of a retry.
 const UNIT: u64 = 1000;
 /// A slot word: the slot's epoch (mod 2^32) above, its credit in thousandths below.
@@ -63,9 +64,10 @@ const MAX_WINDOW: Duration = Duration::from_secs(3600);
 /// # The bound
 ///
 /// Let `r` be `ratio` rounded to the nearest thousandth (credit is kept in thousandths of a
-/// retry), `m` the floor `min_per_second`, `W` the window and `s = W / 10` a slot. Time (the
-/// budget's clock) is cut into slots `k = floor(t / s)`; each of the ten slot words holds one
-/// slot's credit, tagged with `k`.
+/// retry), `m` the floor `min_per_second`, `W` the window. Time (the budget's clock, in
+/// nanoseconds) is cut into slots `k(t) = floor(t * M / 2^64)` with `M = ceil(2^64 / (W / 10))`
+/// (a multiply, not a division, per call), each `2^64 / M <= W / 10` long; each of the ten
+/// slot words holds one slot's credit, tagged with `k`.
 ///
 /// - A deposit at time `t` adds `r` to the word of slot `k(t)`, replacing the word's content
 ///   if it holds an older slot (that credit has expired), and dropping the deposit if it holds
@@ -83,7 +85,7 @@ const MAX_WINDOW: Duration = Duration::from_secs(3600);
 ///    of that slot, and tags only move forward), and a withdrawal takes 1 only while the
 ///    word holds at least 1, so the credit withdrawn from slot `k` never exceeds `r` times the
 ///    deposits made in it. A withdrawal at `t` draws on slots `k >= k(t) - 9`, whose deposits
-///    read the clock after `t - W`.
+///    read the clock after `t - 10 * (W / 10) >= t - W`.
 /// 2. **The floor grants at most `m` per second** (per whole second of the clock).
 ///
 /// So over any interval of length `L` (seconds), the successful withdrawals are at most
@@ -122,7 +124,10 @@ struct Inner<C> {
     /// Credit per deposit, thousandths of a retry.
     per_deposit: u64,
     min_per_second: u64,
-    slot_nanos: u64,
+    /// `ceil(2^64 / (window / SLOTS in ns))`: a time's slot is `now * slot_mul >> 64`, a
+    /// multiply instead of a division on every call. Each slot is then `2^64 / slot_mul`
+    /// nanoseconds long, at most `window / SLOTS`.
+    slot_mul: u64,
     ratio: f64,
     window: Duration,
     clock: C,
@@ -199,7 +204,7 @@ impl<C: Clock> RetryBudget<C> {
                 refused: AtomicU64::new(0),
                 per_deposit,
                 min_per_second: u64::from(min_per_second),
-                slot_nanos: (window_nanos / SLOTS).max(1),
+                slot_mul: slot_multiplier(window_nanos / SLOTS),
                 ratio,
                 window,
                 clock,
@@ -216,7 +221,7 @@ impl<C: Clock> RetryBudget<C> {
         if inner.per_deposit == 0 {
             return;
         }
-        let k = inner.clock.now_nanos() / inner.slot_nanos;
+        let k = inner.slot_of(inner.clock.now_nanos());
         let tag = tag_of(k);
         let Some(slot) = inner.slot(k) else {
             return;
@@ -259,12 +264,12 @@ impl<C: Clock> RetryBudget<C> {
     pub fn balance(&self) -> u64 {
         let inner = &*self.inner;
         let now = inner.clock.now_nanos();
+        let current = tag_of(inner.slot_of(now));
         let credit: u64 = inner
-            .live_slots(now)
-            .map(|(slot, tag)| {
-                let (t, credit) = split(slot.load(Ordering::Acquire));
-                if t == tag { credit / UNIT } else { 0 }
-            })
+            .slots
+            .iter()
+            .filter_map(|slot| Inner::<C>::live(slot.load(Ordering::Acquire), current))
+            .map(|(credit, _)| credit / UNIT)
             .sum();
         let (second, used) = split_floor(inner.floor.load(Ordering::Acquire));
         let used = if second == now / NANOS_PER_SEC {
@@ -307,43 +312,58 @@ impl<C: Clock> RetryBudget<C> {
 }
 
 impl<C> Inner<C> {
+    /// The slot of time `now` (nanoseconds).
+    #[inline]
+    fn slot_of(&self, now: u64) -> u64 {
+        ((u128::from(now) * u128::from(self.slot_mul)) >> 64) as u64
+    }
+
     /// The word of slot `k` (always `Some`: `k % SLOTS` is in range).
     #[inline]
     fn slot(&self, k: u64) -> Option<&AtomicU64> {
         self.slots.get(usize::try_from(k % SLOTS).ok()?)
     }
 
-    /// The slot words a withdrawal at `now` may draw on, oldest first, with the tag each must
-    /// hold to count.
-    fn live_slots(&self, now: u64) -> impl Iterator<Item = (&AtomicU64, u32)> {
-        let k = now / self.slot_nanos;
-        (k.saturating_sub(SLOTS - 1)..=k).filter_map(move |j| self.slot(j).map(|s| (s, tag_of(j))))
+    /// The credit of a slot word for a withdrawal in slot `current`, and how many slots old
+    /// the word is: `None` unless it is one of the last `SLOTS` slots (a word written by a
+    /// thread whose reading is ahead of `current` is not live yet).
+    #[inline]
+    fn live(word: u64, current: u32) -> Option<(u64, u32)> {
+        let (tag, credit) = split(word);
+        let age = current.wrapping_sub(tag);
+        (age < SLOTS_U32).then_some((credit, age))
     }
 
+    /// Takes one retry of credit from the oldest live slot that has one (it expires first).
+    /// Scans all the words (in array order: a live word's age says which slot it is), then
+    /// one compare-exchange; a lost race scans again.
     #[inline]
     fn take_credit(&self, now: u64) -> bool {
         if self.per_deposit == 0 {
             return false;
         }
-        for (slot, tag) in self.live_slots(now) {
-            let mut word = slot.load(Ordering::Acquire);
-            loop {
-                let (t, credit) = split(word);
-                if t != tag || credit < UNIT {
-                    break;
-                }
-                match slot.compare_exchange_weak(
-                    word,
-                    word - UNIT,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                ) {
-                    Ok(_) => return true,
-                    Err(now) => word = now,
+        let current = tag_of(self.slot_of(now));
+        loop {
+            let mut oldest: Option<(&AtomicU64, u64, u32)> = None;
+            for slot in &self.slots {
+                let word = slot.load(Ordering::Acquire);
+                if let Some((credit, age)) = Self::live(word, current)
+                    && credit >= UNIT
+                    && oldest.is_none_or(|(_, _, a)| age > a)
+                {
+                    oldest = Some((slot, word, age));
                 }
             }
+            let Some((slot, word, _)) = oldest else {
+                return false;
+            };
+            if slot
+                .compare_exchange(word, word - UNIT, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                return true;
+            }
         }
-        false
     }
 
     #[inline]
@@ -372,6 +392,12 @@ impl<C> Inner<C> {
             }
         }
     }
+}
+
+/// `ceil(2^64 / slot_nanos)` (`slot_nanos` is at least 10 ms, so it fits).
+fn slot_multiplier(slot_nanos: u64) -> u64 {
+    let m = (1u128 << 64).div_ceil(u128::from(slot_nanos.max(1)));
+    u64::try_from(m).unwrap_or(u64::MAX)
 }
 
 /// A slot's tag: its number mod 2^32.

@@ -92,7 +92,7 @@ where
             Some(d) => match d.remaining(self.policy.clock_ref()) {
                 Some(left) => Some(left),
                 None => {
-                    self.refused("deadline passed before the attempt");
+                    self.refused("deadline", "the deadline passed before the attempt");
                     return None;
                 }
             },
@@ -129,13 +129,13 @@ where
         if let Some(d) = self.deadline
             && now.saturating_add(wait) >= d.time()
         {
-            self.refused("the wait would end past the deadline");
+            self.refused("deadline", "the wait would end past the deadline");
             return Err(GiveUp::Deadline);
         }
         if let Some(budget) = self.policy.budget_ref()
             && !budget.try_withdraw()
         {
-            self.refused("the retry budget is spent");
+            self.refused("budget", "the retry budget is spent");
             return Err(GiveUp::Budget);
         }
         Ok(wait)
@@ -170,12 +170,15 @@ where
         }
     }
 
+    /// A `tracing` event (feature `tracing`): a retry refused, `reason` `"budget"` or
+    /// `"deadline"`, `why` in words.
     #[allow(unused_variables)]
-    fn refused(&self, why: &'static str) {
+    pub(crate) fn refused(&self, reason: &'static str, why: &'static str) {
         #[cfg(feature = "tracing")]
         tracing::event!(
             target: "sinew_retry",
             tracing::Level::DEBUG,
+            reason,
             attempts = self.attempts,
             "retry refused: {why}"
         );
@@ -317,7 +320,7 @@ where
             Some(left) => match tokio::time::timeout(left, op(attempt)).await {
                 Ok(outcome) => outcome,
                 Err(_elapsed) => {
-                    run.refused("the attempt ran into the deadline");
+                    run.refused("deadline", "the attempt ran into the deadline");
                     // The cut-off attempt has no error of its own to report.
                     return Err(run.expired(None));
                 }
