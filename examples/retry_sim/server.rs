@@ -17,7 +17,7 @@ pub(crate) enum Scenario {
     Outage,
     /// 10% of calls fail at random.
     Flaky,
-    /// 1% of calls take 10 times longer.
+    /// A share of calls (`--slow-share`, 2% by default) take 10 times longer.
     SlowTail,
 }
 
@@ -50,6 +50,7 @@ pub(crate) struct Job {
 
 pub(crate) struct Server {
     scenario: Scenario,
+    slow_share: f64,
     pub(crate) jobs: Vec<Job>,
     queue: VecDeque<usize>,
     busy: usize,
@@ -67,9 +68,10 @@ pub(crate) enum Next {
 }
 
 impl Server {
-    pub(crate) fn new(scenario: Scenario) -> Self {
+    pub(crate) fn new(scenario: Scenario, slow_share: f64) -> Self {
         Self {
             scenario,
+            slow_share,
             jobs: Vec::new(),
             queue: VecDeque::new(),
             busy: 0,
@@ -90,7 +92,7 @@ impl Server {
             }
             Scenario::Flaky => fails = rng.chance(0.10),
             Scenario::SlowTail => {
-                if rng.chance(0.01) {
+                if rng.chance(self.slow_share) {
                     service *= 10;
                 }
             }

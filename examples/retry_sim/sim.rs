@@ -67,6 +67,7 @@ pub(crate) struct Row {
     pub(crate) success_rate: f64,
     pub(crate) latency_ms_p50: f64,
     pub(crate) latency_ms_p99: f64,
+    pub(crate) latency_ms_p999: f64,
     pub(crate) retries: u64,
     pub(crate) budget_refused: u64,
     pub(crate) hedges: u64,
@@ -77,6 +78,7 @@ pub(crate) struct Options {
     pub(crate) seconds: u64,
     pub(crate) layers: usize,
     pub(crate) seed: u64,
+    pub(crate) slow_share: f64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -94,7 +96,9 @@ enum Event {
 enum Outcome {
     Ok,
     /// `retried`: the layer that failed had retries of its own and gave up.
-    Err { retried: bool },
+    Err {
+        retried: bool,
+    },
 }
 
 #[derive(Clone, Copy)]
@@ -136,6 +140,11 @@ pub(crate) struct Sim {
     clock: ManualClock,
     hedge: Option<Hedge<ManualClock>>,
     rng: Rng,
+    /// The clients' arrivals, on a stream of their own: every policy sees the same requests.
+    arrivals: Rng,
+    /// Seeds for each call's backoff jitter, on a stream of their own so that policies
+    /// without jitter see the same arrivals and service times.
+    seeds: Rng,
     requests: u64,
     successes: u64,
     latencies: Vec<Micros>,
@@ -186,10 +195,14 @@ impl Sim {
             events: BinaryHeap::new(),
             calls: Vec::new(),
             layers,
-            server: Server::new(scenario),
+            server: Server::new(scenario, o.slow_share),
             clock,
             hedge,
-            rng: Rng::new(o.seed ^ scenario as u64 * 0x1000 ^ policy as u64),
+            // The same random numbers for every policy of a scenario (common random numbers), so
+            // rows differ by their policy, not by their luck.
+            rng: Rng::new(o.seed ^ (scenario as u64) << 32),
+            seeds: Rng::new(!o.seed),
+            arrivals: Rng::new(o.seed.rotate_left(17) ^ 0xA5A5_A5A5),
             requests: 0,
             successes: 0,
             latencies: Vec::new(),
@@ -239,6 +252,7 @@ impl Sim {
             success_rate: self.successes as f64 / requests,
             latency_ms_p50: pct(0.50),
             latency_ms_p99: pct(0.99),
+            latency_ms_p999: pct(0.999),
             retries: self.retries,
             budget_refused: self.budget_refused,
             hedges: self.hedges,
@@ -249,7 +263,7 @@ impl Sim {
         let delays = self.layers[layer]
             .backoff
             .as_ref()
-            .map(|b| b.delays_seeded(self.rng.next_u64()));
+            .map(|b| b.delays_seeded(self.seeds.next_u64()));
         if let Some(budget) = &self.layers[layer].budget {
             budget.deposit();
         }
@@ -270,7 +284,7 @@ impl Sim {
         if self.now >= self.end {
             return;
         }
-        let gap = self.rng.exponential(self.mean_gap).max(1);
+        let gap = self.arrivals.exponential(self.mean_gap).max(1);
         self.at(self.now + gap, Event::Arrive);
         self.requests += 1;
         let call = self.new_call(0, None);

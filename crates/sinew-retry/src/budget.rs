@@ -165,17 +165,23 @@ pub struct BudgetMetrics {
     pub refused: u64,
 }
 
+/// The default ratio: one retry per ten requests, the per-client retry budget of Google's SRE
+/// book ("Handling Overload"). In a full outage a layer then adds 10% to the load, plus the
+/// floor. Finagle and tower's `TpsBudget` default to 0.2; with 0.2 and the floor, a 1,000
+/// requests a second client sends 1.21x its load to a dead dependency.
+pub const DEFAULT_RATIO: f64 = 0.1;
+
 impl RetryBudget {
-    /// A budget with the defaults: ratio 0.2, 10 retries per second, a 10 s window, the
+    /// A budget with the defaults: ratio 0.1, 10 retries per second, a 10 s window, the
     /// system clock.
     pub fn new() -> Self {
-        RetryBudget::from_checked(0.2, 10, Duration::from_secs(10), SystemClock)
+        RetryBudget::from_checked(DEFAULT_RATIO, 10, Duration::from_secs(10), SystemClock)
     }
 
     /// A builder, starting from the defaults of [`new`](Self::new).
     pub fn builder() -> RetryBudgetBuilder {
         RetryBudgetBuilder {
-            ratio: 0.2,
+            ratio: DEFAULT_RATIO,
             min_per_second: 10,
             window: Duration::from_secs(10),
             clock: SystemClock,
@@ -433,7 +439,7 @@ fn is_older(a: u32, b: u32) -> bool {
 ///
 /// | setting | default |
 /// |---|---|
-/// | [`ratio`](Self::ratio) | 0.2 (Finagle's and tower's `TpsBudget`'s) |
+/// | [`ratio`](Self::ratio) | 0.1 ([`DEFAULT_RATIO`]; Finagle and tower's `TpsBudget` use 0.2) |
 /// | [`min_per_second`](Self::min_per_second) | 10 |
 /// | [`window`](Self::window) | 10 s |
 /// | [`clock`](Self::clock) | [`SystemClock`] |

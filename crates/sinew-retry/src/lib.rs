@@ -33,7 +33,7 @@
 //! # }
 //! impl std::error::Error for Error {}
 //!
-//! // Shared by every caller of the dependency: retries stay within 20% of the requests.
+//! // Shared by every caller of the dependency: retries stay within 10% of the requests.
 //! let budget = RetryBudget::new();
 //! let policy = RetryPolicy::new(Backoff::exponential(Duration::from_millis(1)).build()?)
 //!     .budget(budget.clone())
