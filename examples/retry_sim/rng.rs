@@ -25,7 +25,10 @@ impl Rng {
         self.unit() < p
     }
 
-    /// An exponential variate with this mean, rounded to whole units.
+    /// An exponential variate with this mean, rounded down to whole units.
+    // The value is finite and non-negative, and `as` saturates: the cast loses only the
+    // fraction.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     pub(crate) fn exponential(&mut self, mean: f64) -> u64 {
         // 1 - unit() is in (0, 1], so the logarithm is finite.
         let x = -mean * (1.0 - self.unit()).ln();

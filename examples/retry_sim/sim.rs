@@ -237,8 +237,8 @@ impl Sim {
         }
         self.latencies.sort_unstable();
         let seconds = self.end as f64 / 1e6;
-        let pct = |p: f64| {
-            let i = ((self.latencies.len().saturating_sub(1)) as f64 * p) as usize;
+        let pct = |per_mille: usize| {
+            let i = self.latencies.len().saturating_sub(1) * per_mille / 1000;
             self.latencies.get(i).map_or(0.0, |&l| l as f64 / 1e3)
         };
         let requests = self.requests.max(1) as f64;
@@ -250,9 +250,9 @@ impl Sim {
             server_rps: self.server.received as f64 / seconds,
             amplification: self.server.received as f64 / requests,
             success_rate: self.successes as f64 / requests,
-            latency_ms_p50: pct(0.50),
-            latency_ms_p99: pct(0.99),
-            latency_ms_p999: pct(0.999),
+            latency_ms_p50: pct(500),
+            latency_ms_p99: pct(990),
+            latency_ms_p999: pct(999),
             retries: self.retries,
             budget_refused: self.budget_refused,
             hedges: self.hedges,

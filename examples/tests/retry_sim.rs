@@ -1,7 +1,7 @@
 //! The retry simulator, run as a user runs it (`--json`, seed 1): every scenario and policy
 //! has its row, and the rows show what sinew-retry is for. The simulation runs on virtual time
 //! from its seed, so these are facts about the policies, not timings.
-#![allow(clippy::unwrap_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::collections::HashMap;
 use std::process::{Command, Output};
