@@ -285,7 +285,7 @@ fn delays_are_made_only_for_an_operation_that_fails() {
     let policy = RetryPolicy::new(Backoff::default())
         .with_delays(move || {
             seen.fetch_add(1, Ordering::Relaxed);
-            std::iter::repeat(ms(1)).take(2)
+            std::iter::repeat_n(ms(1), 2)
         })
         .clock(clock.clone());
     let sleep = |d| clock.advance(d);
