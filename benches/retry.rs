@@ -11,9 +11,10 @@
 //!   top, sinew's full jitter draws from [0, delay]); the `backoff` 0.4 crate's
 //!   `ExponentialBackoff::default()` (randomization 0.5, and it reads the clock for its
 //!   elapsed-time limit on every call) is its own row ("default").
-//! - `retry_budget_1_thread`: one original request's `deposit` and one retry's withdrawal, on a
-//!   budget that always has room. sinew's `RetryBudget::new()` (20% of requests, 10 a second
-//!   floor, 10 s window) against tower 0.5's `TpsBudget::default()` (the same three numbers).
+//! - `retry_budget_1_thread`: one original request's `deposit` and one retry's withdrawal
+//!   (most are refused: a deposit buys a tenth or a fifth of a retry, and the floor's 10 a
+//!   second run out at once). sinew's `RetryBudget::new()` (10% of requests, 10 a second
+//!   floor, 10 s window) against tower 0.5's `TpsBudget::default()` (20%, 10 a second, 10 s).
 //! - `retry_budget_2_threads`: the same, two threads on one shared budget (figure per
 //!   operation, per thread).
 //! - `retry_tower_call`: one request through a retry layer over a service that answers at

@@ -194,8 +194,9 @@ impl<K, C: Clock> RetryPolicy<K, C> {
     }
 
     /// Waits the delays `delays()` yields instead of the backoff's: a fresh iterator per
-    /// operation, whose end ends the retries (the backoff's `max_retries` no longer applies;
-    /// its `max_elapsed` still does). Boxes the iterator once per operation.
+    /// operation, made at its first failure (an operation that succeeds at once does not
+    /// call `delays`), whose end ends the retries (the backoff's `max_retries` no longer
+    /// applies; its `max_elapsed` still does). Boxes the iterator once per such operation.
     ///
     /// ```
     /// use std::time::Duration;

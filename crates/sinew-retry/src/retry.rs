@@ -62,8 +62,11 @@ pub(crate) enum Step<T, E> {
 pub(crate) struct Run<P> {
     policy: P,
     deadline: Option<Deadline>,
-    delays: PolicyDelays,
-    start: Duration,
+    /// Made at the first failure: a call that succeeds at once (the common case) never
+    /// needs them.
+    delays: Option<PolicyDelays>,
+    /// The clock at the start, read only when the backoff's `max_elapsed` needs it.
+    start: Option<Duration>,
     attempts: u32,
 }
 
@@ -72,15 +75,21 @@ where
     P: std::ops::Deref<Target = RetryPolicy<K, C>>,
     C: Clock,
 {
-    /// Starts an operation: deposits into the budget once, reads the clock.
+    /// Starts an operation: deposits into the budget once, and reads the clock if the
+    /// backoff has a `max_elapsed` (nothing else a first attempt needs is prepared here).
+    #[inline]
     pub(crate) fn start(policy: P, deadline: Option<Deadline>) -> Self {
         if let Some(budget) = policy.budget_ref() {
             budget.deposit();
         }
+        let start = policy
+            .backoff()
+            .max_elapsed()
+            .map(|_| policy.clock_ref().now());
         Run {
             deadline,
-            delays: policy.delays(),
-            start: policy.clock_ref().now(),
+            delays: None,
+            start,
             policy,
             attempts: 0,
         }
@@ -116,17 +125,21 @@ where
             Decision::Retry => Duration::ZERO,
             Decision::RetryAfter(hint) => hint,
         };
-        let Some(delay) = self.delays.next() else {
+        let policy = &*self.policy;
+        let Some(delay) = self.delays.get_or_insert_with(|| policy.delays()).next() else {
             return Err(GiveUp::Exhausted);
         };
         let wait = delay.max(hint);
-        let now = self.policy.clock_ref().now();
-        if let Some(max) = self.policy.backoff().max_elapsed()
-            && now.saturating_sub(self.start).saturating_add(wait) > max
+        // The clock is read only for a check that needs it.
+        let now = (self.start.is_some() || self.deadline.is_some())
+            .then(|| self.policy.clock_ref().now());
+        if let (Some(max), Some(start), Some(now)) =
+            (self.policy.backoff().max_elapsed(), self.start, now)
+            && now.saturating_sub(start).saturating_add(wait) > max
         {
             return Err(GiveUp::Exhausted);
         }
-        if let Some(d) = self.deadline
+        if let (Some(d), Some(now)) = (self.deadline, now)
             && now.saturating_add(wait) >= d.time()
         {
             self.refused("deadline", "the wait would end past the deadline");

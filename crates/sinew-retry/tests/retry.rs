@@ -276,6 +276,39 @@ fn custom_delays_and_their_end() {
 }
 
 #[test]
+fn delays_are_made_only_for_an_operation_that_fails() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let made = Arc::new(AtomicU32::new(0));
+    let seen = Arc::clone(&made);
+    let clock = ManualClock::new(T0);
+    let policy = RetryPolicy::new(Backoff::default())
+        .with_delays(move || {
+            seen.fetch_add(1, Ordering::Relaxed);
+            std::iter::repeat_n(ms(1), 2)
+        })
+        .clock(clock.clone());
+    let sleep = |d| clock.advance(d);
+    let ok = retry_blocking_with(&policy, None, sleep, |_| Ok::<_, ()>(1)).unwrap();
+    assert_eq!((ok.value, ok.attempts), (1, 1));
+    assert_eq!(
+        made.load(Ordering::Relaxed),
+        0,
+        "a first-time success needs no delays"
+    );
+    let ok = retry_blocking_with(&policy, None, sleep, |a| {
+        if a.number < 3 { Err(()) } else { Ok(a.number) }
+    })
+    .unwrap();
+    assert_eq!(ok.attempts, 3);
+    assert_eq!(
+        made.load(Ordering::Relaxed),
+        1,
+        "one sequence per operation"
+    );
+}
+
+#[test]
 fn zero_waits_do_not_sleep() {
     let clock = ManualClock::new(T0);
     let policy = RetryPolicy::new(constant(0, 2)).clock(clock.clone());
