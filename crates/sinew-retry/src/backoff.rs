@@ -161,6 +161,7 @@ impl Backoff {
             next: base.min(cap),
             factor: self.factor,
             cap,
+            cap_nanos: u64::try_from(self.cap.as_nanos()).unwrap_or(u64::MAX),
             base,
             prev: base,
             jitter: self.jitter,
@@ -303,6 +304,9 @@ pub struct Delays {
     next: f64,
     factor: f64,
     cap: f64,
+    /// The cap in whole nanoseconds: the float cap can round above it (past 2^53 ns), so the
+    /// delay handed out is clamped here.
+    cap_nanos: u64,
     base: f64,
     /// Decorrelated jitter's previous delay, nanoseconds.
     prev: f64,
@@ -352,7 +356,7 @@ impl Iterator for Delays {
         };
         // `as` saturates (and maps NaN to 0), so no input can make this panic.
         #[allow(clippy::cast_possible_truncation)]
-        Some(Duration::from_nanos(nanos as u64))
+        Some(Duration::from_nanos((nanos as u64).min(self.cap_nanos)))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -455,6 +459,24 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    /// Found by the `retry_backoff_config` fuzz target: a cap past 2^53 ns rounds up as a
+    /// float, and delays at the cap came out a few hundred nanoseconds over it.
+    #[test]
+    fn a_cap_too_large_for_a_float_still_caps() {
+        let cap = Duration::from_nanos(34_700_215_433_138_519);
+        for jitter in [Jitter::None, Jitter::Equal, Jitter::Decorrelated] {
+            let b = Backoff::exponential(ms(1))
+                .factor(1e9)
+                .cap(cap)
+                .jitter(jitter)
+                .max_retries(50)
+                .build()
+                .unwrap();
+            assert!(b.delays_seeded(7).all(|d| d <= cap), "{jitter:?}");
+            assert!(b.delays_seeded(7).skip(2).any(|d| d == cap) || jitter != Jitter::None);
+        }
     }
 
     #[test]
