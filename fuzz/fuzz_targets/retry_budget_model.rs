@@ -65,14 +65,18 @@ fuzz_target!(|input: Input| {
         let count = |v: &[u64], within: u64| v.iter().filter(|&&t| t + within > now).count() as f64;
         let elapsed_s = (now - T0.as_nanos() as u64) as f64 / 1e9;
         assert!(
-            grants.len() as f64 <= ratio * deposits.len() as f64 + f * (1.0 + elapsed_s).ceil() + 1e-9,
+            grants.len() as f64
+                <= ratio * deposits.len() as f64 + f * (1.0 + elapsed_s).ceil() + 1e-9,
             "grants {} over the whole run",
             grants.len()
         );
         // The last W touches at most 11 whole seconds.
         assert!(count(&grants, W) <= ratio * count(&deposits, 2 * W) + f * 11.0 + 1e-9);
         let second = now / 1_000_000_000;
-        let this_second = grants.iter().filter(|&&g| g / 1_000_000_000 == second).count() as f64;
+        let this_second = grants
+            .iter()
+            .filter(|&&g| g / 1_000_000_000 == second)
+            .count() as f64;
         assert!(this_second <= ratio * count(&deposits, W) + f + 1e-9);
         let m = b.metrics();
         assert_eq!(m.withdrawals, grants.len() as u64);
