@@ -19,6 +19,12 @@
 //!   operation under a [`RetryPolicy`], which decides from the error ([`Classify`], or any
 //!   closure returning a [`Decision`]) whether to retry, honouring a server's `retry_after`
 //!   hint, and report the attempts made ([`Retried`]) or why they stopped ([`RetryError`]).
+//! - [`Hedge`]: "The Tail at Scale"'s hedged requests: a second copy of a request that has not
+//!   answered after a sliding latency percentile (p95 by default, within 1/64 of the true
+//!   value), within its own budget (5% extra load by default); the first answer wins and the
+//!   other is cancelled ([`Hedge::call`], feature `tokio`).
+//! - `tower` (feature): `RetryLayer` and `HedgeLayer`, sharing their budget and latency window
+//!   across clones.
 //!
 //! # Examples
 //!
