@@ -20,6 +20,7 @@
 //! | `gossip` | `sinew-gossip` | SWIM + Lifeguard membership and failure detection (sans-io core, tokio runtime over UDP + TCP with AES-256-GCM keyring), phi-accrual detector, cluster simulator |
 //! | `replica` | `sinew-replica` | Dynamo-style replication: quorums, read repair, hinted handoff, version vectors, a checked simulator |
 //! | `retry` | `sinew-retry` | Backoff with jitter, retry budgets, deadlines and hedged requests |
+//! | `bulkhead` | `sinew-bulkhead` | Bulkheads and adaptive concurrency limits (backpressure) |
 //!
 //! # Examples
 //!
@@ -56,6 +57,7 @@
 //! - `gossip`: [`sinew-gossip`](https://docs.rs/sinew-gossip) as `sinew::gossip`.
 //! - `replica`: [`sinew-replica`](https://docs.rs/sinew-replica) as `sinew::replica`.
 //! - `retry`: [`sinew-retry`](https://docs.rs/sinew-retry) as `sinew::retry`.
+//! - `bulkhead`: [`sinew-bulkhead`](https://docs.rs/sinew-bulkhead) as `sinew::bulkhead`.
 //! - `hash`: [`sinew-hash`](https://docs.rs/sinew-hash) as `sinew::hash` (on with `ring` or
 //!   `bloom`).
 //! - `full`: every primitive, with every integration and extra below.
@@ -97,6 +99,8 @@ pub use sinew_gossip as gossip;
 pub use sinew_replica as replica;
 #[cfg(feature = "retry")]
 pub use sinew_retry as retry;
+#[cfg(feature = "bulkhead")]
+pub use sinew_bulkhead as bulkhead;
 
 #[cfg(feature = "bloom")]
 pub use sinew_bloom as bloom;
