@@ -34,7 +34,6 @@
 // more plainly than `.get(i)` would.
 #![allow(clippy::indexing_slicing)]
 
-mod rng;
 mod server;
 mod sim;
 

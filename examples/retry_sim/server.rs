@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use crate::rng::Rng;
+use sinew_examples::rng::Rng;
 
 /// Simulated time, in microseconds.
 pub(crate) type Micros = u64;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sinew::retry::{Backoff, Delays, Hedge, ManualClock, RetryBudget};
 
-use crate::rng::Rng;
+use sinew_examples::rng::Rng;
 use crate::server::{MS, Micros, Next, Scenario, Server};
 
 /// How every layer retries.

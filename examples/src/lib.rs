@@ -1,7 +1,8 @@
 //! Examples live beside this crate as `[[example]]` targets. This library holds what the
-//! tests of those examples share, and the showcase's wire format ([`wire`]), so the fuzzer can
-//! reach its decoder.
+//! tests of those examples share, the simulators' random numbers ([`rng`]), and the showcase's
+//! wire format ([`wire`]), so the fuzzer can reach its decoder.
 
+pub mod rng;
 pub mod wire;
 
 use std::path::PathBuf;

@@ -1,14 +1,18 @@
-//! The simulation's random numbers: SplitMix64 from the seed, so a run is a function of its
-//! options.
+//! The simulators' random numbers (`retry_sim`, `overload_sim`): SplitMix64 from a seed, so a
+//! run is a function of its options.
 
-pub(crate) struct Rng(u64);
+/// A SplitMix64 stream.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
 
 impl Rng {
-    pub(crate) fn new(seed: u64) -> Self {
+    /// A stream from `seed`.
+    pub fn new(seed: u64) -> Self {
         Self(seed)
     }
 
-    pub(crate) fn next_u64(&mut self) -> u64 {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -17,11 +21,12 @@ impl Rng {
     }
 
     /// Uniform in [0, 1).
-    pub(crate) fn unit(&mut self) -> f64 {
+    pub fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    pub(crate) fn chance(&mut self, p: f64) -> bool {
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
         self.unit() < p
     }
 
@@ -29,7 +34,7 @@ impl Rng {
     // The value is finite and non-negative, and `as` saturates: the cast loses only the
     // fraction.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    pub(crate) fn exponential(&mut self, mean: f64) -> u64 {
+    pub fn exponential(&mut self, mean: f64) -> u64 {
         // 1 - unit() is in (0, 1], so the logarithm is finite.
         let x = -mean * (1.0 - self.unit()).ln();
         x as u64
