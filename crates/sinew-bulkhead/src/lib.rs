@@ -4,15 +4,22 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod bulkhead;
 pub mod error;
 mod sync;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
 
 // The README's code blocks, run as doctests, so the snippets crates.io shows cannot rot.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 mod readme {}
 
-pub use error::ConfigError;
+#[cfg(feature = "tokio")]
+pub use bulkhead::Acquire;
+pub use bulkhead::{Bulkhead, BulkheadBuilder, BulkheadMetrics, OwnedPermit, Permit};
+pub use error::{CallError, ConfigError, Rejected};
 
 /// The clocks, from sinew-clock: every timed type here takes one, so tests drive time by hand.
 pub use sinew_clock::{Clock, ManualClock, SystemClock};
