@@ -447,3 +447,179 @@ pub struct BulkheadMetrics {
 pub use queue::Acquire;
 #[cfg(feature = "tokio")]
 use queue::AcquireState;
+
+/// loom models of the permit counter and the queue's hand-off. Run with:
+/// `RUSTFLAGS="--cfg sinew_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release -p sinew-bulkhead --lib`
+#[cfg(all(test, sinew_loom))]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+mod loom_models {
+    use loom::thread;
+
+    use super::queue::Enqueued;
+    use super::*;
+
+    fn queued(max: u32) -> Bulkhead {
+        Bulkhead::builder()
+            .max_concurrent(max)
+            .queue(4)
+            .build()
+            .unwrap()
+    }
+
+    /// The state a quiet bulkhead must be back in: nothing in flight, no one queued, the
+    /// waiters flag down, and every slot free.
+    fn assert_quiet(b: &Bulkhead, max: u32) {
+        assert_eq!(b.in_flight(), 0);
+        assert_eq!(b.waiting(), 0);
+        assert_eq!(b.shared.hot.word.load(Ordering::SeqCst) & WAITERS, 0);
+        let all: Vec<_> = (0..max).map(|_| b.try_acquire().unwrap()).collect();
+        assert!(b.try_acquire().is_err());
+        drop(all);
+    }
+
+    fn owned(b: &Bulkhead) -> OwnedPermit {
+        OwnedPermit {
+            shared: Arc::clone(&b.shared),
+        }
+    }
+
+    /// Three threads race for two slots: never more than two permits alive, and every slot
+    /// comes back.
+    #[test]
+    fn permit_counter_never_exceeds_max() {
+        loom::model(|| {
+            let b = Bulkhead::new(2);
+            let threads: Vec<_> = (0..3)
+                .map(|_| {
+                    let b = b.clone();
+                    thread::spawn(move || {
+                        if let Ok(p) = b.try_acquire() {
+                            assert!(b.in_flight() <= 2);
+                            drop(p);
+                        }
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap();
+            }
+            assert_quiet(&b, 2);
+        });
+    }
+
+    /// A shrink racing admissions: after it, nothing new is admitted above the new limit.
+    #[test]
+    fn shrink_races_admission() {
+        loom::model(|| {
+            let b = Bulkhead::new(2);
+            let b2 = b.clone();
+            let t = thread::spawn(move || b2.try_acquire().is_ok_and(|p| {
+                drop(p);
+                true
+            }));
+            b.set_max_concurrent(1);
+            let mine = b.try_acquire();
+            if mine.is_ok() {
+                // The other thread's permit may count against the old limit, never ours.
+                assert!(b.in_flight() <= 2);
+            }
+            drop(mine);
+            t.join().unwrap();
+            assert_quiet(&b, 1);
+        });
+    }
+
+    /// A release racing a call joining the queue: the call is either admitted (it saw the
+    /// freed slot) or queued and then granted (the release saw it). A lost wake-up would leave
+    /// it queued with a free slot.
+    #[test]
+    fn release_races_enqueue() {
+        loom::model(|| {
+            let b = queued(1);
+            let held = b.try_acquire_owned().unwrap();
+            let t = thread::spawn(move || drop(held));
+            let got = b.shared.enqueue().unwrap();
+            t.join().unwrap();
+            match got {
+                Enqueued::Admitted => b.shared.release(),
+                Enqueued::Waiting(node) => {
+                    assert!(node.is_granted(), "a queued call was left behind a free slot");
+                    drop(owned(&b));
+                }
+            }
+            assert_quiet(&b, 1);
+        });
+    }
+
+    /// A waiter cancelled while the slot is being handed to it: the slot goes to it (and it
+    /// passes it on) or stays free; it never leaks, and never goes to two holders.
+    #[test]
+    fn cancel_races_hand_off() {
+        loom::model(|| {
+            let b = queued(1);
+            let held = b.try_acquire_owned().unwrap();
+            let Ok(Enqueued::Waiting(node)) = b.shared.enqueue() else {
+                panic!("the slot is held, so the call queues");
+            };
+            let releaser = thread::spawn(move || drop(held));
+            let b2 = b.clone();
+            let barger = thread::spawn(move || {
+                if let Ok(p) = b2.try_acquire() {
+                    assert_eq!(b2.in_flight(), 1);
+                    drop(p);
+                }
+            });
+            if b.shared.withdraw(&node) {
+                b.shared.release();
+            }
+            releaser.join().unwrap();
+            barger.join().unwrap();
+            assert_quiet(&b, 1);
+        });
+    }
+
+    /// Two waiters; the first is cancelled while the slot is released: the second ends up
+    /// with the slot, whichever came first.
+    #[test]
+    fn slot_passes_to_the_next_waiter() {
+        loom::model(|| {
+            let b = queued(1);
+            let held = b.try_acquire_owned().unwrap();
+            let (Ok(Enqueued::Waiting(first)), Ok(Enqueued::Waiting(second))) =
+                (b.shared.enqueue(), b.shared.enqueue())
+            else {
+                panic!("the slot is held, so both calls queue");
+            };
+            let releaser = thread::spawn(move || drop(held));
+            if b.shared.withdraw(&first) {
+                b.shared.release();
+            }
+            releaser.join().unwrap();
+            assert!(second.is_granted());
+            assert_eq!(b.in_flight(), 1);
+            drop(owned(&b));
+            assert_quiet(&b, 1);
+        });
+    }
+
+    /// Growing the limit while a holder releases: both waiters get in, at most two inside.
+    #[test]
+    fn growth_races_release() {
+        loom::model(|| {
+            let b = queued(1);
+            let held = b.try_acquire_owned().unwrap();
+            let (Ok(Enqueued::Waiting(w1)), Ok(Enqueued::Waiting(w2))) =
+                (b.shared.enqueue(), b.shared.enqueue())
+            else {
+                panic!("the slot is held, so both calls queue");
+            };
+            let releaser = thread::spawn(move || drop(held));
+            b.set_max_concurrent(2);
+            releaser.join().unwrap();
+            assert!(w1.is_granted() && w2.is_granted());
+            assert_eq!(b.in_flight(), 2);
+            drop((owned(&b), owned(&b)));
+            assert_quiet(&b, 2);
+        });
+    }
+}
