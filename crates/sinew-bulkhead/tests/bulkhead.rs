@@ -1,6 +1,11 @@
 //! Bulkhead behaviour: permits, limits, metrics, and (feature `tokio`) the FIFO queue, its
 //! maximum wait and cancellation at every stage, on tokio's paused clock.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -23,7 +28,10 @@ fn permits_take_and_free_slots() {
     drop((p2, p3));
     assert_eq!(b.in_flight(), 0);
     let m = b.metrics();
-    assert_eq!((m.admitted, m.rejected, m.in_flight, m.max_concurrent), (3, 2, 0, 2));
+    assert_eq!(
+        (m.admitted, m.rejected, m.in_flight, m.max_concurrent),
+        (3, 2, 0, 2)
+    );
 }
 
 #[test]
@@ -108,7 +116,11 @@ fn builder_checks_every_setting() {
         (4, 8, Some(Duration::from_millis(5)))
     );
     // Errors say which setting is wrong.
-    assert!(ConfigError::MaxConcurrent(0).to_string().contains("max concurrent"));
+    assert!(
+        ConfigError::MaxConcurrent(0)
+            .to_string()
+            .contains("max concurrent")
+    );
     assert!(Rejected::QueueFull.to_string().contains("queue"));
 }
 
@@ -144,10 +156,11 @@ proptest! {
                 let resize = resize.clone();
                 s.spawn(move || {
                     for i in 0..ops {
-                        if t == 0 && i % 50 == 25 {
-                            if let Some(m) = resize.get(i / 50) {
-                                b.set_max_concurrent(*m);
-                            }
+                        if t == 0
+                            && i % 50 == 25
+                            && let Some(m) = resize.get(i / 50)
+                        {
+                            b.set_max_concurrent(*m);
                         }
                         let permit = if i % 2 == 0 {
                             b.try_acquire_owned().ok().map(|p| Box::new(p) as Box<dyn Send>)
@@ -206,7 +219,6 @@ proptest! {
 mod waiting {
     use super::*;
     use std::future::Future;
-    use std::pin::pin;
     use std::sync::Mutex;
     use std::task::{Context, Poll, Waker};
     use tokio::time::Instant;
@@ -419,7 +431,10 @@ mod waiting {
         // Polled after completion: an error, not a panic.
         let mut w = b.acquire();
         assert!(matches!(poll_once(&mut w), Poll::Ready(Ok(_))));
-        assert!(matches!(poll_once(&mut w), Poll::Ready(Err(Rejected::Full))));
+        assert!(matches!(
+            poll_once(&mut w),
+            Poll::Ready(Err(Rejected::Full))
+        ));
         assert_quiet(&b);
     }
 
@@ -473,7 +488,7 @@ mod waiting {
                     }
                     2 => {
                         if !tasks.is_empty() {
-                            let i = (next() % tasks.len() as u64) as usize;
+                            let i = usize::try_from(next() % tasks.len() as u64).unwrap();
                             tasks.swap_remove(i).abort();
                         }
                     }
@@ -492,7 +507,10 @@ mod waiting {
             queue_full += m.rejected - m.timed_out;
         }
         // The schedule reaches every stage: queueing, timing out, a full queue.
-        assert!(waited > 0 && timed_out > 0 && queue_full > 0, "{waited} {timed_out} {queue_full}");
+        assert!(
+            waited > 0 && timed_out > 0 && queue_full > 0,
+            "{waited} {timed_out} {queue_full}"
+        );
     }
 
     #[test]
@@ -500,6 +518,5 @@ mod waiting {
         fn check<T: Send + 'static + Unpin>(_: &T) {}
         let b = Bulkhead::new(1);
         check(&b.acquire());
-        let _ = pin!(b.acquire());
     }
 }

@@ -15,8 +15,8 @@ use tokio::sync::oneshot;
 use tower::{Layer, Service, ServiceExt, service_fn};
 
 /// A service whose responses wait for the test to release them, one channel per request.
-fn gated() -> impl Service<oneshot::Receiver<u32>, Response = u32, Error = Infallible, Future: Send> + Clone
-{
+fn gated()
+-> impl Service<oneshot::Receiver<u32>, Response = u32, Error = Infallible, Future: Send> + Clone {
     service_fn(|rx: oneshot::Receiver<u32>| async move { Ok(rx.await.unwrap_or(0)) })
 }
 
@@ -126,8 +126,9 @@ async fn a_dropped_response_future_frees_its_slot() {
 #[tokio::test(start_paused = true)]
 async fn inner_errors_pass_through() {
     let bulkhead = Bulkhead::new(1);
-    let mut svc = BulkheadLayer::new(bulkhead.clone())
-        .layer(service_fn(|_: ()| async { Err::<(), _>(std::io::Error::other("boom")) }));
+    let mut svc = BulkheadLayer::new(bulkhead.clone()).layer(service_fn(|_: ()| async {
+        Err::<(), _>(std::io::Error::other("boom"))
+    }));
     let err = svc.ready().await.unwrap().call(()).await.unwrap_err();
     assert_eq!(err.to_string(), "boom");
     assert!(err.rejected().is_none());
@@ -138,10 +139,12 @@ async fn inner_errors_pass_through() {
 #[tokio::test(start_paused = true)]
 async fn calling_without_poll_ready_does_not_panic() {
     let bulkhead = Bulkhead::new(1);
-    let mut svc = BulkheadLayer::new(bulkhead.clone()).layer(service_fn(|x: u32| async move {
-        Ok::<u32, Infallible>(x)
-    }));
+    let mut svc = BulkheadLayer::new(bulkhead.clone())
+        .layer(service_fn(|x: u32| async move { Ok::<u32, Infallible>(x) }));
     assert_eq!(svc.call(3).await.unwrap(), 3);
     let _held = bulkhead.try_acquire().unwrap();
-    assert!(matches!(svc.call(4).await, Err(CallError::Rejected(Rejected::Full))));
+    assert!(matches!(
+        svc.call(4).await,
+        Err(CallError::Rejected(Rejected::Full))
+    ));
 }

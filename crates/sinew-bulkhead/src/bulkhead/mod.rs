@@ -319,10 +319,26 @@ impl fmt::Debug for Bulkhead {
 }
 
 /// Builds a [`Bulkhead`]; from [`Bulkhead::builder`].
+///
+/// With the `serde` feature it is also the bulkhead's configuration file form: a map of
+/// `max_concurrent`, `max_waiting` and `max_wait` (seconds), each optional, checked by
+/// [`build`](BulkheadBuilder::build).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct BulkheadBuilder {
     max_concurrent: u32,
     max_waiting: u32,
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            with = "sinew_clock::serde_secs::option",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     max_wait: Option<Duration>,
 }
 
@@ -357,10 +373,10 @@ impl BulkheadBuilder {
         if self.max_concurrent == 0 {
             return Err(ConfigError::MaxConcurrent(self.max_concurrent));
         }
-        if let Some(d) = self.max_wait {
-            if d.is_zero() || d > MAX_WAIT_LIMIT {
-                return Err(ConfigError::MaxWait(d));
-            }
+        if let Some(d) = self.max_wait
+            && (d.is_zero() || d > MAX_WAIT_LIMIT)
+        {
+            return Err(ConfigError::MaxWait(d));
         }
         Ok(Bulkhead::from_parts(
             self.max_concurrent,
@@ -513,10 +529,12 @@ mod loom_models {
         loom::model(|| {
             let b = Bulkhead::new(2);
             let b2 = b.clone();
-            let t = thread::spawn(move || b2.try_acquire().is_ok_and(|p| {
-                drop(p);
-                true
-            }));
+            let t = thread::spawn(move || {
+                b2.try_acquire().is_ok_and(|p| {
+                    drop(p);
+                    true
+                })
+            });
             b.set_max_concurrent(1);
             let mine = b.try_acquire();
             if mine.is_ok() {
@@ -543,7 +561,10 @@ mod loom_models {
             match got {
                 Enqueued::Admitted => b.shared.release(),
                 Enqueued::Waiting(node) => {
-                    assert!(node.is_granted(), "a queued call was left behind a free slot");
+                    assert!(
+                        node.is_granted(),
+                        "a queued call was left behind a free slot"
+                    );
                     drop(owned(&b));
                 }
             }

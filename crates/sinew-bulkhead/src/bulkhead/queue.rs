@@ -78,8 +78,8 @@ impl Node {
         false
     }
 
-    /// Whether the node was granted a slot (for tests and models that poll by hand).
-    #[cfg(any(test, sinew_loom))]
+    /// Whether the node was granted a slot (for the loom models, which poll by hand).
+    #[cfg(all(test, sinew_loom))]
     pub(crate) fn is_granted(&self) -> bool {
         lock(&self.state).granted
     }
@@ -269,7 +269,10 @@ mod acquire {
             }
         }
 
-        fn finish(&mut self, r: Result<OwnedPermit, Rejected>) -> Poll<Result<OwnedPermit, Rejected>> {
+        fn finish(
+            &mut self,
+            r: Result<OwnedPermit, Rejected>,
+        ) -> Poll<Result<OwnedPermit, Rejected>> {
             self.state = AcquireState::Done;
             Poll::Ready(r)
         }
@@ -299,7 +302,7 @@ mod acquire {
                     Err(r) => {
                         let r = shared.reject(r);
                         #[cfg(feature = "tracing")]
-                        tracing::debug!(target: "sinew_bulkhead", "bulkhead queue full, call rejected");
+                        tracing::debug!(target: "sinew_bulkhead", reason = "queue_full", "bulkhead call rejected");
                         return this.finish(Err(r));
                     }
                 }
@@ -311,19 +314,19 @@ mod acquire {
             if node.poll_granted(cx) {
                 return this.finish(Ok(this.permit()));
             }
-            if let Some(d) = deadline {
-                if d.as_mut().poll(cx).is_ready() {
-                    // A grant racing the deadline wins: the slot is ours, keep it.
-                    let granted = this.shared.withdraw(node);
-                    if granted {
-                        return this.finish(Ok(this.permit()));
-                    }
-                    this.shared.counters.timed_out.incr();
-                    let r = this.shared.reject(Rejected::Timeout);
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!(target: "sinew_bulkhead", "bulkhead wait timed out, call rejected");
-                    return this.finish(Err(r));
+            if let Some(d) = deadline
+                && d.as_mut().poll(cx).is_ready()
+            {
+                // A grant racing the deadline wins: the slot is ours, keep it.
+                let granted = this.shared.withdraw(node);
+                if granted {
+                    return this.finish(Ok(this.permit()));
                 }
+                this.shared.counters.timed_out.incr();
+                let r = this.shared.reject(Rejected::Timeout);
+                #[cfg(feature = "tracing")]
+                tracing::debug!(target: "sinew_bulkhead", reason = "timeout", "bulkhead call rejected");
+                return this.finish(Err(r));
             }
             Poll::Pending
         }
@@ -331,11 +334,11 @@ mod acquire {
 
     impl Drop for Acquire {
         fn drop(&mut self) {
-            if let AcquireState::Waiting { node, .. } = &self.state {
-                if self.shared.withdraw(node) {
-                    // Granted but never returned: pass the slot on.
-                    self.shared.release();
-                }
+            if let AcquireState::Waiting { node, .. } = &self.state
+                && self.shared.withdraw(node)
+            {
+                // Granted but never returned: pass the slot on.
+                self.shared.release();
             }
         }
     }

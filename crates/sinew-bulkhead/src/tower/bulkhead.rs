@@ -185,12 +185,10 @@ where
             Reserved::Rejected(r) => return BulkheadFuture::rejected(r),
             // Called without `poll_ready` (a contract breach): admit without waiting rather
             // than panic; the inner service's readiness is its own business then.
-            Reserved::Nothing | Reserved::Acquiring(_) => {
-                match self.bulkhead.try_acquire_owned() {
-                    Ok(p) => p,
-                    Err(r) => return BulkheadFuture::rejected(r),
-                }
-            }
+            Reserved::Nothing | Reserved::Acquiring(_) => match self.bulkhead.try_acquire_owned() {
+                Ok(p) => p,
+                Err(r) => return BulkheadFuture::rejected(r),
+            },
         };
         BulkheadFuture {
             inner: Inner::Running {
