@@ -77,7 +77,8 @@ async fn waits_in_the_queue_when_there_is_one() {
     tx2.send(2).unwrap();
     assert_eq!(f2.await.unwrap(), 2);
     assert_eq!((bulkhead.in_flight(), bulkhead.waiting()), (0, 0));
-    assert_eq!(bulkhead.metrics().waited, 1);
+    let m = bulkhead.metrics();
+    assert_eq!((m.admitted, m.waited, m.rejected), (2, 1, 0));
 }
 
 #[tokio::test(start_paused = true)]
@@ -103,6 +104,8 @@ async fn the_maximum_wait_and_a_full_queue_reject_the_call() {
     assert!(matches!(res, Err(CallError::Rejected(Rejected::Timeout))));
     assert_eq!(start.elapsed(), Duration::from_millis(50));
     assert_eq!(bulkhead.waiting(), 0);
+    let m = bulkhead.metrics();
+    assert_eq!((m.rejected, m.timed_out, m.waited), (2, 1, 1));
 }
 
 #[tokio::test(start_paused = true)]

@@ -154,13 +154,16 @@ where
         loop {
             match &mut self.reserved {
                 Reserved::Nothing => {
-                    self.reserved = match self.bulkhead.try_acquire_owned() {
-                        Ok(permit) => Reserved::Permit(permit),
-                        // The slow path: `acquire` queues, or rejects at once without a queue.
-                        Err(_) if self.bulkhead.max_waiting() > 0 => {
-                            Reserved::Acquiring(self.bulkhead.acquire())
+                    // With a queue, `acquire` (whose first poll is the same lock-free fast
+                    // path); without one, `try_acquire` sheds at once. Either way a call is
+                    // counted once, as admitted or as rejected.
+                    self.reserved = if self.bulkhead.max_waiting() > 0 {
+                        Reserved::Acquiring(self.bulkhead.acquire())
+                    } else {
+                        match self.bulkhead.try_acquire_owned() {
+                            Ok(permit) => Reserved::Permit(permit),
+                            Err(r) => Reserved::Rejected(r),
                         }
-                        Err(r) => Reserved::Rejected(r),
                     };
                 }
                 Reserved::Acquiring(fut) => {
