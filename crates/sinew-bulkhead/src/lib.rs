@@ -16,6 +16,11 @@ pub mod tower;
 #[doc = include_str!("../README.md")]
 mod readme {}
 
+// The "Adaptive limits" README section, kept apart until it is merged into README.md.
+#[cfg(doctest)]
+#[doc = include_str!("../ADAPTIVE.md")]
+mod adaptive_readme {}
+
 pub use error::{ConfigError, Rejected, ServiceError};
 pub use limit::{
     AdaptiveLimit, AdaptivePermit, Aimd, Gradient2, LimitAlgorithm, LimitMetrics, Outcome,
