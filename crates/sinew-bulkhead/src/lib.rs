@@ -94,6 +94,7 @@
 
 mod bulkhead;
 pub mod error;
+pub mod limit;
 mod sync;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
@@ -108,6 +109,10 @@ mod readme {}
 pub use bulkhead::Acquire;
 pub use bulkhead::{Bulkhead, BulkheadBuilder, BulkheadMetrics, OwnedPermit, Permit};
 pub use error::{CallError, ConfigError, Rejected};
+pub use limit::{
+    AdaptiveLimit, AdaptivePermit, Aimd, Gradient2, LimitAlgorithm, LimitMetrics, Outcome,
+    OwnedAdaptivePermit, Partitioned, Sample, Vegas,
+};
 
 /// The clocks, from sinew-clock: every timed type here takes one, so tests drive time by hand.
 pub use sinew_clock::{Clock, ManualClock, SystemClock};

@@ -14,8 +14,12 @@ pub(crate) use std::sync::{
     atomic::{AtomicU32, AtomicU64, Ordering},
 };
 
-/// std's `Arc` under loom too: it only keeps shared state alive (clones of a bulkhead, owned
-/// permits, a waiter's node); no protocol of this crate goes through its reference count.
+/// `try_lock`'s error, std's under loom too (loom returns std's types).
+pub(crate) use std::sync::TryLockError;
+
+/// std's `Arc` under loom too: it only keeps shared state alive (clones of a bulkhead or a
+/// limit, owned permits, a waiter's node); no protocol of this crate goes through its
+/// reference count, and every atomic the protocols use is loom's.
 #[allow(unused_imports)]
 pub(crate) use std::sync::Arc;
 
