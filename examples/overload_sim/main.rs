@@ -23,7 +23,8 @@
 //! capacity halves the limit takes to settle (to stay within 20% of where it ends up), null
 //! for policies without an adaptive limit. Everything runs on virtual time with
 //! sinew-bulkhead's real types on a `ManualClock`, so a run is a function of its seed.
-#![allow(clippy::print_stdout, clippy::print_stderr)] // an example talks
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+// an example talks
 // Indexing is by request ids this simulation hands out itself: `[i]` says so more plainly
 // than `.get(i)` would.
 #![allow(clippy::indexing_slicing)]

@@ -8,7 +8,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::time::Duration;
 
 use sinew::bulkhead::{
-    AdaptiveLimit, AdaptivePermit, Aimd, Bulkhead, Gradient2, ManualClock, OwnedPermit, Vegas,
+    AdaptiveLimit, Aimd, Bulkhead, Gradient2, ManualClock, OwnedAdaptivePermit, OwnedPermit, Vegas,
 };
 use sinew_examples::rng::Rng;
 
@@ -79,8 +79,9 @@ enum Door {
 
 enum Held {
     Nothing,
-    Bulkhead(OwnedPermit),
-    Adaptive(AdaptivePermit<ManualClock>),
+    /// Held only to be dropped when the request completes, which frees its slot.
+    Bulkhead(#[allow(dead_code)] OwnedPermit),
+    Adaptive(OwnedAdaptivePermit<ManualClock>),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -147,13 +148,21 @@ impl Sim {
             Policy::None => Door::Open,
             Policy::StaticTuned => Door::Bulkhead(Bulkhead::new(TUNED)),
             Policy::StaticLoose => Door::Bulkhead(Bulkhead::new(LOOSE)),
-            Policy::Aimd => adaptive(AdaptiveLimit::builder(Aimd::new()).clock(clock.clone()).build()?),
-            Policy::Vegas => {
-                adaptive(AdaptiveLimit::builder(Vegas::new()).clock(clock.clone()).build()?)
-            }
-            Policy::Gradient2 => {
-                adaptive(AdaptiveLimit::builder(Gradient2::new()).clock(clock.clone()).build()?)
-            }
+            Policy::Aimd => adaptive(
+                AdaptiveLimit::builder(Aimd::new())
+                    .clock(clock.clone())
+                    .build()?,
+            ),
+            Policy::Vegas => adaptive(
+                AdaptiveLimit::builder(Vegas::new())
+                    .clock(clock.clone())
+                    .build()?,
+            ),
+            Policy::Gradient2 => adaptive(
+                AdaptiveLimit::builder(Gradient2::new())
+                    .clock(clock.clone())
+                    .build()?,
+            ),
         };
         let mut sim = Self {
             policy,
@@ -246,7 +255,7 @@ impl Sim {
         let held = match &self.door {
             Door::Open => Some(Held::Nothing),
             Door::Bulkhead(b) => b.try_acquire_owned().ok().map(Held::Bulkhead),
-            Door::Adaptive(a) => a.try_acquire().ok().map(Held::Adaptive),
+            Door::Adaptive(a) => a.try_acquire_owned().ok().map(Held::Adaptive),
         };
         let Some(held) = held else {
             self.rejected += 1;

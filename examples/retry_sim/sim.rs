@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use sinew::retry::{Backoff, Delays, Hedge, ManualClock, RetryBudget};
 
-use sinew_examples::rng::Rng;
 use crate::server::{MS, Micros, Next, Scenario, Server};
+use sinew_examples::rng::Rng;
 
 /// How every layer retries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
