@@ -13,7 +13,8 @@
 //!   its defaults. No Rust crate offers this to compare with; the target is at most 20 ns.
 //! - `bulkhead_tower_call`: one request through a concurrency-limiting layer over a service
 //!   that answers at once, polled by hand: sinew's `BulkheadLayer` (a `Bulkhead` of 1,000)
-//!   against `tower::limit::ConcurrencyLimitLayer::new(1000)`.
+//!   against `tower::limit::ConcurrencyLimitLayer::new(1000)` and tower-resilience-bulkhead
+//!   0.14's `BulkheadLayer::builder().max_concurrent_calls(1000)` (its default mode).
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::hint::black_box;
@@ -108,6 +109,23 @@ fn tower_call(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("tower", "default"), |b| {
         b.iter(|| tower_once(&mut t, &mut cx));
     });
+
+    // tower-resilience's bulkhead may read tokio's clock: give it a runtime context.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let _in_runtime = rt.enter();
+    let peer = tower_resilience_bulkhead::BulkheadLayer::builder()
+        .max_concurrent_calls(1000)
+        .build()
+        .unwrap();
+    let mut r = peer.layer(inner());
+    assert!(tower_once(&mut r, &mut cx), "tower-resilience layer serves");
+    g.bench_function(
+        BenchmarkId::new("tower-resilience-bulkhead", "default"),
+        |b| b.iter(|| tower_once(&mut r, &mut cx)),
+    );
     g.finish();
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sinew_bulkhead::limit::{Aimd, Outcome};
 use sinew_bulkhead::tower::AdaptiveLimitLayer;
-use sinew_bulkhead::{AdaptiveLimit, ManualClock, Rejected, CallError};
+use sinew_bulkhead::{AdaptiveLimit, CallError, ManualClock, Rejected};
 use tokio::sync::oneshot;
 use tower::{Layer, Service, ServiceExt, service_fn};
 

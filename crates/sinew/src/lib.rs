@@ -95,12 +95,12 @@ pub use sinew_ring as ring;
 #[cfg(feature = "gossip")]
 pub use sinew_gossip as gossip;
 
+#[cfg(feature = "bulkhead")]
+pub use sinew_bulkhead as bulkhead;
 #[cfg(feature = "replica")]
 pub use sinew_replica as replica;
 #[cfg(feature = "retry")]
 pub use sinew_retry as retry;
-#[cfg(feature = "bulkhead")]
-pub use sinew_bulkhead as bulkhead;
 
 #[cfg(feature = "bloom")]
 pub use sinew_bloom as bloom;

@@ -38,7 +38,7 @@ use sinew_clock::{Clock, SystemClock};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::error::{Rejected, CallError};
+use crate::error::{CallError, Rejected};
 use crate::limit::{AdaptiveLimit, Outcome, OwnedAdaptivePermit};
 
 /// Decides how a service's result counts for the limit.

@@ -3,7 +3,7 @@
 //! sample windows under `try_lock`) and drops.
 //!
 //! Run with:
-//! `RUSTFLAGS="--cfg sinew_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release -p sinew-bulkhead --test loom_adaptive`
+//! `RUSTFLAGS="--cfg sinew_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release -p sinew-bulkhead --test loom`
 #![cfg(sinew_loom)]
 #![allow(clippy::unwrap_used)] // tests fail loudly
 
