@@ -57,12 +57,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Waker};
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use failsafe::CircuitBreaker as _;
-use sinew_benches::{two_threads, two_threads_with};
+use sinew_benches::{tower_once, two_threads, two_threads_with};
 use sinew_breaker::{CachedClock, CircuitBreaker, Clock};
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -310,15 +310,6 @@ fn open_reject(c: &mut Criterion) {
         b.iter(|| f.call(work).is_err());
     });
     g.finish();
-}
-
-/// One request through `svc`: ready, call, one poll (every service here answers at once).
-fn tower_once<S: tower::Service<u64>>(svc: &mut S, cx: &mut Context<'_>) -> bool {
-    if !matches!(svc.poll_ready(cx), Poll::Ready(Ok(()))) {
-        return false;
-    }
-    let mut fut = std::pin::pin!(svc.call(black_box(1)));
-    matches!(fut.as_mut().poll(cx), Poll::Ready(Ok(_)))
 }
 
 fn tower_call_1_thread(c: &mut Criterion) {

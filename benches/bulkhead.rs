@@ -19,10 +19,10 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Waker};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use sinew_benches::two_threads;
+use sinew_benches::{tower_once, two_threads};
 use sinew_bulkhead::{AdaptiveLimit, Aimd, Bulkhead, Gradient2, Vegas};
 use tokio::sync::Semaphore;
 
@@ -76,14 +76,6 @@ fn adaptive(c: &mut Criterion) {
         });
     }
     g.finish();
-}
-
-fn tower_once<S: tower::Service<u64>>(svc: &mut S, cx: &mut Context<'_>) -> bool {
-    if !matches!(svc.poll_ready(cx), Poll::Ready(Ok(()))) {
-        return false;
-    }
-    let mut fut = std::pin::pin!(svc.call(black_box(1)));
-    matches!(fut.as_mut().poll(cx), Poll::Ready(Ok(_)))
 }
 
 fn tower_call(c: &mut Criterion) {

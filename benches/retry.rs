@@ -26,11 +26,11 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Waker};
 use std::time::Duration;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
-use sinew_benches::two_threads;
+use sinew_benches::{tower_once, two_threads};
 use sinew_retry::{Backoff, Jitter, RetryBudget, RetryPolicy};
 use tower::retry::budget::{Budget as _, TpsBudget};
 
@@ -157,14 +157,6 @@ impl<Req: Clone, Res, E> tower::retry::Policy<Req, Res, E> for TowerPolicy {
     fn clone_request(&mut self, req: &Req) -> Option<Req> {
         Some(req.clone())
     }
-}
-
-fn tower_once<S: tower::Service<u64>>(svc: &mut S, cx: &mut Context<'_>) -> bool {
-    if !matches!(svc.poll_ready(cx), Poll::Ready(Ok(()))) {
-        return false;
-    }
-    let mut fut = std::pin::pin!(svc.call(black_box(1)));
-    matches!(fut.as_mut().poll(cx), Poll::Ready(Ok(_)))
 }
 
 fn tower_call(c: &mut Criterion) {

@@ -43,3 +43,15 @@ pub fn two_threads_with<S, T>(
     });
     end_a.max(end_b) - start_a.min(start_b)
 }
+
+/// One request through a tower service polled by hand: ready, call, one poll of the response
+/// (every service the benches wrap answers at once). `true` if it answered `Ok`; the benches
+/// assert it once before timing, so a layer that refuses cannot look fast.
+pub fn tower_once<S: tower::Service<u64>>(svc: &mut S, cx: &mut std::task::Context<'_>) -> bool {
+    use std::task::Poll;
+    if !matches!(svc.poll_ready(cx), Poll::Ready(Ok(()))) {
+        return false;
+    }
+    let mut fut = std::pin::pin!(svc.call(black_box(1)));
+    matches!(fut.as_mut().poll(cx), Poll::Ready(Ok(_)))
+}
