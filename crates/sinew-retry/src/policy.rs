@@ -18,7 +18,9 @@ pub enum Decision {
     Retry,
     /// Retry, but not before this long (the server's hint, such as HTTP `Retry-After` or
     /// sinew-ratelimit's `Denied::retry_after`): the wait is the longer of the hint and the
-    /// backoff's delay.
+    /// backoff's delay. A hint longer than the policy's
+    /// [`max_retry_after`](RetryPolicy::max_retry_after) (one minute by default) ends the
+    /// retries instead.
     RetryAfter(Duration),
     /// Do not retry: the error is permanent (bad request, not found, ...).
     Stop,
@@ -126,6 +128,8 @@ impl<C: Clock + fmt::Debug> fmt::Debug for Timing<C> {
 #[derive(Clone)]
 pub struct RetryPolicy<K = RetryAll, C = SystemClock> {
     backoff: Backoff,
+    /// The longest [`Decision::RetryAfter`] hint honoured.
+    max_retry_after: Duration,
     source: Source,
     classify: K,
     timing: Timing<C>,
@@ -142,11 +146,17 @@ impl<K: fmt::Debug, C: Clock + fmt::Debug> fmt::Debug for RetryPolicy<K, C> {
     }
 }
 
+/// The longest server hint ([`Decision::RetryAfter`]) a policy honours by default: one
+/// minute. A hint comes from the server, so it is bounded like any input: a `Retry-After` of a
+/// year must not park the caller for a year.
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
 impl RetryPolicy {
     /// Retries every error per `backoff`, with no budget, on the system clock.
     pub fn new(backoff: Backoff) -> Self {
         RetryPolicy {
             backoff,
+            max_retry_after: DEFAULT_MAX_RETRY_AFTER,
             source: Source::Backoff,
             classify: RetryAll,
             timing: Timing::Clock(SystemClock),
@@ -166,6 +176,7 @@ impl<K, C: Clock> RetryPolicy<K, C> {
     pub fn budget<C2: Clock>(self, budget: RetryBudget<C2>) -> RetryPolicy<K, C2> {
         RetryPolicy {
             backoff: self.backoff,
+            max_retry_after: self.max_retry_after,
             source: self.source,
             classify: self.classify,
             timing: Timing::Budget(budget),
@@ -176,6 +187,7 @@ impl<K, C: Clock> RetryPolicy<K, C> {
     pub fn classify<K2>(self, classify: K2) -> RetryPolicy<K2, C> {
         RetryPolicy {
             backoff: self.backoff,
+            max_retry_after: self.max_retry_after,
             source: self.source,
             classify,
             timing: self.timing,
@@ -187,10 +199,25 @@ impl<K, C: Clock> RetryPolicy<K, C> {
     pub fn clock<C2: Clock>(self, clock: C2) -> RetryPolicy<K, C2> {
         RetryPolicy {
             backoff: self.backoff,
+            max_retry_after: self.max_retry_after,
             source: self.source,
             classify: self.classify,
             timing: Timing::Clock(clock),
         }
+    }
+
+    /// Honours [`Decision::RetryAfter`] hints up to `max` ([`DEFAULT_MAX_RETRY_AFTER`], one
+    /// minute, by default); a longer hint ends the retries with
+    /// [`RetryError::Exhausted`](crate::RetryError::Exhausted) rather than waiting.
+    #[must_use]
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// The longest [`Decision::RetryAfter`] hint honoured.
+    pub fn max_retry_after_ref(&self) -> Duration {
+        self.max_retry_after
     }
 
     /// Waits the delays `delays()` yields instead of the backoff's: a fresh iterator per

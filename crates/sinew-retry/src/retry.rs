@@ -126,6 +126,11 @@ where
             Decision::RetryAfter(hint) => hint,
         };
         let policy = &*self.policy;
+        // The hint comes from the server: a wait past the policy's bound is not taken (a
+        // `Retry-After` of a year would otherwise park the caller for a year).
+        if hint > policy.max_retry_after_ref() {
+            return Err(GiveUp::Exhausted);
+        }
         let Some(delay) = self.delays.get_or_insert_with(|| policy.delays()).next() else {
             return Err(GiveUp::Exhausted);
         };

@@ -161,6 +161,42 @@ fn budget_refuses_and_counts() {
 }
 
 #[test]
+fn a_hint_past_the_policys_bound_ends_the_retries() {
+    let clock = ManualClock::new(T0);
+    let policy = RetryPolicy::new(constant(50, 3))
+        .classify(classify)
+        .clock(clock.clone());
+    let mut waits = Vec::new();
+    // A server asking for an hour: not waited for (the bound is a minute by default).
+    let err = retry_blocking_with(
+        &policy,
+        None,
+        |d| waits.push(d),
+        |_| Err::<(), _>(E::Slow(Duration::from_secs(3600))),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, RetryError::Exhausted { attempts: 1, .. }),
+        "{err:?}"
+    );
+    assert!(waits.is_empty());
+    // Raised, the same hint is honoured.
+    let patient = policy.max_retry_after(Duration::from_secs(7200));
+    let done = retry_blocking_with(
+        &patient,
+        None,
+        |d| waits.push(d),
+        |a| match a.number {
+            1 => Err(E::Slow(Duration::from_secs(3600))),
+            _ => Ok(()),
+        },
+    )
+    .unwrap();
+    assert_eq!(done.attempts, 2);
+    assert_eq!(waits, [Duration::from_secs(3600)]);
+}
+
+#[test]
 fn retry_after_hint_is_honoured_when_longer() {
     let clock = ManualClock::new(T0);
     let policy = RetryPolicy::new(constant(50, 3))

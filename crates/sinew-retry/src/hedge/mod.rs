@@ -34,10 +34,13 @@
 //! ([`try_hedge`](Hedge::try_hedge)) withdraws one, per sub-window, so deposits expire with
 //! the window. A hedge is allowed when, over the live sub-windows and counting itself,
 //! `hedges <= max_extra_load * requests`; a compare-exchange on the current sub-window's hedge
-//! count makes that check and the withdrawal one step, so concurrent callers cannot both take
-//! the last hedge. The bound: over any interval of at most 7/8 of the window, the hedges sent
-//! are at most `max_extra_load` times the requests started in the window before its last
-//! hedge. A loom model checks it.
+//! count makes that check and the withdrawal one step, so concurrent callers reading the same
+//! sub-window cannot both take the last hedge. Two callers whose clock readings straddle a
+//! sub-window boundary check against different sub-windows' counts, and both may pass: the
+//! budget can overshoot by one hedge per caller racing at a boundary. The bound, with that
+//! allowance: over any interval of at most 7/8 of the window, the hedges sent are at most
+//! `max_extra_load` times the requests started in the window before its last hedge. A loom
+//! model checks the race within a sub-window.
 
 #[cfg(feature = "tokio")]
 pub(crate) mod future;
