@@ -612,10 +612,15 @@ impl<C: Clock> AdaptivePermit<'_, C> {
         self.record(Outcome::Success);
     }
 
-    /// The call succeeded in `rtt` (measured by the caller; no clock read).
+    /// The call succeeded in `rtt` (measured by the caller; no clock read). The sample's time
+    /// is admission plus `rtt`, with `rtt` counted as at most 2^36 ns (68.7 s), as every sample
+    /// is: a bogus `rtt` (from another clock, or `Duration::MAX`) can postpone the next
+    /// time-based window by that much at most, never stop windows from closing.
     #[inline]
     pub fn success_rtt(mut self, rtt: Duration) {
-        let rtt = u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX);
+        let rtt = u64::try_from(rtt.as_nanos())
+            .unwrap_or(u64::MAX)
+            .min(MAX_SAMPLE_RTT_NANOS);
         self.close(rtt, self.start.saturating_add(rtt), false);
     }
 

@@ -127,6 +127,45 @@ fn a_window_closes_on_time_with_few_samples() {
     assert_eq!(limit.limit(), 12);
 }
 
+/// Found in review: a caller's bogus `success_rtt` (here `Duration::MAX`) once set the next
+/// time-based window to the end of time, and a quiet service stopped adapting.
+#[test]
+fn a_bogus_rtt_does_not_stop_time_based_windows() {
+    let (alg, seen) = recorder(12.0);
+    let clock = manual();
+    let limit = AdaptiveLimit::builder(alg)
+        .window_samples(1)
+        .window_time(ms(100))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    limit.try_acquire().unwrap().success_rtt(Duration::MAX);
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    // Windows of one sample close at once either way; with larger windows, time closes them
+    // again within the 68.7 s a sample's RTT is capped at, plus the window.
+    let limit = {
+        let (alg, seen2) = recorder(12.0);
+        let l = AdaptiveLimit::builder(alg)
+            .window_samples(100)
+            .window_time(ms(100))
+            .clock(clock.clone())
+            .build()
+            .unwrap();
+        l.try_acquire().unwrap().success_rtt(Duration::MAX);
+        l.try_acquire().unwrap().success(); // the first window closes on the bogus sample's time
+        clock.advance(Duration::from_secs(69));
+        l.try_acquire().unwrap().success();
+        clock.advance(ms(100));
+        l.try_acquire().unwrap().success();
+        assert!(
+            !seen2.lock().unwrap().is_empty(),
+            "time-based windows still close"
+        );
+        l
+    };
+    assert_eq!(limit.limit(), 12);
+}
+
 #[test]
 fn ignored_calls_are_no_samples() {
     let (alg, seen) = recorder(5.0);
