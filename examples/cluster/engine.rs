@@ -220,6 +220,9 @@ impl Engine {
                 changed = true;
                 (m.state, None)
             });
+            // A member that left (or comes back after leaving) changes the ring; one that is
+            // merely down keeps its place, and stand-ins cover for it.
+            changed |= (entry.0 == State::Left) != (m.state == State::Left);
             entry.0 = m.state;
             // Metadata is empty once a member is dead: keep the address it had.
             if addr.is_some() {
@@ -342,9 +345,28 @@ impl Engine {
                     now,
                 );
                 self.anti_entropy_changed += self.replica.metrics().merges_changed - before;
-                // The engine flushes after every input, so the reply is the only message queued.
-                if let Some(t) = self.replica.poll_transmit() {
-                    let _ = reply.send(t.message);
+                // The reply goes back on the session's connection; anything else the replica
+                // queued goes out as usual.
+                let mut reply = Some(reply);
+                let mut others = Vec::new();
+                while let Some(t) = self.replica.poll_transmit() {
+                    let ours = t.to == from && matches!(t.message, Message::SyncReply { .. });
+                    match reply.take() {
+                        Some(r) if ours => {
+                            let _ = r.send(t.message);
+                        }
+                        r => {
+                            reply = r;
+                            others.push(t);
+                        }
+                    }
+                }
+                for t in others {
+                    if t.to == self.me {
+                        self.deliver(self.me.clone(), t.message);
+                    } else {
+                        self.peers.links.send(&t.to, t.message);
+                    }
                 }
             }
             Input::Merge {

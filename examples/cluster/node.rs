@@ -30,7 +30,7 @@ use tokio_util::codec::{Framed, LengthDelimitedCodec};
 use crate::engine::{Engine, Input, ServerCounters};
 use crate::store::BloomStore;
 use crate::{Res, repair};
-use sinew_examples::wire::{DUMP_CHUNK, Frame, codec};
+use sinew_examples::wire::{DUMP_CHUNK, DUMP_CHUNK_BYTES, Frame, codec};
 
 /// A node's command line, as the parent writes it.
 #[derive(Clone)]
@@ -288,8 +288,21 @@ async fn client(mut frames: Frames, name: String, ctx: &Ctx) {
             }
             limited
         };
+        // Every request goes through the client's limiter (admin ones too: a dump copies the
+        // whole store, a repair talks to every peer).
+        let frame = match frame {
+            Ok(Frame::Get(_) | Frame::Put { .. } | Frame::Stats | Frame::Dump | Frame::Repair)
+                if limited() =>
+            {
+                if frames.send(Frame::Limited.encode()).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            other => other,
+        };
         let answer = match frame {
-            Ok(Frame::Get(key)) if !limited() => ctx
+            Ok(Frame::Get(key)) => ctx
                 .ask(|reply| Input::Get { key, reply })
                 .await
                 .unwrap_or_else(stopping),
@@ -297,7 +310,7 @@ async fn client(mut frames: Frames, name: String, ctx: &Ctx) {
                 key,
                 value,
                 context,
-            }) if !limited() => ctx
+            }) => ctx
                 .ask(|reply| Input::Put {
                     key,
                     value,
@@ -306,7 +319,6 @@ async fn client(mut frames: Frames, name: String, ctx: &Ctx) {
                 })
                 .await
                 .unwrap_or_else(stopping),
-            Ok(Frame::Get(_) | Frame::Put { .. }) => Frame::Limited,
             Ok(Frame::Stats) => ctx
                 .ask(|reply| Input::Stats { reply })
                 .await
@@ -314,14 +326,23 @@ async fn client(mut frames: Frames, name: String, ctx: &Ctx) {
             Ok(Frame::Repair) => Frame::Json(repair::repair_all(ctx).await),
             Ok(Frame::Dump) => {
                 let all = ctx.ask(|reply| Input::Dump { reply }).await;
-                for chunk in all.unwrap_or_default().chunks(DUMP_CHUNK) {
-                    if frames
-                        .send(Frame::Chunk(chunk.to_vec()).encode())
-                        .await
-                        .is_err()
-                    {
-                        return;
+                // Chunks of at most DUMP_CHUNK objects and DUMP_CHUNK_BYTES encoded bytes, so
+                // a chunk of large values stays far inside the frame limit.
+                let mut chunk = Vec::new();
+                let mut bytes = 0;
+                for (key, object) in all.unwrap_or_default() {
+                    bytes += key.len() + object.encoded_len() + 8;
+                    chunk.push((key, object));
+                    if chunk.len() >= DUMP_CHUNK || bytes >= DUMP_CHUNK_BYTES {
+                        let full = Frame::Chunk(std::mem::take(&mut chunk));
+                        bytes = 0;
+                        if frames.send(full.encode()).await.is_err() {
+                            return;
+                        }
                     }
+                }
+                if !chunk.is_empty() && frames.send(Frame::Chunk(chunk).encode()).await.is_err() {
+                    return;
                 }
                 Frame::End
             }

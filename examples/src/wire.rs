@@ -24,8 +24,11 @@ use tokio_util::codec::LengthDelimitedCodec;
 
 /// The largest frame either side accepts (a dump chunk is the largest: [`DUMP_CHUNK`] objects).
 pub const MAX_FRAME: usize = 16 << 20;
-/// Objects per dump chunk.
+/// Objects per dump chunk, at most.
 pub const DUMP_CHUNK: usize = 1024;
+/// Encoded bytes per dump chunk, at most about (a chunk closes once past it): a chunk of large
+/// values stays well inside [`MAX_FRAME`], since a single object is at most a frame itself.
+pub const DUMP_CHUNK_BYTES: usize = 4 << 20;
 
 /// The codec every connection uses.
 pub fn codec() -> LengthDelimitedCodec {
@@ -115,7 +118,9 @@ fn get_bytes(buf: &mut Bytes) -> Result<Bytes, BadFrame> {
     if buf.remaining() < len {
         return Err(bad("truncated field"));
     }
-    Ok(buf.split_to(len))
+    // A copy: a slice would keep the whole read buffer it came from alive for as long as a
+    // store keeps the key or value.
+    Ok(Bytes::copy_from_slice(&buf.split_to(len)))
 }
 
 fn get_string(buf: &mut Bytes) -> Result<String, BadFrame> {
